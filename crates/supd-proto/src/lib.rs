@@ -1,0 +1,231 @@
+//! The control protocol between `supctl` (or any client) and `supd`.
+//!
+//! This crate owns the wire contract and nothing else: message types, their JSON shape, the
+//! newline-delimited framing and the protocol version. It has no I/O runtime, so both the
+//! async daemon and the blocking client use it.
+//!
+//! # Conversation
+//! One connection carries one conversation, over a Unix stream socket, one JSON object per
+//! line (NDJSON, UTF-8, at most [`MAX_LINE`] bytes per line):
+//!
+//! 1. the client sends [`ClientMessage::Hello`] with its [`PROTOCOL_VERSION`];
+//! 2. the server answers [`ServerMessage::Hello`] (or [`ServerMessage::Error`] with
+//!    [`ErrorKind::Protocol`] and closes, when the versions differ);
+//! 3. the client sends one [`ClientMessage::Request`];
+//! 4. the server answers with exactly one [`ServerMessage::Reply`] or
+//!    [`ServerMessage::Error`] for that request id, or — for a streaming request
+//!    (`logs --follow`, `events`) — any number of [`ServerMessage::Log`] /
+//!    [`ServerMessage::Event`] lines until the client hangs up or the server sends
+//!    [`ServerMessage::End`].
+//!
+//! A line that is not valid JSON for the expected message gets an [`ErrorKind::BadRequest`]
+//! error naming the problem, and the server closes the connection.
+
+use serde::{Deserialize, Serialize};
+
+mod framing;
+pub use framing::{FrameError, LineReader, decode, encode};
+
+/// Bumped on every incompatible change of the messages below.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Longest accepted line, in bytes (requests are tiny; log chunks are split below this).
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Both sides introduce themselves with this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub protocol: u32,
+    /// `"supctl 0.1.0"`, `"supd 0.1.0"`.
+    pub software: String,
+    /// The server's pid (absent from clients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+}
+
+/// Client -> server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientMessage {
+    Hello(Hello),
+    Request { id: u64, request: Request },
+}
+
+/// What a client can ask. `names` may contain `"all"`; empty means all where that makes
+/// sense (`status`, `logs`, `wait`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Request {
+    Status {
+        #[serde(default)]
+        names: Vec<String>,
+    },
+    Start {
+        names: Vec<String>,
+    },
+    Stop {
+        names: Vec<String>,
+    },
+    Restart {
+        names: Vec<String>,
+    },
+    /// `signal` is a name (`HUP`, `SIGHUP`) or a number, as the user typed it.
+    Signal {
+        signal: String,
+        names: Vec<String>,
+    },
+    Logs {
+        #[serde(default)]
+        names: Vec<String>,
+        /// How many recent lines (per the whole selection) to send first.
+        #[serde(default)]
+        lines: Option<usize>,
+        #[serde(default)]
+        follow: bool,
+    },
+    Shutdown,
+}
+
+/// Server -> client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerMessage {
+    Hello(Hello),
+    Reply {
+        id: u64,
+        reply: Reply,
+    },
+    /// `id` is absent when the failure is not tied to a request (bad hello, garbage).
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+        error: ErrorReply,
+    },
+    /// Output of programs, for `logs`: whole lines only.
+    Log {
+        id: u64,
+        chunk: LogChunk,
+    },
+    /// The end of a stream (`logs` without `--follow` ends with this too).
+    End {
+        id: u64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    Status {
+        programs: Vec<ProgramStatus>,
+    },
+    /// One outcome per program acted on, in the order they were named.
+    Actions {
+        outcomes: Vec<ActionOutcome>,
+    },
+    /// `shutdown` was accepted; supd is stopping everything and will exit.
+    ShuttingDown,
+}
+
+/// A program's lifecycle state, as DESIGN.md names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgramState {
+    Stopped,
+    Starting,
+    Running,
+    Backoff,
+    Stopping,
+    Exited,
+    Fatal,
+}
+
+impl ProgramState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProgramState::Stopped => "stopped",
+            ProgramState::Starting => "starting",
+            ProgramState::Running => "running",
+            ProgramState::Backoff => "backoff",
+            ProgramState::Stopping => "stopping",
+            ProgramState::Exited => "exited",
+            ProgramState::Fatal => "fatal",
+        }
+    }
+}
+
+impl std::fmt::Display for ProgramState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One row of `supctl status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramStatus {
+    pub name: String,
+    pub state: ProgramState,
+    /// Up as dependents and `supctl status`/`health` understand it: `running` (and healthy),
+    /// or, for a oneshot, completed successfully.
+    pub up: bool,
+    /// The running process, if any.
+    pub pid: Option<u32>,
+    /// Starts after the first, whatever caused them.
+    pub restarts: u32,
+    /// Exit code of the last run when it exited normally.
+    pub exit_code: Option<i32>,
+    /// Signal that ended the last run (`"SIGKILL"`), when it died of one.
+    pub signal: Option<String>,
+    /// How the last run ended, in words: `"exited with 1"`, `"killed by SIGKILL"`.
+    pub last_exit: Option<String>,
+    /// Milliseconds since the current process started (running/starting/stopping only).
+    pub uptime_ms: Option<u64>,
+    /// Why it is in this state or what caused the last start: `"supctl restart"`,
+    /// `"crashed: killed by SIGKILL"`, `"No such file or directory"`.
+    pub reason: Option<String>,
+}
+
+/// The result of `start`/`stop`/`restart`/`signal` for one program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionOutcome {
+    pub name: String,
+    pub ok: bool,
+    /// `"started"`, `"stopped"`, `"already running"`,
+    /// `"failed to start: exited with 1 (see supctl logs web)"`.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReply {
+    pub kind: ErrorKind,
+    /// One sentence naming the thing: `no program named "wbe" (did you mean "web"?)`.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The hello was missing or its protocol version is not this server's.
+    Protocol,
+    /// The line was not a valid request.
+    BadRequest,
+    /// A name that is no program.
+    UnknownProgram,
+    /// The request is valid but cannot be carried out (bad signal name, supd shutting down).
+    Refused,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Whole lines a program wrote to one stream, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogChunk {
+    pub program: String,
+    pub stream: Stream,
+    /// One or more lines, each ending in `\n`. Invalid UTF-8 is replaced by U+FFFD.
+    pub text: String,
+}
