@@ -1,0 +1,59 @@
+//! supd's configuration: a TOML file in, a validated [`Config`] out.
+//!
+//! This crate owns the config contract of DESIGN.md: which keys exist, their defaults, their
+//! types, and the error messages a user sees. It is pure: no process, no socket, no clock; the
+//! only I/O is reading the file itself (and `$VAR`s through an injected lookup).
+//!
+//! Reading happens in two stages:
+//! 1. **Syntax**: the TOML text is parsed into a spanned document tree (every key and value
+//!    keeps its byte range, so every message can name its line).
+//! 2. **Schema**: the tree is walked against the schema of DESIGN.md. Unknown keys (with the
+//!    nearest known key), wrong types, bad durations, signals, modes, missing `command`,
+//!    unknown `depends_on` names, dependency cycles and unset `${VAR}`s are all collected;
+//!    the walk never stops at the first problem.
+//!
+//! Either stage's problems come back together as [`Diagnostics`], one [`Diagnostic`] each,
+//! sorted by line. A caller prints them, one per line, and exits 2.
+
+mod diagnostic;
+mod interpolate;
+mod parse;
+pub mod signal;
+mod spec;
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use spec::*;
+
+use std::path::Path;
+
+/// Reads and validates the config file at `path`, interpolating `${VAR}` from supd's own
+/// environment.
+pub fn load(path: &Path) -> Result<Config, Diagnostics> {
+    let text = std::fs::read_to_string(path).map_err(|e| Diagnostics::io(path, &e))?;
+    parse_str(&text, path, &|name| std::env::var(name).ok())
+}
+
+/// Validates config `text` as if read from `path` (used for messages and to resolve relative
+/// paths), with `${VAR}` looked up through `env`.
+pub fn parse_str(
+    text: &str,
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Diagnostics> {
+    parse::parse(text, path, env)
+}
+
+/// Only the `[supd] socket` key of the file at `path` (default [`DEFAULT_SOCKET`]), resolved
+/// like [`load`] resolves it. Problems elsewhere in the file are ignored: `supctl` must find
+/// the socket even when someone is halfway through editing a program.
+pub fn socket_path(path: &Path) -> Result<std::path::PathBuf, Diagnostics> {
+    let text = std::fs::read_to_string(path).map_err(|e| Diagnostics::io(path, &e))?;
+    parse::socket_only(&text, path, &|name| std::env::var(name).ok())
+}
+
+/// The candidate nearest to `word` when it is a plausible typo of it (for "did you mean"
+/// messages about program names and keys alike).
+pub fn closest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    parse::suggest::nearest(word, &candidates)
+}

@@ -1,0 +1,383 @@
+//! One `[program.NAME]` table; its `watch` and `health` sub-tables are read by
+//! [`super::watch`] and [`super::health`].
+//!
+//! Each reader starts from the defaults of [`ProgramSpec::new`] and overwrites what the table
+//! sets correctly; every problem goes to the [`Walker`]. A spec read with problems is thrown
+//! away by the caller.
+
+use std::time::Duration;
+
+use toml::de::DeValue;
+
+use super::graph::Node;
+use super::walker::{
+    Field, IdError, Section, Walker, found, integer_text, out_of_range_id, parse_id_ref, resolve,
+    set,
+};
+use super::{health, suggest, watch};
+use crate::spec::{OutputTarget, ProgramSpec, RestartPolicy, UserSpec};
+
+pub(super) const PROGRAM_KEYS: &[&str] = &[
+    "command",
+    "directory",
+    "environment",
+    "user",
+    "umask",
+    "autostart",
+    "restart",
+    "exit_codes",
+    "min_uptime",
+    "restart_delay",
+    "max_restart_delay",
+    "start_retries",
+    "stop_signal",
+    "stop_timeout",
+    "depends_on",
+    "oneshot",
+    "critical",
+    "stdout",
+    "stderr",
+    "watch",
+    "health",
+];
+
+/// A program as read, with its `depends_on` edges for the cycle search.
+pub(super) struct Program {
+    pub spec: ProgramSpec,
+    pub node: Node,
+}
+
+/// Reads `[program.NAME]`; `names` are every program of the file (for `depends_on`).
+pub(super) fn program(w: &mut Walker, name: &str, sec: &Section, names: &[&str]) -> Program {
+    w.check_keys(sec, PROGRAM_KEYS);
+    let mut spec = ProgramSpec::new(name, Vec::new());
+    read_process(w, sec, &mut spec);
+    read_lifecycle(w, sec, &mut spec);
+    read_delays(w, sec, &mut spec);
+    read_outputs(w, sec, &mut spec);
+    let node = read_depends_on(w, sec, names, &mut spec);
+    let base = spec.directory.clone().unwrap_or_else(|| w.base.clone());
+    spec.watch = sec.get("watch").and_then(|f| watch::watch(w, f, &base));
+    spec.health = sec.get("health").and_then(|f| health::health(w, f));
+    Program { spec, node }
+}
+
+/// What the process is: command, directory, environment, user, umask.
+fn read_process(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec) {
+    match sec.get("command") {
+        Some(f) => set(&mut spec.command, argv(w, &f)),
+        None => w.error(sec.at, &sec.path, "missing required key \"command\""),
+    }
+    spec.directory = sec.get("directory").and_then(|f| w.path(&f));
+    if let Some(f) = sec.get("environment") {
+        spec.environment = environment(w, f);
+    }
+    spec.user = sec.get("user").and_then(|f| user(w, &f));
+    spec.umask = sec.get("umask").and_then(|f| w.mode(&f));
+}
+
+/// How the program is run and restarted (all but the delays).
+fn read_lifecycle(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec) {
+    const RESTART: &[(&str, RestartPolicy)] = &[
+        ("always", RestartPolicy::Always),
+        ("on-failure", RestartPolicy::OnFailure),
+        ("never", RestartPolicy::Never),
+    ];
+    set(
+        &mut spec.autostart,
+        sec.get("autostart").and_then(|f| w.bool(&f)),
+    );
+    set(
+        &mut spec.restart,
+        sec.get("restart").and_then(|f| w.choice(&f, RESTART)),
+    );
+    set(
+        &mut spec.exit_codes,
+        sec.get("exit_codes").and_then(|f| exit_codes(w, &f)),
+    );
+    set(
+        &mut spec.min_uptime,
+        sec.get("min_uptime").and_then(|f| w.duration(&f)),
+    );
+    spec.start_retries = sec.get("start_retries").and_then(|f| {
+        let n = w.integer(&f, 0..=i64::from(u32::MAX), "a non-negative integer")?;
+        u32::try_from(n).ok()
+    });
+    set(
+        &mut spec.stop_signal,
+        sec.get("stop_signal").and_then(|f| w.signal(&f)),
+    );
+    set(
+        &mut spec.stop_timeout,
+        sec.get("stop_timeout").and_then(|f| w.duration(&f)),
+    );
+    set(
+        &mut spec.oneshot,
+        sec.get("oneshot").and_then(|f| w.bool(&f)),
+    );
+    set(
+        &mut spec.critical,
+        sec.get("critical").and_then(|f| w.bool(&f)),
+    );
+}
+
+/// `restart_delay` and `max_restart_delay`, which must not contradict each other.
+fn read_delays(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec) {
+    let delay_field = sec.get("restart_delay");
+    let max_field = sec.get("max_restart_delay");
+    let delay = delay_field.as_ref().map(|f| w.duration(f));
+    let max = max_field.as_ref().map(|f| w.duration(f));
+    if matches!(delay, Some(None)) || matches!(max, Some(None)) {
+        return; // already reported
+    }
+    set(&mut spec.restart_delay, delay.flatten());
+    set(&mut spec.max_restart_delay, max.flatten());
+    if spec.max_restart_delay >= spec.restart_delay {
+        return;
+    }
+    let (delay_text, max_text) = (show(spec.restart_delay), show(spec.max_restart_delay));
+    if let Some(f) = max_field {
+        let message = format!(
+            "max_restart_delay ({max_text}) must not be shorter than restart_delay ({delay_text})"
+        );
+        w.bad(&f, message);
+    } else if let Some(f) = delay_field {
+        let message = format!(
+            "restart_delay ({delay_text}) is longer than the default max_restart_delay \
+             ({max_text}); set max_restart_delay too"
+        );
+        w.bad(&f, message);
+    }
+}
+
+fn show(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+fn read_outputs(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec) {
+    set(
+        &mut spec.stdout,
+        sec.get("stdout").and_then(|f| output(w, &f)),
+    );
+    set(
+        &mut spec.stderr,
+        sec.get("stderr").and_then(|f| output(w, &f)),
+    );
+}
+
+/// `"console"`, `"null"` or a file path.
+fn output(w: &mut Walker, field: &Field) -> Option<OutputTarget> {
+    let s = w.nonempty_string(field, "\"console\", \"null\" or a file path")?;
+    Some(match s.as_str() {
+        "console" => OutputTarget::Console,
+        "null" => OutputTarget::Null,
+        _ => OutputTarget::File(resolve(&w.base, &s)),
+    })
+}
+
+/// Reads `depends_on`: each name must be another program of the file.
+fn read_depends_on(w: &mut Walker, sec: &Section, names: &[&str], spec: &mut ProgramSpec) -> Node {
+    let mut node = Node {
+        name: spec.name.clone(),
+        key: sec.child("depends_on"),
+        deps: Vec::new(),
+    };
+    let Some(field) = sec.get("depends_on") else {
+        return node;
+    };
+    let items = w
+        .string_items(&field, "an array of program names like [\"migrate\"]")
+        .unwrap_or_default();
+    for (dep, at) in items {
+        if dep == spec.name {
+            w.error(at, &field.key, "a program cannot depend on itself");
+        } else if !names.contains(&dep.as_str()) {
+            w.error(at, &field.key, unknown_program(&dep, names));
+        } else if !node.deps.iter().any(|(d, _)| *d == dep) {
+            node.deps.push((dep, at));
+        }
+    }
+    spec.depends_on = node.deps.iter().map(|(d, _)| d.clone()).collect();
+    node
+}
+
+fn unknown_program(name: &str, names: &[&str]) -> String {
+    match suggest::nearest(name, names) {
+        Some(s) => format!("unknown program {name:?} (did you mean {s:?}?)"),
+        None if names.is_empty() => format!("unknown program {name:?}"),
+        None => format!(
+            "unknown program {name:?} (known programs: {})",
+            names.join(", ")
+        ),
+    }
+}
+
+/// A command: a string split like a shell would (no shell runs), or an array of strings.
+pub(super) fn argv(w: &mut Walker, field: &Field) -> Option<Vec<String>> {
+    let argv = match field.value.get_ref() {
+        DeValue::String(_) => {
+            let s = w.string(field)?;
+            match shell_words::split(&s) {
+                Ok(argv) => argv,
+                Err(e) => {
+                    w.bad(
+                        field,
+                        format!("cannot split the command into arguments: {e}"),
+                    );
+                    return None;
+                }
+            }
+        }
+        DeValue::Array(_) => w.string_array(field, "an array of strings")?,
+        other => {
+            let message = format!(
+                "expected a command string like \"daphne -p 8000 app.asgi:application\" or an \
+                 array of strings, found {}",
+                found(other)
+            );
+            w.bad(field, message);
+            return None;
+        }
+    };
+    match argv.first() {
+        None => w.bad(field, "the command is empty"),
+        Some(program) if program.is_empty() => {
+            w.bad(
+                field,
+                "the program to run (the first word of the command) is empty",
+            );
+        }
+        Some(_) => return Some(argv),
+    }
+    None
+}
+
+/// `environment`: a table of names to strings (integers and booleans are taken as text).
+fn environment(w: &mut Walker, field: Field) -> Vec<(String, String)> {
+    let Some(sec) = w.table(field, "a table of variables like { HOME = \"/home/app\" }") else {
+        return Vec::new();
+    };
+    let mut vars = Vec::new();
+    for (key, value) in sec.table.iter() {
+        let name: &str = key.get_ref();
+        let field = Field {
+            key: sec.child(name),
+            value,
+        };
+        if name.is_empty() || name.contains(['=', '\0']) {
+            let message = format!(
+                "invalid environment variable name {name:?} (it must be non-empty and contain no \"=\")"
+            );
+            w.error(key.span().start, &field.key, message);
+            continue;
+        }
+        let text = match value.get_ref() {
+            DeValue::String(_) => w.string(&field),
+            DeValue::Integer(i) => Some(integer_text(i)),
+            DeValue::Boolean(b) => Some(b.to_string()),
+            other => {
+                w.bad(&field, format!("expected a string, found {}", found(other)));
+                None
+            }
+        };
+        if let Some(text) = text {
+            vars.push((name.to_string(), text));
+        }
+    }
+    vars
+}
+
+/// `user`: `"name"`, `"uid"`, `"name:group"` or `"uid:gid"`.
+fn user(w: &mut Walker, field: &Field) -> Option<UserSpec> {
+    let s = w.string(field)?;
+    match parse_user(&s) {
+        Ok(spec) => Some(spec),
+        Err(message) => {
+            w.bad(field, message);
+            None
+        }
+    }
+}
+
+fn parse_user(s: &str) -> Result<UserSpec, String> {
+    let (user, group) = match s.split_once(':') {
+        Some((user, group)) => (user, Some(group)),
+        None => (s, None),
+    };
+    let id = |part: &str| {
+        parse_id_ref(part).map_err(|e| match e {
+            IdError::OutOfRange => out_of_range_id(part),
+            IdError::Malformed => {
+                format!("expected \"name\", \"uid\", \"name:group\" or \"uid:gid\", found {s:?}")
+            }
+        })
+    };
+    Ok(UserSpec {
+        user: id(user)?,
+        group: group.map(id).transpose()?,
+    })
+}
+
+/// `exit_codes`: an array of integers from 0 to 255.
+fn exit_codes(w: &mut Walker, field: &Field) -> Option<Vec<i32>> {
+    let DeValue::Array(items) = field.value.get_ref() else {
+        let message = format!(
+            "expected an array of exit codes like [0, 2], found {}",
+            found(field.value.get_ref())
+        );
+        w.bad(field, message);
+        return None;
+    };
+    let mut codes = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for value in items.iter() {
+        let item = Field {
+            key: field.key.clone(),
+            value,
+        };
+        match w.integer(&item, 0..=255, "an exit code from 0 to 255") {
+            Some(code) => codes.extend(i32::try_from(code).ok()),
+            None => ok = false,
+        }
+    }
+    ok.then_some(codes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::IdRef;
+
+    #[test]
+    fn users() {
+        let name = |s: &str| IdRef::Name(s.to_string());
+        assert_eq!(
+            parse_user("app"),
+            Ok(UserSpec {
+                user: name("app"),
+                group: None
+            })
+        );
+        assert_eq!(
+            parse_user("1000:1001"),
+            Ok(UserSpec {
+                user: IdRef::Id(1000),
+                group: Some(IdRef::Id(1001))
+            })
+        );
+        assert_eq!(
+            parse_user("app:www-data"),
+            Ok(UserSpec {
+                user: name("app"),
+                group: Some(name("www-data"))
+            })
+        );
+        for bad in ["", ":", "app:", ":grp", "a:b:c", "a b"] {
+            assert!(parse_user(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert_eq!(
+            parse_user("1:99999999999"),
+            Err("id 99999999999 is out of range (at most 4294967294)".to_string())
+        );
+    }
+}

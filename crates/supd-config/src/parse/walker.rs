@@ -1,0 +1,647 @@
+//! The typed-accessor layer over the spanned TOML tree.
+//!
+//! A [`Walker`] collects [`Diagnostic`]s while the schema code asks it for typed values.
+//! Every accessor takes a [`Field`] (a value plus its dotted key), returns `Some(value)` when
+//! the value is good, and otherwise records one diagnostic with the value's line and returns
+//! `None`; the caller then keeps its default and carries on, so one walk finds every problem.
+//!
+//! Every string read through the walker is `${VAR}`-interpolated first (see
+//! [`crate::interpolate`]) and must not contain NUL (it would end up in a C string).
+
+use std::borrow::Cow;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+use toml::de::{DeInteger, DeTable, DeValue};
+
+use super::suggest;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::interpolate::interpolate;
+use crate::spec::{IdRef, Signal};
+
+/// One value of the tree with its position.
+pub(super) type Value<'i> = Spanned<DeValue<'i>>;
+
+/// A value found under a key, with the dotted path of that key (`program.web.restart`).
+pub(super) struct Field<'t, 'i> {
+    pub key: String,
+    pub value: &'t Value<'i>,
+}
+
+impl Field<'_, '_> {
+    /// Byte offset of the value, for its line.
+    pub fn at(&self) -> usize {
+        self.value.span().start
+    }
+}
+
+/// A table of the tree with its dotted path (`""` for the document itself).
+pub(super) struct Section<'t, 'i> {
+    pub path: String,
+    pub table: &'t DeTable<'i>,
+    /// Byte offset of the table (its header, or its first key when implicit).
+    pub at: usize,
+}
+
+impl<'t, 'i> Section<'t, 'i> {
+    pub fn root(table: &'t DeTable<'i>) -> Self {
+        Section {
+            path: String::new(),
+            table,
+            at: 0,
+        }
+    }
+
+    /// The field `key` of this table, when present.
+    pub fn get(&self, key: &str) -> Option<Field<'t, 'i>> {
+        self.table.get(key).map(|value| Field {
+            key: self.child(key),
+            value,
+        })
+    }
+
+    /// The dotted path of `key` inside this table.
+    pub fn child(&self, key: &str) -> String {
+        let segment = key_segment(key);
+        if self.path.is_empty() {
+            segment.into_owned()
+        } else {
+            format!("{}.{segment}", self.path)
+        }
+    }
+}
+
+/// A key as it appears in a dotted path: bare when TOML allows it bare, else quoted.
+fn key_segment(key: &str) -> Cow<'_, str> {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        Cow::Borrowed(key)
+    } else {
+        Cow::Owned(format!("{key:?}"))
+    }
+}
+
+/// Byte offset -> 1-based line number.
+struct LineIndex {
+    /// Byte offset where each line starts; `starts[0] == 0`.
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex { starts }
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        match self.starts.binary_search(&offset) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+}
+
+/// Collects diagnostics for one file while the schema code reads typed values from it.
+pub(super) struct Walker<'a> {
+    file: &'a Path,
+    lines: LineIndex,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    /// Directory of the config file: base of relative paths.
+    pub base: PathBuf,
+    diags: Vec<Diagnostic>,
+}
+
+impl<'a> Walker<'a> {
+    pub fn new(text: &str, file: &'a Path, env: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Walker {
+            file,
+            lines: LineIndex::new(text),
+            env,
+            base: file.parent().map(Path::to_path_buf).unwrap_or_default(),
+            diags: Vec::new(),
+        }
+    }
+
+    /// Records one problem at byte `offset` (None: no place in the file).
+    pub fn error_at(&mut self, offset: Option<usize>, key: Option<&str>, message: String) {
+        self.diags.push(Diagnostic {
+            file: self.file.to_path_buf(),
+            line: offset.map(|o| self.lines.line(o)),
+            key: key.map(str::to_string),
+            message,
+        });
+    }
+
+    /// Records one problem about `key`, at byte `offset`.
+    pub fn error(&mut self, offset: usize, key: &str, message: impl Into<String>) {
+        self.error_at(Some(offset), Some(key), message.into());
+    }
+
+    /// Records one problem about the value of `field`.
+    pub fn bad(&mut self, field: &Field, message: impl Into<String>) {
+        self.error(field.at(), &field.key, message);
+    }
+
+    /// `value` when nothing was recorded, else every problem sorted by line.
+    pub fn finish<T>(mut self, value: T) -> Result<T, Diagnostics> {
+        if self.diags.is_empty() {
+            return Ok(value);
+        }
+        self.diags.sort_by_key(|d| d.line.unwrap_or(0));
+        self.diags.dedup();
+        Err(Diagnostics(self.diags))
+    }
+
+    /// Reports every key of `section` not in `known`, with the nearest known key.
+    pub fn check_keys(&mut self, section: &Section, known: &[&str]) {
+        for key in section.table.keys() {
+            let name = key.get_ref().as_ref();
+            if !known.contains(&name) {
+                let path = section.child(name);
+                self.error(
+                    key.span().start,
+                    &path,
+                    suggest::unknown_key_message(name, known),
+                );
+            }
+        }
+    }
+
+    /// The table under `field`; `expected` describes it for the error message.
+    pub fn table<'t, 'i>(
+        &mut self,
+        field: Field<'t, 'i>,
+        expected: &str,
+    ) -> Option<Section<'t, 'i>> {
+        match field.value.get_ref() {
+            DeValue::Table(table) => Some(Section {
+                at: field.at(),
+                path: field.key,
+                table,
+            }),
+            other => {
+                self.bad(
+                    &field,
+                    format!("expected {expected}, found {}", found(other)),
+                );
+                None
+            }
+        }
+    }
+
+    /// Interpolates `raw`, the text of a string value of `key` at `offset`.
+    pub fn interpolate(&mut self, key: &str, offset: usize, raw: &str) -> Option<String> {
+        match interpolate(raw, self.env) {
+            Ok(s) if s.contains('\0') => {
+                self.error(
+                    offset,
+                    key,
+                    "the value contains a NUL character, which is not allowed",
+                );
+                None
+            }
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.error(offset, key, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// A string value, interpolated.
+    pub fn string(&mut self, field: &Field) -> Option<String> {
+        match field.value.get_ref() {
+            DeValue::String(raw) => self.interpolate(&field.key, field.at(), raw),
+            other => {
+                self.bad(field, format!("expected a string, found {}", found(other)));
+                None
+            }
+        }
+    }
+
+    /// A string value that must not be empty; `expected` describes it (`"a path"`).
+    pub fn nonempty_string(&mut self, field: &Field, expected: &str) -> Option<String> {
+        let s = self.string(field)?;
+        if s.is_empty() {
+            self.bad(field, format!("expected {expected}, found an empty string"));
+            return None;
+        }
+        Some(s)
+    }
+
+    /// A path; relative ones resolve against the config file's directory.
+    pub fn path(&mut self, field: &Field) -> Option<PathBuf> {
+        let s = self.nonempty_string(field, "a path")?;
+        Some(resolve(&self.base, &s))
+    }
+
+    /// An array of strings, each interpolated; `expected` describes the array.
+    pub fn string_array(&mut self, field: &Field, expected: &str) -> Option<Vec<String>> {
+        let items = self.string_items(field, expected)?;
+        Some(items.into_iter().map(|(s, _)| s).collect())
+    }
+
+    /// Like [`Walker::string_array`], each string with the byte offset of its element.
+    pub fn string_items(&mut self, field: &Field, expected: &str) -> Option<Vec<(String, usize)>> {
+        let DeValue::Array(items) = field.value.get_ref() else {
+            let what = found(field.value.get_ref());
+            self.bad(field, format!("expected {expected}, found {what}"));
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for item in items.iter() {
+            let at = item.span().start;
+            match item.get_ref() {
+                DeValue::String(raw) => match self.interpolate(&field.key, at, raw) {
+                    Some(s) => out.push((s, at)),
+                    None => ok = false,
+                },
+                other => {
+                    let message = format!("expected a string, found {}", found(other));
+                    self.error(at, &field.key, message);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    pub fn bool(&mut self, field: &Field) -> Option<bool> {
+        match field.value.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            other => {
+                self.bad(
+                    field,
+                    format!("expected true or false, found {}", found(other)),
+                );
+                None
+            }
+        }
+    }
+
+    /// An integer in `range`; `expected` describes it (`"a non-negative integer"`).
+    pub fn integer(
+        &mut self,
+        field: &Field,
+        range: std::ops::RangeInclusive<i64>,
+        expected: &str,
+    ) -> Option<i64> {
+        let value = field.value.get_ref();
+        let n = match value {
+            DeValue::Integer(i) => integer_value(i),
+            _ => None,
+        };
+        match n {
+            Some(n) if range.contains(&n) => Some(n),
+            _ => {
+                self.bad(
+                    field,
+                    format!("expected {expected}, found {}", found(value)),
+                );
+                None
+            }
+        }
+    }
+
+    /// A duration string such as `"250ms"`, `"10s"`, `"1m"` or `"1h 30m"`.
+    pub fn duration(&mut self, field: &Field) -> Option<Duration> {
+        match field.value.get_ref() {
+            DeValue::String(_) => {
+                let s = self.string(field)?;
+                let parsed = humantime::parse_duration(s.trim()).ok();
+                if parsed.is_none() {
+                    self.bad(field, format!("{DURATION_EXPECTED}, found {s:?}"));
+                }
+                parsed
+            }
+            DeValue::Integer(i) => {
+                let n = integer_text(i);
+                let message = format!(
+                    "expected a duration string like \"10s\", found integer {n} (write \"{n}s\")"
+                );
+                self.bad(field, message);
+                None
+            }
+            other => {
+                self.bad(
+                    field,
+                    format!("{DURATION_EXPECTED}, found {}", found(other)),
+                );
+                None
+            }
+        }
+    }
+
+    /// A duration that must be greater than zero.
+    pub fn positive_duration(&mut self, field: &Field) -> Option<Duration> {
+        let d = self.duration(field)?;
+        if d.is_zero() {
+            self.bad(field, "expected a duration greater than zero, found \"0s\"");
+            return None;
+        }
+        Some(d)
+    }
+
+    /// Permission bits: a string of octal digits (`"0600"`, `"660"`, `"0o600"`) or a TOML
+    /// integer written in octal (`0o600`). At most `0o777`.
+    ///
+    /// A decimal integer other than 0 is refused: `socket_mode = 600` almost always means
+    /// octal 600, and reading it as decimal would silently give the wrong bits.
+    pub fn mode(&mut self, field: &Field) -> Option<u32> {
+        let mode = match field.value.get_ref() {
+            DeValue::String(_) => {
+                let s = self.string(field)?;
+                let mode = parse_octal(&s);
+                if mode.is_none() {
+                    self.bad(field, format!("{MODE_EXPECTED}, found {s:?}"));
+                }
+                mode?
+            }
+            DeValue::Integer(i) if i.radix() == 10 && integer_value(i) != Some(0) => {
+                let n = integer_text(i);
+                let message = format!(
+                    "{MODE_EXPECTED}, found decimal integer {n} (write \"{n}\" or 0o{n} for octal)"
+                );
+                self.bad(field, message);
+                return None;
+            }
+            DeValue::Integer(i) => match integer_value(i).and_then(|n| u32::try_from(n).ok()) {
+                Some(n) => n,
+                None => {
+                    self.bad(
+                        field,
+                        format!("{MODE_EXPECTED}, found integer {}", int_display(i)),
+                    );
+                    return None;
+                }
+            },
+            other => {
+                self.bad(field, format!("{MODE_EXPECTED}, found {}", found(other)));
+                return None;
+            }
+        };
+        if mode > 0o777 {
+            self.bad(
+                field,
+                format!("mode 0o{mode:o} is out of range (at most 0o777)"),
+            );
+            return None;
+        }
+        Some(mode)
+    }
+
+    /// One of `choices`, by its exact spelling.
+    pub fn choice<T: Copy>(&mut self, field: &Field, choices: &[(&str, T)]) -> Option<T> {
+        let s = self.string(field)?;
+        let hit = choices.iter().find(|(name, _)| *name == s).map(|&(_, v)| v);
+        if hit.is_none() {
+            let names: Vec<String> = choices.iter().map(|(n, _)| format!("{n:?}")).collect();
+            self.bad(
+                field,
+                format!("expected one of {}, found {s:?}", names.join(", ")),
+            );
+        }
+        hit
+    }
+
+    /// A signal: a string such as `"HUP"`, `"SIGHUP"`, `"1"`, or a TOML integer.
+    pub fn signal(&mut self, field: &Field) -> Option<Signal> {
+        let text = match field.value.get_ref() {
+            DeValue::Integer(i) => integer_text(i),
+            DeValue::String(_) => self.string(field)?,
+            other => {
+                let message = format!(
+                    "expected a signal name like \"TERM\", found {}",
+                    found(other)
+                );
+                self.bad(field, message);
+                return None;
+            }
+        };
+        match crate::signal::parse(&text) {
+            Ok(sig) => Some(sig),
+            Err(message) => {
+                self.bad(field, message);
+                None
+            }
+        }
+    }
+
+    /// A user or group: a name, or a number used as is.
+    pub fn id_ref(&mut self, field: &Field, expected: &str) -> Option<IdRef> {
+        let s = self.string(field)?;
+        match parse_id_ref(&s) {
+            Ok(id) => Some(id),
+            Err(IdError::Malformed) => {
+                self.bad(field, format!("expected {expected}, found {s:?}"));
+                None
+            }
+            Err(IdError::OutOfRange) => {
+                self.bad(field, out_of_range_id(&s));
+                None
+            }
+        }
+    }
+}
+
+/// Overwrites `slot` when `value` is `Some`.
+pub(super) fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+const DURATION_EXPECTED: &str = "expected a duration like \"250ms\", \"10s\" or \"1m\"";
+const MODE_EXPECTED: &str = "expected an octal mode like \"0600\" or 0o600";
+
+/// Why a user or group reference was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum IdError {
+    Malformed,
+    OutOfRange,
+}
+
+/// `"1000"` -> `Id(1000)`, `"app"` -> `Name("app")`. Names may not be empty nor contain
+/// `:`, whitespace or control characters. `4294967295` is refused: as a uid it means
+/// "unchanged" to `setuid`, which would silently keep root.
+pub(super) fn parse_id_ref(s: &str) -> Result<IdRef, IdError> {
+    if s.is_empty() {
+        return Err(IdError::Malformed);
+    }
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return match s.parse::<u32>() {
+            Ok(n) if n != u32::MAX => Ok(IdRef::Id(n)),
+            _ => Err(IdError::OutOfRange),
+        };
+    }
+    if s.chars()
+        .any(|c| c == ':' || c.is_whitespace() || c.is_control())
+    {
+        return Err(IdError::Malformed);
+    }
+    Ok(IdRef::Name(s.to_string()))
+}
+
+pub(super) fn out_of_range_id(s: &str) -> String {
+    format!("id {s} is out of range (at most {})", u32::MAX - 1)
+}
+
+/// `"0600"`, `"660"`, `"0o600"` -> the number; anything else -> None.
+fn parse_octal(s: &str) -> Option<u32> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return None;
+    }
+    u32::from_str_radix(digits, 8).ok()
+}
+
+/// The value of a TOML integer, when it fits an `i64`.
+pub(super) fn integer_value(i: &DeInteger) -> Option<i64> {
+    i64::from_str_radix(i.as_str(), i.radix()).ok()
+}
+
+/// A TOML integer as decimal text (its digits as written when it does not fit an `i64`).
+pub(super) fn integer_text(i: &DeInteger) -> String {
+    integer_value(i).map_or_else(|| int_display(i), |n| n.to_string())
+}
+
+/// A TOML integer as written: `0o600`, `42`, `0xff`.
+fn int_display(i: &DeInteger) -> String {
+    let prefix = match i.radix() {
+        2 => "0b",
+        8 => "0o",
+        16 => "0x",
+        _ => "",
+    };
+    format!("{prefix}{}", i.as_str())
+}
+
+/// What a value is, for "found ..." in messages: `"sometimes"`, `integer 3`, `a table`.
+pub(super) fn found(value: &DeValue) -> String {
+    match value {
+        DeValue::String(s) => format!("{:?}", shorten(s)),
+        DeValue::Integer(i) => format!("integer {}", int_display(i)),
+        DeValue::Float(f) => format!("float {}", f.as_str()),
+        DeValue::Boolean(b) => format!("boolean {b}"),
+        DeValue::Datetime(d) => format!("datetime {d}"),
+        DeValue::Array(_) => "an array".to_string(),
+        DeValue::Table(_) => "a table".to_string(),
+    }
+}
+
+/// At most 60 characters of `s`, for messages.
+fn shorten(s: &str) -> Cow<'_, str> {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        Cow::Borrowed(s)
+    } else {
+        let head: String = s.chars().take(MAX - 3).collect();
+        Cow::Owned(format!("{head}..."))
+    }
+}
+
+/// `p` resolved against `base` (unless absolute), without touching the file system.
+/// `.` components are dropped; an empty result is `.`.
+pub(super) fn resolve(base: &Path, p: &str) -> PathBuf {
+    let joined = base.join(p);
+    let cleaned: PathBuf = joined
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
+    if cleaned.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        cleaned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_index_is_one_based() {
+        let lines = LineIndex::new("a\nbc\n\nd");
+        assert_eq!(lines.line(0), 1);
+        assert_eq!(lines.line(1), 1);
+        assert_eq!(lines.line(2), 2);
+        assert_eq!(lines.line(4), 2);
+        assert_eq!(lines.line(5), 3);
+        assert_eq!(lines.line(6), 4);
+        assert_eq!(lines.line(100), 4);
+    }
+
+    #[test]
+    fn resolve_keeps_relative_configs_relative() {
+        assert_eq!(
+            resolve(Path::new("conf"), "x.sock"),
+            PathBuf::from("conf/x.sock")
+        );
+        assert_eq!(resolve(Path::new(""), "x.sock"), PathBuf::from("x.sock"));
+        assert_eq!(resolve(Path::new(""), "."), PathBuf::from("."));
+        assert_eq!(
+            resolve(Path::new("/etc/supd"), "."),
+            PathBuf::from("/etc/supd")
+        );
+        assert_eq!(
+            resolve(Path::new("/etc/supd"), "/run/s"),
+            PathBuf::from("/run/s")
+        );
+        assert_eq!(resolve(Path::new("/a"), "./b/./c"), PathBuf::from("/a/b/c"));
+        assert_eq!(resolve(Path::new("/a"), "../b"), PathBuf::from("/a/../b"));
+    }
+
+    #[test]
+    fn octal_modes() {
+        assert_eq!(parse_octal("0600"), Some(0o600));
+        assert_eq!(parse_octal("660"), Some(0o660));
+        assert_eq!(parse_octal("0o644"), Some(0o644));
+        assert_eq!(parse_octal("0"), Some(0));
+        assert_eq!(parse_octal(""), None);
+        assert_eq!(parse_octal("0o"), None);
+        assert_eq!(parse_octal("0800"), None);
+        assert_eq!(parse_octal("rw-r"), None);
+        assert_eq!(parse_octal("77777777777777777777"), None);
+    }
+
+    #[test]
+    fn id_refs() {
+        assert_eq!(parse_id_ref("app"), Ok(IdRef::Name("app".into())));
+        assert_eq!(parse_id_ref("www-data"), Ok(IdRef::Name("www-data".into())));
+        assert_eq!(parse_id_ref("1000"), Ok(IdRef::Id(1000)));
+        assert_eq!(parse_id_ref("0"), Ok(IdRef::Id(0)));
+        assert_eq!(parse_id_ref("4294967294"), Ok(IdRef::Id(4294967294)));
+        assert_eq!(parse_id_ref("4294967295"), Err(IdError::OutOfRange));
+        assert_eq!(parse_id_ref("99999999999"), Err(IdError::OutOfRange));
+        assert_eq!(parse_id_ref(""), Err(IdError::Malformed));
+        assert_eq!(parse_id_ref("a b"), Err(IdError::Malformed));
+        assert_eq!(parse_id_ref("a:b"), Err(IdError::Malformed));
+    }
+
+    #[test]
+    fn key_segments_are_quoted_when_not_bare() {
+        assert_eq!(key_segment("web"), "web");
+        assert_eq!(key_segment("my-app_2"), "my-app_2");
+        assert_eq!(key_segment("my.app"), "\"my.app\"");
+        assert_eq!(key_segment(""), "\"\"");
+    }
+
+    #[test]
+    fn long_strings_are_shortened_in_messages() {
+        let long = "x".repeat(100);
+        let shown = found(&DeValue::String(long.into()));
+        assert_eq!(shown.len(), 2 + 57 + 3);
+        assert!(shown.ends_with("...\""));
+    }
+}

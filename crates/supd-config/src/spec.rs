@@ -1,0 +1,233 @@
+//! The validated configuration: what the rest of supd consumes.
+//!
+//! Every value here is already checked and typed: durations are [`Duration`]s, signals are
+//! [`Signal`]s, relative paths are resolved against the directory of the config file, and
+//! `${VAR}` interpolation has been applied. Nothing downstream re-validates.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use nix::sys::signal::Signal;
+
+/// A whole config file, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file this was read from, as given (used in messages).
+    pub path: PathBuf,
+    pub supd: SupdSpec,
+    /// Programs in file order (start order among independent programs, status order).
+    pub programs: Vec<ProgramSpec>,
+}
+
+impl Config {
+    pub fn program(&self, name: &str) -> Option<&ProgramSpec> {
+        self.programs.iter().find(|p| p.name == name)
+    }
+}
+
+/// The `[supd]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupdSpec {
+    /// Control socket path (absolute, or relative to the current directory when the config
+    /// was given by a relative path). Default `/run/supd.sock`.
+    pub socket: PathBuf,
+    /// Permission bits of the socket file. Default `0o600`.
+    pub socket_mode: u32,
+    /// Optional group owner of the socket file (name or number, resolved at start).
+    pub socket_group: Option<IdRef>,
+    /// Hard cap for the whole shutdown. Default 30 s.
+    pub shutdown_timeout: Duration,
+    /// Console format of program output. Default [`LogFormat::Prefix`].
+    pub log_format: LogFormat,
+}
+
+impl Default for SupdSpec {
+    fn default() -> Self {
+        SupdSpec {
+            socket: PathBuf::from(DEFAULT_SOCKET),
+            socket_mode: 0o600,
+            socket_group: None,
+            shutdown_timeout: Duration::from_secs(30),
+            log_format: LogFormat::Prefix,
+        }
+    }
+}
+
+/// Where `supd` and `supctl` look for the control socket when nothing says otherwise.
+pub const DEFAULT_SOCKET: &str = "/run/supd.sock";
+/// Where `supd` looks for its config when neither `--config` nor `$SUPD_CONFIG` is given.
+pub const DEFAULT_CONFIG: &str = "/etc/supd/supd.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `name | line`, names padded so the bars line up.
+    Prefix,
+    /// The program's bytes unchanged.
+    Raw,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A user or group reference: a name to look up, or a number used as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdRef {
+    Name(String),
+    Id(u32),
+}
+
+/// The `user` key: `"name"`, `"uid"`, `"name:group"` or `"uid:gid"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSpec {
+    pub user: IdRef,
+    pub group: Option<IdRef>,
+}
+
+/// The `restart` key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartPolicy {
+    /// Restart after every exit (default).
+    Always,
+    /// Restart only after an exit whose code is not in `exit_codes`, or a death by signal.
+    OnFailure,
+    /// Never restart.
+    Never,
+}
+
+/// Where one output stream of a program goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputTarget {
+    /// supd's own stdout (for program stdout) or stderr (for program stderr), prefixed.
+    Console,
+    /// Discarded (`/dev/null`).
+    Null,
+    /// Appended to this file (resolved like [`SupdSpec::socket`]).
+    File(PathBuf),
+}
+
+/// One `[program.NAME]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgramSpec {
+    /// The NAME of `[program.NAME]`: `[A-Za-z0-9_.-]+`, never `all`.
+    pub name: String,
+    /// argv; never empty. A string `command` is split like a shell would (no shell runs).
+    pub command: Vec<String>,
+    /// Working directory (resolved like [`SupdSpec::socket`]). `None`: supd's own working
+    /// directory.
+    pub directory: Option<PathBuf>,
+    /// Added to (and overriding) supd's own environment, in file order.
+    pub environment: Vec<(String, String)>,
+    pub user: Option<UserSpec>,
+    /// e.g. `0o022`.
+    pub umask: Option<u32>,
+    /// Default true.
+    pub autostart: bool,
+    /// Default [`RestartPolicy::Always`].
+    pub restart: RestartPolicy,
+    /// Exit codes that count as success. Default `[0]`.
+    pub exit_codes: Vec<i32>,
+    /// A run shorter than this is a failed start. Default 1 s.
+    pub min_uptime: Duration,
+    /// Delay after the first failed start, doubling per failed start. Default 100 ms.
+    pub restart_delay: Duration,
+    /// Cap of the doubling delay. Default 30 s. Never below `restart_delay`.
+    pub max_restart_delay: Duration,
+    /// Failed starts in a row tolerated before `fatal`. `None`: unlimited (the default).
+    pub start_retries: Option<u32>,
+    /// Default SIGTERM.
+    pub stop_signal: Signal,
+    /// Then SIGKILL to the process group. Default 10 s.
+    pub stop_timeout: Duration,
+    /// Names of programs that must be up before this one starts (all exist, no cycles).
+    pub depends_on: Vec<String>,
+    /// Runs to completion once (migrations). Default false.
+    pub oneshot: bool,
+    /// When it fails for good, supd shuts down with its exit code. Default false.
+    pub critical: bool,
+    pub stdout: OutputTarget,
+    pub stderr: OutputTarget,
+    pub watch: Option<WatchSpec>,
+    pub health: Option<HealthSpec>,
+}
+
+impl ProgramSpec {
+    /// A spec with every default filled in, for the given name and argv (used by tests).
+    pub fn new(name: impl Into<String>, command: Vec<String>) -> Self {
+        ProgramSpec {
+            name: name.into(),
+            command,
+            directory: None,
+            environment: Vec::new(),
+            user: None,
+            umask: None,
+            autostart: true,
+            restart: RestartPolicy::Always,
+            exit_codes: vec![0],
+            min_uptime: Duration::from_secs(1),
+            restart_delay: Duration::from_millis(100),
+            max_restart_delay: Duration::from_secs(30),
+            start_retries: None,
+            stop_signal: Signal::SIGTERM,
+            stop_timeout: Duration::from_secs(10),
+            depends_on: Vec::new(),
+            oneshot: false,
+            critical: false,
+            stdout: OutputTarget::Console,
+            stderr: OutputTarget::Console,
+            watch: None,
+            health: None,
+        }
+    }
+}
+
+/// `[program.NAME.watch]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchSpec {
+    /// Relative ones resolve against the program's `directory` (else the config file's
+    /// directory). Default `["."]`.
+    pub paths: Vec<PathBuf>,
+    /// Globs; empty means everything.
+    pub include: Vec<String>,
+    /// Globs added to the built-in ignores.
+    pub exclude: Vec<String>,
+    /// Default 200 ms.
+    pub debounce: Duration,
+    pub action: WatchAction,
+    pub poll: PollMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchAction {
+    Restart,
+    Signal(Signal),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollMode {
+    Auto,
+    Off,
+    Interval(Duration),
+}
+
+/// `[program.NAME.health]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthSpec {
+    pub check: HealthCheck,
+    /// Default 5 s.
+    pub interval: Duration,
+    /// Default 1 s.
+    pub timeout: Duration,
+    /// Failures in a row before the program is restarted. Default 3.
+    pub retries: u32,
+    /// Failures during this time after start do not count. Default 0.
+    pub start_period: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthCheck {
+    /// argv, split like `command`.
+    Command(Vec<String>),
+    /// `host:port`.
+    Tcp(String),
+    /// `http://host[:port]/path`.
+    Http(String),
+}
