@@ -1,0 +1,148 @@
+//! The data [`crate::step`] owns: every program's lifecycle record, pending requests and the
+//! shutdown plan. Read it freely (status, log plane); change it only through `step`.
+
+use std::time::Duration;
+
+use supd_config::ProgramSpec;
+use supd_proto::ProgramState;
+
+use crate::requests::Waiters;
+use crate::shutdown::Shutdown;
+use crate::types::ExitStatus;
+
+/// All of supd's decision-relevant state.
+#[derive(Debug)]
+pub struct State {
+    pub programs: Vec<Program>,
+    pub(crate) waiters: Waiters,
+    pub(crate) shutdown: Option<Shutdown>,
+    /// Cap of the whole shutdown (`[supd] shutdown_timeout`).
+    pub(crate) shutdown_timeout: Duration,
+}
+
+impl State {
+    /// A state with every program `stopped`. Dependencies in the specs must be valid (the
+    /// config crate guarantees it); unknown names in `depends_on` are ignored.
+    pub fn new(specs: Vec<ProgramSpec>, shutdown_timeout: Duration) -> Self {
+        let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+        let programs = specs
+            .into_iter()
+            .map(|spec| {
+                let deps = spec
+                    .depends_on
+                    .iter()
+                    .filter_map(|d| names.iter().position(|n| n == d))
+                    .collect();
+                Program::new(spec, deps)
+            })
+            .collect();
+        State {
+            programs,
+            waiters: Waiters::default(),
+            shutdown: None,
+            shutdown_timeout,
+        }
+    }
+
+    pub fn program(&self, name: &str) -> Option<(crate::ProgId, &Program)> {
+        self.programs
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.spec.name == name)
+    }
+
+    /// True once a shutdown has begun: new work is refused.
+    pub fn shutting_down(&self) -> bool {
+        self.shutdown.is_some()
+    }
+
+    /// Process groups whose leader has exited during a stop while other members lived on:
+    /// the daemon reports [`crate::Input::GroupEmpty`] when one of them empties.
+    pub fn lingering_groups(&self) -> impl Iterator<Item = (crate::ProgId, u32, i32)> + '_ {
+        self.programs.iter().enumerate().filter_map(|(i, p)| {
+            (p.state == ProgramState::Stopping)
+                .then_some(p.lingering_pgid)
+                .flatten()
+                .map(|pgid| (i, p.run, pgid))
+        })
+    }
+}
+
+/// One program's lifecycle record.
+#[derive(Debug)]
+pub struct Program {
+    pub spec: ProgramSpec,
+    /// Indexes of the programs in `spec.depends_on`.
+    pub deps: Vec<crate::ProgId>,
+    pub state: ProgramState,
+    /// The live process (leader of its own process group), if any.
+    pub pid: Option<i32>,
+    /// Number of the current or last run; bumped by every spawn. Timers carry it.
+    pub run: u32,
+    /// Spawns so far; `restarts()` is every one after the first.
+    pub starts: u32,
+    /// Failed starts in a row (a run shorter than `min_uptime`, or a spawn that failed).
+    pub failures: u32,
+    /// When the current process was spawned (supd clock).
+    pub started_at: Option<Duration>,
+    /// How the last run ended.
+    pub last_exit: Option<ExitStatus>,
+    /// Why the program is in its state, or what caused the last start.
+    pub reason: Option<String>,
+    /// Start again as soon as the current stop completes (a restart in progress).
+    pub(crate) restart_after_stop: Option<String>,
+    /// Set while stopping, after the leader exited but its group lives on.
+    pub(crate) lingering_pgid: Option<i32>,
+    /// `starting` but not spawned: some dependency is not up yet.
+    pub(crate) awaiting_deps: bool,
+}
+
+impl Program {
+    fn new(spec: ProgramSpec, deps: Vec<crate::ProgId>) -> Self {
+        Program {
+            spec,
+            deps,
+            state: ProgramState::Stopped,
+            pid: None,
+            run: 0,
+            starts: 0,
+            failures: 0,
+            started_at: None,
+            last_exit: None,
+            reason: None,
+            restart_after_stop: None,
+            lingering_pgid: None,
+            awaiting_deps: false,
+        }
+    }
+
+    /// Starts after the first, whatever caused them.
+    pub fn restarts(&self) -> u32 {
+        self.starts.saturating_sub(1)
+    }
+
+    /// A process of this program may exist (spawned and not yet fully stopped).
+    pub fn has_process(&self) -> bool {
+        self.pid.is_some() || self.state == ProgramState::Stopping
+    }
+
+    /// Waiting for dependencies: `starting`, not spawned yet.
+    pub fn waiting(&self) -> bool {
+        self.state == ProgramState::Starting && self.awaiting_deps
+    }
+
+    /// Up, as dependents and `supctl status` understand it: a long-running program is
+    /// `running`; a oneshot has completed successfully.
+    pub fn is_up(&self) -> bool {
+        if self.spec.oneshot {
+            self.state == ProgramState::Exited
+        } else {
+            self.state == ProgramState::Running
+        }
+    }
+
+    /// Failed for good: dependents will not start.
+    pub fn failed(&self) -> bool {
+        self.state == ProgramState::Fatal
+    }
+}

@@ -1,0 +1,149 @@
+//! The vocabulary of [`crate::step`]: what comes in, what goes out.
+
+use std::fmt;
+use std::time::Duration;
+
+use supd_config::Signal;
+
+/// Index of a program in [`crate::State::programs`].
+pub type ProgId = usize;
+
+/// A request from a client, as numbered by the daemon; echoed in [`Effect::Reply`].
+pub type ReqId = u64;
+
+/// How a process ended, as `waitpid` reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Exited(i32),
+    Signaled { signal: Signal, core_dumped: bool },
+}
+
+impl ExitStatus {
+    /// The code a shell would show: the exit code, or 128 + the signal number.
+    pub fn shell_code(self) -> i32 {
+        match self {
+            ExitStatus::Exited(code) => code,
+            ExitStatus::Signaled { signal, .. } => 128 + signal as i32,
+        }
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    /// `exited with 1`, `killed by SIGKILL`, `killed by SIGSEGV (core dumped)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitStatus::Exited(code) => write!(f, "exited with {code}"),
+            ExitStatus::Signaled {
+                signal,
+                core_dumped,
+            } => {
+                write!(f, "killed by {}", signal.as_str())?;
+                if *core_dumped {
+                    f.write_str(" (core dumped)")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What a client asked for a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    Stop,
+    Restart,
+}
+
+/// Everything that can happen to supd.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// supd has started: start the autostart programs.
+    Boot,
+    /// A client asked to start/stop/restart these programs; reply to `req` when done.
+    Command {
+        req: ReqId,
+        action: Action,
+        progs: Vec<ProgId>,
+    },
+    /// The [`Effect::Spawn`] for this run succeeded: the program's process is `pid`, leader of
+    /// process group `pid`.
+    Spawned { prog: ProgId, run: u32, pid: i32 },
+    /// The [`Effect::Spawn`] for this run failed before the program ran (`error` says why,
+    /// e.g. `No such file or directory`).
+    SpawnFailed {
+        prog: ProgId,
+        run: u32,
+        error: String,
+    },
+    /// The reaper collected `pid`. `group_alive`: other members of process group `pid` were
+    /// still alive right after.
+    Exited {
+        pid: i32,
+        status: ExitStatus,
+        group_alive: bool,
+    },
+    /// The process group of this run, whose leader already exited, has no member left.
+    GroupEmpty { prog: ProgId, run: u32 },
+    /// A timer requested by [`Effect::SetTimer`] is due.
+    Timer(Timer),
+    /// SIGTERM/SIGINT/SIGQUIT or `supctl shutdown`. A second one (or `force`) kills
+    /// everything at once.
+    Shutdown { force: bool },
+    /// The reaper found that supd has no child process at all.
+    NoChildren,
+}
+
+/// A timer, tagged so that a stale one is recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Timer {
+    /// `min_uptime` of this run has passed: `starting` becomes `running`.
+    Settled { prog: ProgId, run: u32 },
+    /// The backoff delay after a failed start of this run is over: try again.
+    Retry { prog: ProgId, run: u32 },
+    /// `stop_timeout` of this run's stop is over: SIGKILL the group.
+    StopTimeout { prog: ProgId, run: u32 },
+    /// Leftovers of a process group whose leader died on its own got `stop_timeout` after
+    /// SIGTERM: SIGKILL them.
+    LingerKill { pgid: i32 },
+    /// Leftover descendants had their grace period after SIGTERM during shutdown.
+    DescendantsKill,
+    /// `shutdown_timeout` is over: SIGKILL everything.
+    ShutdownDeadline,
+}
+
+/// What the daemon must do, in the order given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Start run `run` of the program, then report [`Input::Spawned`] or
+    /// [`Input::SpawnFailed`] before handling any other input.
+    Spawn { prog: ProgId, run: u32 },
+    /// Send `signal` to every process of group `pgid`.
+    SignalGroup { pgid: i32, signal: Signal },
+    /// Send `signal` to every descendant of supd (adopted orphans, `setsid` escapees).
+    SignalDescendants { signal: Signal },
+    /// Deliver `Input::Timer(timer)` at time `at` (same clock as `now`).
+    SetTimer { at: Duration, timer: Timer },
+    /// Answer request `req`: one outcome per program, in the order they were named.
+    Reply { req: ReqId, outcomes: Vec<Outcome> },
+    /// A program changed state; `message` says what happened, for the log and event stream.
+    Changed {
+        prog: ProgId,
+        from: crate::ProgramState,
+        to: crate::ProgramState,
+        message: String,
+    },
+    /// Tell the operator something that is not a state change (e.g. a shutdown step).
+    Notice { message: String },
+    /// Everything is gone: exit supd with this code.
+    Exit { code: i32 },
+}
+
+/// The result of a `start`/`stop`/`restart` for one program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub prog: ProgId,
+    pub ok: bool,
+    /// `started`, `stopped`, `already running`, `failed to start: exited with 1`.
+    pub message: String,
+}

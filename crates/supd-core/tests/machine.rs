@@ -1,0 +1,563 @@
+//! The state machine, driven by a simulator: spawns succeed (or fail) instantly with made-up
+//! pids, timers fire when the simulated clock passes them. No processes, no real time.
+
+use std::time::Duration;
+
+use supd_config::{ProgramSpec, RestartPolicy, Signal};
+use supd_core::{Action, Effect, ExitStatus, Input, ProgramState, State, Timer, step};
+
+const MS: Duration = Duration::from_millis(1);
+
+fn spec(name: &str) -> ProgramSpec {
+    ProgramSpec::new(name, vec!["/bin/true".into()])
+}
+
+struct Sim {
+    st: State,
+    now: Duration,
+    next_pid: i32,
+    timers: Vec<(Duration, Timer)>,
+    /// Every effect so far, in order.
+    log: Vec<Effect>,
+    /// Programs whose spawns fail with this error.
+    spawn_error: Vec<(usize, String)>,
+    exit_code: Option<i32>,
+}
+
+impl Sim {
+    fn new(specs: Vec<ProgramSpec>) -> Self {
+        Sim {
+            st: State::new(specs, Duration::from_secs(30)),
+            now: Duration::ZERO,
+            next_pid: 100,
+            timers: Vec::new(),
+            log: Vec::new(),
+            spawn_error: Vec::new(),
+            exit_code: None,
+        }
+    }
+
+    fn feed(&mut self, input: Input) {
+        let effects = step(&mut self.st, input, self.now);
+        for e in effects {
+            self.log.push(e.clone());
+            match e {
+                Effect::Spawn { prog, run } => {
+                    let next = match self.spawn_error.iter().find(|(p, _)| *p == prog) {
+                        Some((_, error)) => Input::SpawnFailed {
+                            prog,
+                            run,
+                            error: error.clone(),
+                        },
+                        None => {
+                            self.next_pid += 1;
+                            Input::Spawned {
+                                prog,
+                                run,
+                                pid: self.next_pid,
+                            }
+                        }
+                    };
+                    self.feed(next);
+                }
+                Effect::SetTimer { at, timer } => self.timers.push((at, timer)),
+                Effect::Exit { code } => self.exit_code = Some(code),
+                _ => {}
+            }
+        }
+    }
+
+    fn boot(mut self) -> Self {
+        self.feed(Input::Boot);
+        self
+    }
+
+    /// Moves the clock forward by `d`, firing due timers in time order.
+    fn advance(&mut self, d: Duration) {
+        let until = self.now + d;
+        loop {
+            self.timers.sort_by_key(|(at, _)| *at);
+            match self.timers.first() {
+                Some(&(at, timer)) if at <= until => {
+                    self.timers.remove(0);
+                    self.now = self.now.max(at);
+                    self.feed(Input::Timer(timer));
+                }
+                _ => break,
+            }
+        }
+        self.now = until;
+    }
+
+    fn state(&self, p: usize) -> ProgramState {
+        self.st.programs[p].state
+    }
+
+    fn pid(&self, p: usize) -> i32 {
+        self.st.programs[p].pid.expect("program has a pid")
+    }
+
+    fn exit(&mut self, p: usize, status: ExitStatus) {
+        let pid = self.pid(p);
+        self.feed(Input::Exited {
+            pid,
+            status,
+            group_alive: false,
+        });
+    }
+
+    fn command(&mut self, req: u64, action: Action, progs: Vec<usize>) {
+        self.feed(Input::Command { req, action, progs });
+    }
+
+    fn reply(&self, req: u64) -> Option<Vec<(bool, String)>> {
+        self.log.iter().find_map(|e| match e {
+            Effect::Reply { req: r, outcomes } if *r == req => {
+                Some(outcomes.iter().map(|o| (o.ok, o.message.clone())).collect())
+            }
+            _ => None,
+        })
+    }
+
+    fn signals_to(&self, pgid: i32) -> Vec<Signal> {
+        self.log
+            .iter()
+            .filter_map(|e| match e {
+                Effect::SignalGroup { pgid: g, signal } if *g == pgid => Some(*signal),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn spawn_times(&self) -> usize {
+        self.log
+            .iter()
+            .filter(|e| matches!(e, Effect::Spawn { .. }))
+            .count()
+    }
+}
+
+const KILLED: ExitStatus = ExitStatus::Signaled {
+    signal: Signal::SIGKILL,
+    core_dumped: false,
+};
+
+#[test]
+fn boot_starts_autostart_programs_and_they_settle_after_min_uptime() {
+    let mut idle = spec("idle");
+    idle.autostart = false;
+    let mut sim = Sim::new(vec![spec("a"), spec("b"), idle]).boot();
+    assert_eq!(sim.state(0), ProgramState::Starting);
+    assert!(sim.st.programs[0].pid.is_some());
+    assert_eq!(sim.state(2), ProgramState::Stopped);
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.state(0), ProgramState::Running);
+    assert_eq!(sim.state(1), ProgramState::Running);
+    assert_eq!(sim.st.programs[0].restarts(), 0);
+}
+
+#[test]
+fn zero_min_uptime_is_running_at_once() {
+    let mut s = spec("a");
+    s.min_uptime = Duration::ZERO;
+    let sim = Sim::new(vec![s]).boot();
+    assert_eq!(sim.state(0), ProgramState::Running);
+}
+
+#[test]
+fn crash_after_min_uptime_restarts_at_once_and_counts_a_restart() {
+    let mut sim = Sim::new(vec![spec("web")]).boot();
+    sim.advance(Duration::from_secs(5));
+    let old = sim.pid(0);
+    sim.exit(0, KILLED);
+    let p = &sim.st.programs[0];
+    assert_eq!(p.state, ProgramState::Starting);
+    assert_ne!(p.pid, Some(old), "a new process, no delay");
+    assert_eq!(p.restarts(), 1);
+    assert_eq!(p.last_exit, Some(KILLED));
+    assert_eq!(p.reason.as_deref(), Some("restarted: killed by SIGKILL"));
+    assert_eq!(KILLED.to_string(), "killed by SIGKILL");
+}
+
+#[test]
+fn failed_starts_back_off_doubling_then_go_fatal() {
+    let mut s = spec("bad");
+    s.start_retries = Some(3);
+    let mut sim = Sim::new(vec![s]).boot();
+    let mut delays = Vec::new();
+    for _ in 0..3 {
+        sim.advance(10 * MS);
+        sim.exit(0, ExitStatus::Exited(1));
+        assert_eq!(sim.state(0), ProgramState::Backoff);
+        let (at, _) = *sim
+            .timers
+            .iter()
+            .find(|(_, t)| matches!(t, Timer::Retry { .. }))
+            .unwrap();
+        delays.push((at - sim.now).as_millis());
+        sim.advance(at - sim.now);
+        assert_eq!(sim.state(0), ProgramState::Starting);
+    }
+    assert_eq!(delays, [100, 200, 400]);
+    sim.advance(10 * MS);
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(sim.state(0), ProgramState::Fatal);
+    assert_eq!(
+        sim.spawn_times(),
+        4,
+        "the first start plus start_retries retries"
+    );
+    assert_eq!(
+        sim.st.programs[0].reason.as_deref(),
+        Some("exited with 1 after 10ms")
+    );
+
+    // `supctl start` revives it, with a fresh failure count.
+    sim.command(1, Action::Start, vec![0]);
+    assert_eq!(sim.state(0), ProgramState::Starting);
+    assert_eq!(sim.st.programs[0].failures, 0);
+    assert_eq!(sim.reply(1), None, "the reply waits for the outcome");
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.reply(1), Some(vec![(true, "started".into())]));
+}
+
+#[test]
+fn start_reply_reports_a_failed_start() {
+    let mut s = spec("bad");
+    s.autostart = false;
+    let mut sim = Sim::new(vec![s]).boot();
+    sim.command(7, Action::Start, vec![0]);
+    sim.advance(5 * MS);
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(
+        sim.reply(7),
+        Some(vec![(
+            false,
+            "failed to start: exited with 1 after 5ms (see supctl logs bad)".into()
+        )])
+    );
+}
+
+#[test]
+fn spawn_failure_backs_off_with_the_error_as_reason() {
+    let mut s = spec("ghost");
+    s.start_retries = Some(1);
+    let mut sim = Sim::new(vec![s]);
+    sim.spawn_error
+        .push((0, "No such file or directory".into()));
+    let mut sim = sim.boot();
+    assert_eq!(sim.state(0), ProgramState::Backoff);
+    assert_eq!(
+        sim.st.programs[0].reason.as_deref(),
+        Some("No such file or directory")
+    );
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.state(0), ProgramState::Fatal);
+}
+
+#[test]
+fn on_failure_policy_keeps_success_exited_and_restarts_failures() {
+    let mut s = spec("job");
+    s.restart = RestartPolicy::OnFailure;
+    let mut sim = Sim::new(vec![s.clone()]).boot();
+    sim.advance(Duration::from_secs(2));
+    sim.exit(0, ExitStatus::Exited(0));
+    assert_eq!(sim.state(0), ProgramState::Exited);
+    assert_eq!(sim.spawn_times(), 1);
+
+    let mut sim = Sim::new(vec![s]).boot();
+    sim.advance(Duration::from_secs(2));
+    sim.exit(0, ExitStatus::Exited(3));
+    assert_eq!(sim.state(0), ProgramState::Starting);
+    assert_eq!(sim.spawn_times(), 2);
+}
+
+#[test]
+fn custom_exit_codes_count_as_success() {
+    let mut s = spec("job");
+    s.restart = RestartPolicy::OnFailure;
+    s.exit_codes = vec![0, 3];
+    let mut sim = Sim::new(vec![s]).boot();
+    sim.advance(Duration::from_secs(2));
+    sim.exit(0, ExitStatus::Exited(3));
+    assert_eq!(sim.state(0), ProgramState::Exited);
+}
+
+#[test]
+fn never_policy_never_restarts() {
+    let mut s = spec("once");
+    s.restart = RestartPolicy::Never;
+    for status in [ExitStatus::Exited(0), ExitStatus::Exited(2), KILLED] {
+        let mut sim = Sim::new(vec![s.clone()]).boot();
+        sim.advance(Duration::from_secs(2));
+        sim.exit(0, status);
+        let expected = if status == ExitStatus::Exited(0) {
+            ProgramState::Exited
+        } else {
+            ProgramState::Fatal
+        };
+        assert_eq!(sim.state(0), expected, "{status}");
+        sim.advance(Duration::from_secs(60));
+        assert_eq!(sim.spawn_times(), 1);
+    }
+}
+
+#[test]
+fn stop_signals_the_group_then_kills_after_stop_timeout() {
+    let mut sim = Sim::new(vec![spec("web")]).boot();
+    sim.advance(Duration::from_secs(2));
+    let pid = sim.pid(0);
+    sim.command(1, Action::Stop, vec![0]);
+    assert_eq!(sim.state(0), ProgramState::Stopping);
+    assert_eq!(sim.signals_to(pid), [Signal::SIGTERM, Signal::SIGCONT]);
+    sim.advance(Duration::from_secs(9));
+    assert_eq!(sim.signals_to(pid).len(), 2, "no KILL before stop_timeout");
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.signals_to(pid).last(), Some(&Signal::SIGKILL));
+    assert_eq!(sim.reply(1), None);
+    sim.exit(0, KILLED);
+    assert_eq!(sim.state(0), ProgramState::Stopped);
+    assert_eq!(sim.reply(1), Some(vec![(true, "stopped".into())]));
+    sim.advance(Duration::from_secs(60));
+    assert_eq!(sim.spawn_times(), 1, "a stopped program stays stopped");
+}
+
+#[test]
+fn stop_waits_for_the_whole_group_when_the_leader_exits_first() {
+    let mut sim = Sim::new(vec![spec("sh")]).boot();
+    sim.advance(Duration::from_secs(2));
+    let pid = sim.pid(0);
+    sim.command(1, Action::Stop, vec![0]);
+    sim.feed(Input::Exited {
+        pid,
+        status: ExitStatus::Exited(0),
+        group_alive: true,
+    });
+    assert_eq!(sim.state(0), ProgramState::Stopping);
+    assert_eq!(sim.st.lingering_groups().collect::<Vec<_>>(), [(0, 1, pid)]);
+    assert_eq!(sim.reply(1), None);
+    sim.advance(Duration::from_secs(10));
+    assert_eq!(sim.signals_to(pid).last(), Some(&Signal::SIGKILL));
+    sim.feed(Input::GroupEmpty { prog: 0, run: 1 });
+    assert_eq!(sim.state(0), ProgramState::Stopped);
+    assert_eq!(sim.reply(1), Some(vec![(true, "stopped".into())]));
+}
+
+#[test]
+fn a_leader_that_dies_alone_gets_its_leftovers_terminated() {
+    let mut sim = Sim::new(vec![spec("sh")]).boot();
+    sim.advance(Duration::from_secs(2));
+    let pid = sim.pid(0);
+    sim.feed(Input::Exited {
+        pid,
+        status: KILLED,
+        group_alive: true,
+    });
+    assert_eq!(sim.signals_to(pid), [Signal::SIGTERM]);
+    sim.advance(Duration::from_secs(10));
+    assert_eq!(sim.signals_to(pid), [Signal::SIGTERM, Signal::SIGKILL]);
+}
+
+#[test]
+fn restart_stops_then_starts_and_counts() {
+    let mut sim = Sim::new(vec![spec("web")]).boot();
+    sim.advance(Duration::from_secs(2));
+    sim.command(1, Action::Restart, vec![0]);
+    assert_eq!(sim.state(0), ProgramState::Stopping);
+    sim.exit(
+        0,
+        ExitStatus::Signaled {
+            signal: Signal::SIGTERM,
+            core_dumped: false,
+        },
+    );
+    assert_eq!(sim.state(0), ProgramState::Starting);
+    assert_eq!(sim.st.programs[0].restarts(), 1);
+    assert_eq!(sim.st.programs[0].reason.as_deref(), Some("supctl restart"));
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.reply(1), Some(vec![(true, "started".into())]));
+}
+
+#[test]
+fn start_of_a_running_program_answers_at_once() {
+    let mut sim = Sim::new(vec![spec("web")]).boot();
+    sim.advance(Duration::from_secs(2));
+    sim.command(1, Action::Start, vec![0]);
+    assert_eq!(sim.reply(1), Some(vec![(true, "already running".into())]));
+    assert_eq!(sim.spawn_times(), 1);
+}
+
+#[test]
+fn stale_timers_from_an_earlier_run_are_ignored() {
+    let mut sim = Sim::new(vec![spec("web")]).boot();
+    // Run 1 dies before min_uptime; `supctl start` starts run 2 before the retry timer.
+    sim.advance(10 * MS);
+    sim.exit(0, ExitStatus::Exited(1));
+    sim.command(1, Action::Start, vec![0]);
+    let run2 = sim.pid(0);
+    sim.advance(Duration::from_millis(150)); // run 1's Retry and Settled timers fire
+    assert_eq!(sim.pid(0), run2, "the stale retry did not spawn again");
+    assert_eq!(sim.spawn_times(), 2);
+}
+
+#[test]
+fn orphans_change_nothing() {
+    let mut sim = Sim::new(vec![spec("web")]).boot();
+    let before = sim.log.len();
+    sim.feed(Input::Exited {
+        pid: 99_999,
+        status: ExitStatus::Exited(0),
+        group_alive: false,
+    });
+    assert_eq!(sim.log.len(), before);
+}
+
+#[test]
+fn dependencies_start_first_and_failures_block_dependents() {
+    let mut migrate = spec("migrate");
+    migrate.oneshot = true;
+    migrate.restart = RestartPolicy::Never;
+    let mut web = spec("web");
+    web.depends_on = vec!["migrate".into()];
+    let mut proxy = spec("proxy");
+    proxy.depends_on = vec!["web".into()];
+    let specs = vec![proxy, web, migrate];
+
+    let mut sim = Sim::new(specs.clone()).boot();
+    assert_eq!(sim.state(2), ProgramState::Running, "oneshot runs");
+    assert!(sim.st.programs[1].waiting());
+    assert_eq!(
+        sim.st.programs[1].reason.as_deref(),
+        Some("waiting for migrate")
+    );
+    assert!(sim.st.programs[0].waiting());
+    sim.advance(50 * MS);
+    sim.exit(2, ExitStatus::Exited(0));
+    assert_eq!(sim.state(2), ProgramState::Exited);
+    assert_eq!(sim.state(1), ProgramState::Starting);
+    assert!(
+        sim.st.programs[1].pid.is_some(),
+        "web spawned once migrate completed"
+    );
+    assert!(
+        sim.st.programs[0].waiting(),
+        "proxy waits until web is running"
+    );
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.state(1), ProgramState::Running);
+    assert!(sim.st.programs[0].pid.is_some());
+
+    let mut sim = Sim::new(specs).boot();
+    sim.exit(2, ExitStatus::Exited(1));
+    assert_eq!(sim.state(2), ProgramState::Fatal);
+    assert_eq!(sim.state(1), ProgramState::Stopped);
+    assert_eq!(
+        sim.st.programs[1].reason.as_deref(),
+        Some("not started: dependency migrate failed")
+    );
+    assert_eq!(sim.state(0), ProgramState::Stopped);
+    assert_eq!(sim.spawn_times(), 1);
+}
+
+#[test]
+fn shutdown_stops_dependents_first_then_signals_descendants_then_exits() {
+    let a = spec("a");
+    let mut b = spec("b");
+    b.depends_on = vec!["a".into()];
+    let mut c = spec("c");
+    c.depends_on = vec!["b".into()];
+    let free = spec("free");
+    let mut sim = Sim::new(vec![a, b, c, free]).boot();
+    sim.advance(Duration::from_secs(3));
+    let pids: Vec<i32> = (0..4).map(|p| sim.pid(p)).collect();
+    sim.feed(Input::Shutdown { force: false });
+    assert_eq!(sim.state(2), ProgramState::Stopping, "c first");
+    assert_eq!(sim.state(3), ProgramState::Stopping, "free in parallel");
+    assert_eq!(sim.state(1), ProgramState::Running);
+    assert_eq!(sim.state(0), ProgramState::Running);
+    sim.exit(2, ExitStatus::Exited(0));
+    assert_eq!(sim.state(1), ProgramState::Stopping, "then b");
+    assert_eq!(sim.state(0), ProgramState::Running);
+    sim.exit(1, ExitStatus::Exited(0));
+    assert_eq!(sim.state(0), ProgramState::Stopping, "a last");
+    sim.exit(3, ExitStatus::Exited(0));
+    assert!(
+        !sim.log
+            .iter()
+            .any(|e| matches!(e, Effect::SignalDescendants { .. }))
+    );
+    sim.exit(0, ExitStatus::Exited(0));
+    assert!(sim.log.iter().any(|e| matches!(
+        e,
+        Effect::SignalDescendants {
+            signal: Signal::SIGTERM
+        }
+    )));
+    assert_eq!(sim.exit_code, None, "waits until no child is left");
+    sim.feed(Input::NoChildren);
+    assert_eq!(sim.exit_code, Some(0));
+    for pid in pids {
+        assert_eq!(sim.signals_to(pid)[0], Signal::SIGTERM);
+    }
+    assert_eq!(sim.spawn_times(), 4, "nothing restarted during shutdown");
+}
+
+#[test]
+fn second_shutdown_request_kills_everything_now() {
+    let mut sim = Sim::new(vec![spec("a"), spec("b")]).boot();
+    sim.advance(Duration::from_secs(2));
+    let (a, b) = (sim.pid(0), sim.pid(1));
+    sim.feed(Input::Shutdown { force: false });
+    sim.feed(Input::Shutdown { force: true });
+    assert_eq!(sim.signals_to(a).last(), Some(&Signal::SIGKILL));
+    assert_eq!(sim.signals_to(b).last(), Some(&Signal::SIGKILL));
+    assert!(sim.log.iter().any(|e| matches!(
+        e,
+        Effect::SignalDescendants {
+            signal: Signal::SIGKILL
+        }
+    )));
+    sim.feed(Input::NoChildren);
+    assert_eq!(sim.exit_code, Some(0));
+}
+
+#[test]
+fn shutdown_deadline_kills_what_is_left() {
+    let mut sim = Sim::new(vec![spec("stubborn")]).boot();
+    sim.st.programs[0].spec.stop_timeout = Duration::from_secs(100);
+    sim.advance(Duration::from_secs(2));
+    let pid = sim.pid(0);
+    sim.feed(Input::Shutdown { force: false });
+    sim.advance(Duration::from_secs(29));
+    assert_ne!(sim.signals_to(pid).last(), Some(&Signal::SIGKILL));
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.signals_to(pid).last(), Some(&Signal::SIGKILL));
+}
+
+#[test]
+fn commands_during_shutdown_are_refused() {
+    let mut sim = Sim::new(vec![spec("a")]).boot();
+    sim.feed(Input::Shutdown { force: false });
+    sim.command(5, Action::Start, vec![0]);
+    assert_eq!(
+        sim.reply(5),
+        Some(vec![(false, "refused: supd is shutting down".into())])
+    );
+}
+
+#[test]
+fn critical_failure_shuts_down_with_the_program_exit_code() {
+    let mut migrate = spec("migrate");
+    migrate.oneshot = true;
+    migrate.restart = RestartPolicy::Never;
+    migrate.critical = true;
+    let mut sim = Sim::new(vec![migrate, spec("other")]).boot();
+    sim.advance(Duration::from_secs(2));
+    sim.exit(0, ExitStatus::Exited(3));
+    assert_eq!(sim.state(0), ProgramState::Fatal);
+    assert!(sim.st.shutting_down());
+    assert_eq!(sim.state(1), ProgramState::Stopping);
+    sim.exit(1, ExitStatus::Exited(0));
+    sim.feed(Input::NoChildren);
+    assert_eq!(sim.exit_code, Some(3));
+}
