@@ -1,0 +1,134 @@
+//! Signalling and finding processes: process groups, descendants, the subreaper bit.
+
+use std::collections::HashMap;
+use std::io;
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+
+/// Sends `signal` to every process of group `pgid`. A group with no member left is not an
+/// error (returns `Ok(false)`).
+pub fn signal_group(pgid: i32, signal: Signal) -> io::Result<bool> {
+    if pgid <= 1 {
+        // Never signal "every process" (-1) or supd's own group by mistake.
+        return Ok(false);
+    }
+    match killpg(Pid::from_raw(pgid), signal) {
+        Ok(()) => Ok(true),
+        Err(Errno::ESRCH) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sends `signal` to one process. A process that is gone is not an error.
+pub fn signal_process(pid: i32, signal: Signal) -> io::Result<bool> {
+    if pid <= 1 {
+        return Ok(false);
+    }
+    match kill(Pid::from_raw(pid), signal) {
+        Ok(()) => Ok(true),
+        Err(Errno::ESRCH) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// True when process group `pgid` still has a member (zombies included until reaped).
+pub fn group_alive(pgid: i32) -> bool {
+    if pgid <= 1 {
+        return false;
+    }
+    !matches!(killpg(Pid::from_raw(pgid), None), Err(Errno::ESRCH))
+}
+
+/// Makes orphaned descendants of supd re-parent to supd instead of PID 1, so supd reaps them
+/// and can find them at shutdown. Not needed (and not done) when supd is PID 1.
+pub fn become_subreaper() -> io::Result<()> {
+    nix::sys::prctl::set_child_subreaper(true).map_err(io::Error::from)
+}
+
+/// Every live descendant of process `root` (children, grandchildren, ...), from `/proc`.
+/// Zombies are included: signalling them is harmless and they are reaped anyway.
+pub fn descendants(root: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if let Some(ppid) = parent_of(pid) {
+            children.entry(ppid).or_default().push(pid);
+        }
+    }
+    let mut found = Vec::new();
+    let mut todo = vec![root];
+    while let Some(pid) = todo.pop() {
+        if let Some(kids) = children.get(&pid) {
+            for &kid in kids {
+                found.push(kid);
+                todo.push(kid);
+            }
+        }
+    }
+    found
+}
+
+/// The parent pid from `/proc/PID/stat` (field 4, after the parenthesised command name,
+/// which may itself contain spaces and parentheses).
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// This process's pid.
+pub fn own_pid() -> i32 {
+    std::process::id() as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_children_and_grandchildren() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & sleep 30; wait"])
+            .spawn()
+            .unwrap();
+        let sh = child.id() as i32;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let grandchildren = loop {
+            let found = descendants(sh);
+            if found.len() >= 2 || std::time::Instant::now() > deadline {
+                break found;
+            }
+            std::thread::yield_now();
+        };
+        assert!(descendants(own_pid()).contains(&sh));
+        assert_eq!(grandchildren.len(), 2, "the two sleeps: {grandchildren:?}");
+        assert!(
+            descendants(own_pid())
+                .iter()
+                .any(|p| grandchildren.contains(p))
+        );
+        for pid in grandchildren.iter().chain([&sh]) {
+            let _ = signal_process(*pid, Signal::SIGKILL);
+        }
+        let _ = child.wait();
+    }
+
+    #[test]
+    fn signalling_nobody_is_not_an_error() {
+        assert!(!group_alive(i32::MAX - 1));
+        assert!(!signal_group(i32::MAX - 1, Signal::SIGTERM).unwrap());
+        assert!(!signal_group(1, Signal::SIGTERM).unwrap());
+        assert!(!signal_group(-1, Signal::SIGTERM).unwrap());
+    }
+}
