@@ -1,0 +1,154 @@
+//! Finding supd's socket and holding one conversation with it (blocking I/O: one request per
+//! process, nothing to overlap).
+
+use std::io::{self, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use supd_proto::{
+    ClientMessage, FrameError, Hello, LineReader, PROTOCOL_VERSION, Reply, Request, ServerMessage,
+    encode,
+};
+
+/// Why supctl gives up: the exit code and one line for the user.
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    fn unreachable(socket: &Path, why: String) -> Self {
+        Failure {
+            code: 4,
+            message: format!("cannot reach supd at {}: {why}", socket.display()),
+        }
+    }
+}
+
+/// `--socket`, else `$SUPD_SOCKET`, else the `socket` key of `--config`/`$SUPD_CONFIG`, else
+/// the default.
+pub fn socket_path(socket: Option<PathBuf>, config: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    if let Some(s) = socket.or_else(|| std::env::var_os("SUPD_SOCKET").map(PathBuf::from)) {
+        return Ok(s);
+    }
+    match config.or_else(|| std::env::var_os("SUPD_CONFIG").map(PathBuf::from)) {
+        Some(config) => supd_config::socket_path(&config).map_err(|d| Failure {
+            code: 2,
+            message: format!("cannot find the control socket in the config: {d}"),
+        }),
+        None => Ok(PathBuf::from(supd_config::DEFAULT_SOCKET)),
+    }
+}
+
+pub struct Client {
+    socket: PathBuf,
+    write: UnixStream,
+    read: LineReader<BufReader<UnixStream>>,
+}
+
+impl Client {
+    /// Connects and exchanges hellos.
+    pub fn connect(socket: &Path) -> Result<Client, Failure> {
+        let stream = UnixStream::connect(socket).map_err(|e| {
+            let why = match e.kind() {
+                io::ErrorKind::NotFound => {
+                    "no such socket (is supd running? set --socket, $SUPD_SOCKET or --config)".into()
+                }
+                io::ErrorKind::ConnectionRefused => {
+                    "connection refused (supd is not running; the socket file is left over)".into()
+                }
+                io::ErrorKind::PermissionDenied => {
+                    "permission denied (run as the socket's owner, or widen [supd] socket_mode / socket_group)".into()
+                }
+                _ => describe(&e),
+            };
+            Failure::unreachable(socket, why)
+        })?;
+        let read = stream
+            .try_clone()
+            .map_err(|e| Failure::unreachable(socket, describe(&e)))?;
+        let mut client = Client {
+            socket: socket.to_path_buf(),
+            write: stream,
+            read: LineReader::new(BufReader::new(read)),
+        };
+        client.write(&ClientMessage::Hello(Hello {
+            protocol: PROTOCOL_VERSION,
+            software: format!("supctl {}", env!("CARGO_PKG_VERSION")),
+            pid: None,
+        }))?;
+        match client.next()? {
+            ServerMessage::Hello(_) => Ok(client),
+            ServerMessage::Error { error, .. } => Err(Failure {
+                code: 4,
+                message: error.message,
+            }),
+            other => Err(Failure::unreachable(
+                socket,
+                format!("unexpected hello: {other:?}"),
+            )),
+        }
+    }
+
+    pub fn send(&mut self, request: Request) -> Result<(), Failure> {
+        self.write(&ClientMessage::Request { id: 1, request })
+    }
+
+    /// Sends `request` and returns the one answer.
+    pub fn request(&mut self, request: Request) -> Result<ServerMessage, Failure> {
+        self.send(request)?;
+        self.next()
+    }
+
+    pub fn next(&mut self) -> Result<ServerMessage, Failure> {
+        self.read.read().map_err(|e| match e {
+            FrameError::Closed => Failure {
+                code: 1,
+                message: "supd closed the connection without answering (it may be exiting)".into(),
+            },
+            other => Failure::unreachable(&self.socket, other.to_string()),
+        })
+    }
+
+    /// Blocks until supd closes the connection.
+    pub fn wait_closed(self) {
+        let mut stream = self.read.into_inner();
+        let mut sink = [0u8; 256];
+        while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+    }
+
+    fn write(&mut self, msg: &ClientMessage) -> Result<(), Failure> {
+        self.write
+            .write_all(&encode(msg))
+            .map_err(|e| Failure::unreachable(&self.socket, describe(&e)))
+    }
+}
+
+/// The names of the programs `names` selects (all when empty), asking supd.
+pub fn program_names(socket: &Path, names: &[String]) -> Result<Vec<String>, Failure> {
+    let request = Request::Status {
+        names: names.to_vec(),
+    };
+    match Client::connect(socket)?.request(request)? {
+        ServerMessage::Reply {
+            reply: Reply::Status { programs },
+            ..
+        } => Ok(programs.into_iter().map(|p| p.name).collect()),
+        ServerMessage::Error { error, .. } => Err(Failure {
+            code: 2,
+            message: error.message,
+        }),
+        other => Err(Failure {
+            code: 1,
+            message: format!("unexpected answer from supd: {other:?}"),
+        }),
+    }
+}
+
+fn describe(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}

@@ -1,0 +1,210 @@
+//! `supctl`: the command-line client of supd.
+//!
+//! Exit codes (DESIGN.md): 0 success; 1 the action failed; 2 usage error (including an
+//! unknown program name); 3 `status`: not every named program is up; 4 supd cannot be
+//! reached. Every failure prints one line saying why.
+
+mod client;
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use supd_proto::{ErrorKind, Reply, Request, ServerMessage};
+
+use client::{Client, Failure};
+
+#[derive(Parser)]
+#[command(
+    name = "supctl",
+    version,
+    about = "Control a running supd: status, start, stop, restart, signal, logs, shutdown"
+)]
+struct Cli {
+    /// Control socket [default: $SUPD_SOCKET, else the socket of --config/$SUPD_CONFIG,
+    /// else /run/supd.sock]
+    #[arg(long, short = 's', global = true, value_name = "PATH")]
+    socket: Option<PathBuf>,
+
+    /// supd's config file, to find the socket in it
+    #[arg(long, short = 'c', global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show each program's state, pid, uptime, restarts and last exit (exit 3 unless all up)
+    Status {
+        /// Programs to show [default: all]
+        names: Vec<String>,
+        /// Print a JSON array instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start programs and wait until they run (or fail to)
+    Start {
+        /// Program names, or `all`
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Stop programs and wait until every process of theirs is gone
+    Stop {
+        /// Program names, or `all`
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Stop then start programs, and wait until they run again (or fail to)
+    Restart {
+        /// Program names, or `all`
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Send a signal to the process group of programs
+    Signal {
+        /// `HUP`, `SIGHUP` or a number
+        signal: String,
+        /// Program names, or `all`
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Print recent output of programs, and follow it with -f
+    Logs {
+        /// Programs [default: all, interleaved in arrival order]
+        names: Vec<String>,
+        /// How many recent lines
+        #[arg(short = 'n', long, default_value_t = 100, value_name = "N")]
+        lines: usize,
+        /// Keep printing new output until interrupted
+        #[arg(short = 'f', long)]
+        follow: bool,
+    },
+    /// Stop every program, then make supd exit; waits until it has
+    Shutdown,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(failure) => {
+            if failure.code != 0 {
+                eprintln!("supctl: {}", failure.message);
+            }
+            failure.code
+        }
+    };
+    ExitCode::from(code)
+}
+
+fn run(cli: Cli) -> Result<u8, Failure> {
+    let socket = client::socket_path(cli.socket, cli.config)?;
+    match cli.command {
+        Command::Status { names, json } => {
+            let programs = match Client::connect(&socket)?.request(Request::Status { names })? {
+                ServerMessage::Reply {
+                    reply: Reply::Status { programs },
+                    ..
+                } => programs,
+                other => return Err(unexpected(other)),
+            };
+            if json {
+                println!("{}", render::status_json(&programs));
+            } else {
+                print!("{}", render::status_table(&programs));
+            }
+            Ok(if programs.iter().all(|p| p.up) { 0 } else { 3 })
+        }
+        Command::Start { names } => act(&socket, Request::Start { names }),
+        Command::Stop { names } => act(&socket, Request::Stop { names }),
+        Command::Restart { names } => act(&socket, Request::Restart { names }),
+        Command::Signal { signal, names } => act(&socket, Request::Signal { signal, names }),
+        Command::Logs {
+            names,
+            lines,
+            follow,
+        } => {
+            // Pad prefixes to the longest name shown when several programs are shown.
+            let width = if names.len() == 1 && names[0] != "all" {
+                None
+            } else {
+                Some(
+                    client::program_names(&socket, &names)?
+                        .iter()
+                        .map(String::len)
+                        .max()
+                        .unwrap_or(0),
+                )
+            };
+            let mut client = Client::connect(&socket)?;
+            client.send(Request::Logs {
+                names,
+                lines: Some(lines),
+                follow,
+            })?;
+            let mut out = render::LogPrinter::new(width);
+            loop {
+                match client.next()? {
+                    ServerMessage::Log { chunk, .. } => out.print(&chunk)?,
+                    ServerMessage::End { .. } => return Ok(0),
+                    other => return Err(unexpected(other)),
+                }
+            }
+        }
+        Command::Shutdown => {
+            let mut client = Client::connect(&socket)?;
+            match client.request(Request::Shutdown)? {
+                ServerMessage::Reply {
+                    reply: Reply::ShuttingDown,
+                    ..
+                } => {}
+                other => return Err(unexpected(other)),
+            }
+            eprintln!("supd: shutting down");
+            // supd holds this connection open until it exits.
+            client.wait_closed();
+            eprintln!("supd: exited");
+            Ok(0)
+        }
+    }
+}
+
+/// `start`/`stop`/`restart`/`signal`: one line per program; 1 if any failed.
+fn act(socket: &std::path::Path, request: Request) -> Result<u8, Failure> {
+    match Client::connect(socket)?.request(request)? {
+        ServerMessage::Reply {
+            reply: Reply::Actions { outcomes },
+            ..
+        } => {
+            for o in &outcomes {
+                if o.ok {
+                    println!("{}: {}", o.name, o.message);
+                } else {
+                    eprintln!("{}: {}", o.name, o.message);
+                }
+            }
+            Ok(if outcomes.iter().all(|o| o.ok) { 0 } else { 1 })
+        }
+        other => Err(unexpected(other)),
+    }
+}
+
+/// A reply of the wrong kind, or an error reply, as a failure with the right exit code.
+fn unexpected(msg: ServerMessage) -> Failure {
+    match msg {
+        ServerMessage::Error { error, .. } => Failure {
+            code: match error.kind {
+                ErrorKind::UnknownProgram => 2,
+                ErrorKind::BadRequest | ErrorKind::Protocol | ErrorKind::Refused => 1,
+            },
+            message: error.message,
+        },
+        other => Failure {
+            code: 1,
+            message: format!("unexpected answer from supd: {other:?}"),
+        },
+    }
+}

@@ -1,0 +1,385 @@
+//! The control socket: where `supctl` talks to supd.
+//!
+//! This module owns the socket file (creation with the configured mode, refusing to steal a
+//! live supd's socket, replacing a stale one, removal at exit) and the conversation of
+//! `supd-proto` on each connection. It decides nothing: requests that touch programs become
+//! [`Event::Control`]s for the owner loop; `logs` is served from the log plane directly.
+//! A client that sends garbage gets one error line and is disconnected; a client that
+//! disappears mid-request costs nothing but its task.
+
+use std::io;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Duration;
+
+use supd_proto::{
+    ClientMessage, ErrorKind, ErrorReply, Hello, LogChunk, MAX_LINE, PROTOCOL_VERSION, Request,
+    ServerMessage, decode, encode,
+};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::event::Event;
+use crate::logplane::LogPlane;
+use crate::names::Names;
+
+/// A client must say hello and make its request within this time.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The socket file, removed when dropped.
+pub struct Socket {
+    pub listener: Rc<UnixListener>,
+    path: PathBuf,
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Why the socket could not be set up, as one sentence.
+#[derive(Debug)]
+pub struct BindError(pub String);
+
+/// Creates the control socket at `path` with permissions `mode`.
+///
+/// A socket file left by a supd that is gone is replaced; a socket that answers belongs to a
+/// running supd, and is left alone.
+pub fn bind(path: &Path, mode: u32) -> Result<Socket, BindError> {
+    let shown = path.display();
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            match std::os::unix::net::UnixStream::connect(path) {
+                Ok(_) => {
+                    return Err(BindError(format!(
+                        "another supd is already running with control socket {shown} (stop it, or set [supd] socket to another path)"
+                    )));
+                }
+                Err(_) => {
+                    // Nobody listens: a stale socket from a supd that died.
+                    std::fs::remove_file(path).map_err(|e| {
+                        BindError(format!(
+                            "cannot remove stale control socket {shown}: {}",
+                            supd_sys::spawn::describe(&e)
+                        ))
+                    })?;
+                }
+            }
+        }
+        Ok(_) => {
+            return Err(BindError(format!(
+                "cannot create control socket {shown}: a file that is not a socket is in the way"
+            )));
+        }
+        Err(_) => {}
+    }
+    // Created owner-only, then opened up to `mode`, so no one can connect in between.
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+    let bound = std::os::unix::net::UnixListener::bind(path);
+    nix::sys::stat::umask(old);
+    let std_listener = bound.map_err(|e| {
+        let why = match e.kind() {
+            io::ErrorKind::NotFound => format!(
+                "directory {} does not exist",
+                path.parent().unwrap_or(Path::new(".")).display()
+            ),
+            _ => supd_sys::spawn::describe(&e),
+        };
+        BindError(format!("cannot create control socket {shown}: {why}"))
+    })?;
+    let socket = Socket {
+        listener: Rc::new(
+            listen(std_listener)
+                .map_err(|e| BindError(format!("cannot listen on {shown}: {e}")))?,
+        ),
+        path: path.to_path_buf(),
+    };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+        BindError(format!(
+            "cannot set mode {mode:o} on control socket {shown}: {}",
+            supd_sys::spawn::describe(&e)
+        ))
+    })?;
+    Ok(socket)
+}
+
+fn listen(l: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+    l.set_nonblocking(true)?;
+    UnixListener::from_std(l)
+}
+
+/// Accepts connections until the listener is dropped.
+pub async fn serve(
+    listener: Rc<UnixListener>,
+    events: mpsc::UnboundedSender<Event>,
+    plane: Rc<LogPlane>,
+    names: Rc<Names>,
+) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let conn = Conn {
+                    events: events.clone(),
+                    plane: plane.clone(),
+                    names: names.clone(),
+                };
+                tokio::task::spawn_local(conn.run(stream));
+            }
+            Err(e) => {
+                // EMFILE and friends: say so, back off a little, keep serving.
+                tracing::warn!("control socket: cannot accept a connection: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+struct Conn {
+    events: mpsc::UnboundedSender<Event>,
+    plane: Rc<LogPlane>,
+    names: Rc<Names>,
+}
+
+/// What ended a conversation early; the client is told when it can still listen.
+enum Abort {
+    /// Tell the client this, then hang up.
+    Tell(Option<u64>, ErrorKind, String),
+    /// The client left or the socket broke: nothing to say.
+    Gone,
+}
+
+impl Conn {
+    async fn run(self, stream: tokio::net::UnixStream) {
+        let (read, mut write) = stream.into_split();
+        let mut read = BufReader::new(read);
+        let opened = tokio::time::timeout(REQUEST_TIMEOUT, self.open(&mut read, &mut write)).await;
+        let result = match opened {
+            Ok(Ok((id, request))) => self.answer(id, request, &mut write, &mut read).await,
+            Ok(Err(abort)) => Err(abort),
+            Err(_) => Err(Abort::Tell(
+                None,
+                ErrorKind::BadRequest,
+                format!("no request within {}s", REQUEST_TIMEOUT.as_secs()),
+            )),
+        };
+        if let Err(Abort::Tell(id, kind, message)) = result {
+            let msg = ServerMessage::Error {
+                id,
+                error: ErrorReply { kind, message },
+            };
+            let _ = write.write_all(&encode(&msg)).await;
+        }
+    }
+
+    /// The hello exchange and the request.
+    async fn open(
+        &self,
+        read: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+        write: &mut OwnedWriteHalf,
+    ) -> Result<(u64, Request), Abort> {
+        match read_message(read).await? {
+            ClientMessage::Hello(hello) if hello.protocol == PROTOCOL_VERSION => {}
+            ClientMessage::Hello(hello) => {
+                return Err(Abort::Tell(
+                    None,
+                    ErrorKind::Protocol,
+                    format!(
+                        "protocol version {} is not supported by this supd (it speaks {PROTOCOL_VERSION}); use the supctl that came with it",
+                        hello.protocol
+                    ),
+                ));
+            }
+            ClientMessage::Request { id, .. } => {
+                return Err(Abort::Tell(
+                    Some(id),
+                    ErrorKind::Protocol,
+                    "a request before hello: send hello first".into(),
+                ));
+            }
+        }
+        let hello = ServerMessage::Hello(Hello {
+            protocol: PROTOCOL_VERSION,
+            software: format!("supd {}", env!("CARGO_PKG_VERSION")),
+            pid: Some(std::process::id()),
+        });
+        send(write, &hello).await?;
+        match read_message(read).await? {
+            ClientMessage::Request { id, request } => Ok((id, request)),
+            ClientMessage::Hello(_) => Err(Abort::Tell(
+                None,
+                ErrorKind::Protocol,
+                "hello sent twice".into(),
+            )),
+        }
+    }
+
+    async fn answer(
+        &self,
+        id: u64,
+        request: Request,
+        write: &mut OwnedWriteHalf,
+        read: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+    ) -> Result<(), Abort> {
+        if let Request::Logs {
+            names,
+            lines,
+            follow,
+        } = &request
+        {
+            return self.logs(id, names, *lines, *follow, write, read).await;
+        }
+        let shutdown = request == Request::Shutdown;
+        let (tx, rx) = oneshot::channel();
+        if self
+            .events
+            .send(Event::Control {
+                id,
+                request,
+                reply: tx,
+            })
+            .is_err()
+        {
+            return Err(Abort::Tell(
+                Some(id),
+                ErrorKind::Refused,
+                "supd is exiting".into(),
+            ));
+        }
+        // The owner answers every request; a dropped sender means supd is exiting.
+        let answer = rx.await.unwrap_or(ServerMessage::Error {
+            id: Some(id),
+            error: ErrorReply {
+                kind: ErrorKind::Refused,
+                message: "supd is exiting".into(),
+            },
+        });
+        send(write, &answer).await?;
+        if shutdown {
+            // Hold the connection until supd exits (its tasks are dropped then), so the
+            // client can wait for the end of the shutdown by waiting for end of file.
+            std::future::pending::<()>().await;
+        }
+        Ok(())
+    }
+
+    async fn logs(
+        &self,
+        id: u64,
+        names: &[String],
+        lines: Option<usize>,
+        follow: bool,
+        write: &mut OwnedWriteHalf,
+        read: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+    ) -> Result<(), Abort> {
+        let progs = self
+            .names
+            .resolve(names, true)
+            .map_err(|message| Abort::Tell(Some(id), ErrorKind::UnknownProgram, message))?;
+        // Subscribe before reading the backlog, so nothing falls between the two.
+        let mut live = follow.then(|| self.plane.follow());
+        let backlog = self.plane.tail(&progs, lines.unwrap_or(100));
+        let mut last = self.plane.last_seq();
+        for (record, bytes) in backlog {
+            self.send_chunk(id, write, record.prog, record.stream, &bytes)
+                .await?;
+        }
+        let Some(live) = live.as_mut() else {
+            return send(write, &ServerMessage::End { id }).await;
+        };
+        let mut eof = [0u8; 1];
+        loop {
+            tokio::select! {
+                got = live.recv() => match got {
+                    Ok(record) => {
+                        if record.seq <= last || !progs.contains(&record.prog) {
+                            continue;
+                        }
+                        last = record.seq;
+                        self.send_chunk(id, write, record.prog, record.stream, &record.data).await?;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        return Err(Abort::Tell(Some(id), ErrorKind::Refused, format!(
+                            "this follower fell {n} chunks behind the programs' output and was cut off"
+                        )));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        return send(write, &ServerMessage::End { id }).await;
+                    }
+                },
+                // The client hung up (or wrote something): stop following.
+                _ = read.read(&mut eof) => return Err(Abort::Gone),
+            }
+        }
+    }
+
+    async fn send_chunk(
+        &self,
+        id: u64,
+        write: &mut OwnedWriteHalf,
+        prog: usize,
+        stream: supd_proto::Stream,
+        bytes: &[u8],
+    ) -> Result<(), Abort> {
+        // Stay well below the protocol's line limit even after JSON escaping.
+        for piece in split_lines(bytes, MAX_LINE / 8) {
+            let chunk = LogChunk {
+                program: self.names.name(prog).to_string(),
+                stream,
+                text: String::from_utf8_lossy(piece).into_owned(),
+            };
+            send(write, &ServerMessage::Log { id, chunk }).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `bytes` in pieces of at most `max` bytes, cut after a `\n` where possible.
+fn split_lines(mut bytes: &[u8], max: usize) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        if bytes.is_empty() {
+            return None;
+        }
+        let cut = if bytes.len() <= max {
+            bytes.len()
+        } else {
+            memchr::memrchr(b'\n', &bytes[..max]).map_or(max, |i| i + 1)
+        };
+        let (piece, rest) = bytes.split_at(cut);
+        bytes = rest;
+        Some(piece)
+    })
+}
+
+async fn read_message(
+    read: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+) -> Result<ClientMessage, Abort> {
+    let mut line = Vec::new();
+    let n = (&mut *read)
+        .take(MAX_LINE as u64 + 1)
+        .read_until(b'\n', &mut line)
+        .await
+        .map_err(|_| Abort::Gone)?;
+    if n == 0 {
+        return Err(Abort::Gone);
+    }
+    if !line.ends_with(b"\n") {
+        if line.len() > MAX_LINE {
+            return Err(Abort::Tell(
+                None,
+                ErrorKind::BadRequest,
+                format!("message longer than {MAX_LINE} bytes"),
+            ));
+        }
+        // The client closed the connection in the middle of a line.
+        return Err(Abort::Gone);
+    }
+    decode(&line).map_err(|e| Abort::Tell(None, ErrorKind::BadRequest, e.to_string()))
+}
+
+async fn send(write: &mut OwnedWriteHalf, msg: &ServerMessage) -> Result<(), Abort> {
+    write.write_all(&encode(msg)).await.map_err(|_| Abort::Gone)
+}

@@ -1,0 +1,130 @@
+//! `supd run`: wiring the sources, the owner and the log plane together, then the event loop.
+//!
+//! Start-up order matters: PID-1/subreaper duties and signal handlers before any child
+//! exists, the control socket before anything is started (so a second supd refuses early),
+//! the console before the first message. Tear-down runs the other way: the owner reports
+//! the exit code once no child is left, the socket file is removed, the pipes are drained to
+//! their last byte, the console is flushed.
+
+use std::io::IsTerminal;
+use std::rc::Rc;
+use std::time::Duration;
+
+use supd_config::Config;
+use supd_core::State;
+use tokio::sync::mpsc;
+
+use crate::control;
+use crate::launch::Launcher;
+use crate::logplane::console::Console;
+use crate::logplane::{LogPlane, SUPD_COLOUR, Style, prefix};
+use crate::names::Names;
+use crate::owner::Owner;
+
+/// After the last process is gone, how long output still in flight may take to drain.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why supd could not start; printed as `supd: <message>`, exit 2 (the user can fix it).
+pub struct StartError(pub String);
+
+/// Runs supd until it is told to exit; returns the exit code.
+pub fn run(config: Config) -> Result<i32, StartError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StartError(format!("cannot start the event loop: {e}")))?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, run_async(config))
+}
+
+async fn run_async(config: Config) -> Result<i32, StartError> {
+    let pid1 = std::process::id() == 1;
+    if !pid1 {
+        supd_sys::process::become_subreaper()
+            .map_err(|e| StartError(format!("cannot become a child subreaper: {e}")))?;
+    }
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    crate::signals::install(&events_tx)
+        .map_err(|e| StartError(format!("cannot install signal handlers: {e}")))?;
+    let socket =
+        control::bind(&config.supd.socket, config.supd.socket_mode).map_err(|e| StartError(e.0))?;
+
+    let (console, console_thread) = Console::start();
+    let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let style = Style {
+        names: config.programs.iter().map(|p| p.name.clone()).collect(),
+        colour_stdout: !no_colour && std::io::stdout().is_terminal(),
+        colour_stderr: !no_colour && std::io::stderr().is_terminal(),
+    };
+    let supd_prefix = prefix(
+        "supd",
+        style.width(),
+        style.colour_stderr.then_some(SUPD_COLOUR),
+    );
+    crate::logging::install(console.clone(), supd_prefix);
+    tracing::info!(
+        "supd {} starting {} program{} from {} (pid {}{}, control socket {})",
+        env!("CARGO_PKG_VERSION"),
+        config.programs.len(),
+        if config.programs.len() == 1 { "" } else { "s" },
+        config.path.display(),
+        std::process::id(),
+        if pid1 { ", PID 1" } else { "" },
+        config.supd.socket.display(),
+    );
+
+    let plane = LogPlane::new(console.clone(), &style);
+    let names = Rc::new(Names::new(style.names.clone()));
+    let listener = socket.listener.clone();
+    let server = tokio::task::spawn_local(control::serve(
+        listener,
+        events_tx.clone(),
+        plane.clone(),
+        names.clone(),
+    ));
+
+    let state = State::new(config.programs.clone(), config.supd.shutdown_timeout);
+    let mut owner = Owner::new(state, Launcher::new(plane.clone()), names);
+    owner.boot();
+    let code = loop {
+        if let Some(code) = owner.exit_code() {
+            break code;
+        }
+        let wake = owner.next_wakeup();
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => owner.on_event(event),
+                None => break 1,
+            },
+            _ = sleep_until(wake) => owner.on_timers(),
+        }
+    };
+
+    server.abort();
+    drop(socket);
+    // Let connection tasks that were just handed an answer (the `shutdown` reply) write it.
+    for _ in 0..3 {
+        tokio::task::yield_now().await;
+    }
+    if tokio::time::timeout(DRAIN_TIMEOUT, plane.drained())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "some program output was still unread {}s after the last process ended",
+            DRAIN_TIMEOUT.as_secs()
+        );
+    }
+    tracing::info!("exiting with code {code}");
+    drop(plane);
+    drop(owner);
+    console_thread.finish(console);
+    Ok(code)
+}
+
+async fn sleep_until(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}

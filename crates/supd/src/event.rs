@@ -1,0 +1,27 @@
+//! What the owner loop is woken by. Every source (signals, the control socket) turns what
+//! happens into one of these and sends it down the single event queue.
+
+use supd_proto::{Request, ServerMessage};
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sig {
+    Term,
+    Int,
+    Quit,
+    Hup,
+    Usr1,
+    Chld,
+}
+
+#[derive(Debug)]
+pub enum Event {
+    /// A signal supd handles arrived (possibly several of the same kind, coalesced).
+    Signal(Sig),
+    /// A client request that needs the owner; answered through `reply`.
+    Control {
+        id: u64,
+        request: Request,
+        reply: oneshot::Sender<ServerMessage>,
+    },
+}

@@ -1,0 +1,253 @@
+//! The log plane: program output from pipe to console, ring buffer and followers.
+//!
+//! It is separate from the control plane: pipe readers frame lines and fan them out
+//! without going through the owner loop, so a flood of output never delays a restart and a
+//! busy owner never delays output. Data flows one way:
+//!
+//! ```text
+//! program pipe ─► pump (Framer) ─┬─► Console (prefixed, with backpressure)
+//!                                ├─► Ring of the program (for `supctl logs`)
+//!                                └─► followers (`supctl logs -f`), if any
+//! ```
+//!
+//! A pump runs until its pipe reaches end of file — that is, until every process holding the
+//! write end has exited — so lines written just before a program dies are never lost.
+
+pub mod console;
+pub mod framer;
+pub mod ring;
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use supd_core::ProgId;
+use supd_proto::Stream;
+use tokio::net::unix::pipe;
+use tokio::sync::broadcast;
+
+use console::{Console, Target};
+use framer::Framer;
+use ring::{Record, Ring};
+
+/// One read from a pipe at most; also the size a pipe is grown to once a program fills it.
+const READ_SIZE: usize = 256 * 1024;
+/// Records a follower may lag behind before it is cut off.
+const FOLLOW_BACKLOG: usize = 4096;
+
+/// Per-program output state.
+struct ProgramLog {
+    /// `web    | ` (or coloured), per stream.
+    prefix: [Vec<u8>; 2],
+    ring: RefCell<Ring>,
+}
+
+pub struct LogPlane {
+    console: Console,
+    programs: Vec<ProgramLog>,
+    seq: Cell<u64>,
+    followers: RefCell<Option<broadcast::Sender<Arc<Record>>>>,
+    /// Pumps still running; the daemon waits for zero before exiting.
+    pumps: Cell<usize>,
+    drained: tokio::sync::Notify,
+}
+
+thread_local! {
+    /// The read buffer shared by every pump (they run on one thread, one at a time).
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_SIZE]);
+}
+
+/// How prefixes look.
+pub struct Style {
+    /// Program names, in program order.
+    pub names: Vec<String>,
+    pub colour_stdout: bool,
+    pub colour_stderr: bool,
+}
+
+impl Style {
+    /// Width the names are padded to: the longest name, or `supd` (supd's own prefix).
+    pub fn width(&self) -> usize {
+        self.names
+            .iter()
+            .map(String::len)
+            .max()
+            .unwrap_or(0)
+            .max("supd".len())
+    }
+}
+
+/// The colour (an SGR foreground code) of the `index`th program's prefix.
+pub fn colour_of(index: usize) -> u8 {
+    // Distinguishable foreground colours; red is left out (it reads as an error).
+    const COLOURS: [u8; 6] = [36, 33, 32, 35, 34, 96];
+    COLOURS[index % COLOURS.len()]
+}
+
+/// supd's own prefix colour: grey.
+pub const SUPD_COLOUR: u8 = 90;
+
+/// `name | ` padded to `width`, in SGR colour `colour` when given.
+pub fn prefix(name: &str, width: usize, colour: Option<u8>) -> String {
+    match colour {
+        Some(c) => format!("\x1b[{c}m{name:<width$} |\x1b[0m "),
+        None => format!("{name:<width$} | "),
+    }
+}
+
+impl LogPlane {
+    pub fn new(console: Console, style: &Style) -> Rc<LogPlane> {
+        let width = style.width();
+        let programs = style
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| ProgramLog {
+                prefix: [
+                    prefix(name, width, style.colour_stdout.then(|| colour_of(i))).into_bytes(),
+                    prefix(name, width, style.colour_stderr.then(|| colour_of(i))).into_bytes(),
+                ],
+                ring: RefCell::default(),
+            })
+            .collect();
+        Rc::new(LogPlane {
+            console,
+            programs,
+            seq: Cell::new(0),
+            followers: RefCell::new(None),
+            pumps: Cell::new(0),
+            drained: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// Starts copying a program's output pipe (`read_end`) to the console and ring.
+    pub fn attach(self: &Rc<Self>, prog: ProgId, stream: Stream, read_end: OwnedFd) {
+        let rx = match pipe::Receiver::from_owned_fd(read_end) {
+            Ok(rx) => rx,
+            Err(e) => {
+                tracing::error!("cannot read the output of program #{prog}: {e}");
+                return;
+            }
+        };
+        self.pumps.set(self.pumps.get() + 1);
+        tokio::task::spawn_local(pump(self.clone(), prog, stream, rx));
+    }
+
+    /// Resolves once every pump has reached end of file.
+    pub async fn drained(&self) {
+        while self.pumps.get() > 0 {
+            self.drained.notified().await;
+        }
+    }
+
+    /// Frames `data` read from a program, returning the console bytes for it, if any.
+    fn frame(
+        &self,
+        prog: ProgId,
+        stream: Stream,
+        framer: &mut Framer,
+        data: Option<&[u8]>,
+    ) -> Option<Vec<u8>> {
+        let prefix = &self.programs[prog].prefix[stream as usize];
+        let len = data.map_or(framer.pending(), <[u8]>::len);
+        let mut out = Vec::with_capacity(len + len / 8 + prefix.len() + 1);
+        let mut raw = Vec::with_capacity(len + 1);
+        let mut line = |l: &[u8]| {
+            out.extend_from_slice(prefix);
+            out.extend_from_slice(l);
+            out.push(b'\n');
+            raw.extend_from_slice(l);
+            raw.push(b'\n');
+        };
+        match data {
+            Some(d) => framer.feed(d, &mut line),
+            None => framer.finish(&mut line),
+        }
+        if raw.is_empty() {
+            return None;
+        }
+        self.record(prog, stream, raw);
+        Some(out)
+    }
+
+    fn record(&self, prog: ProgId, stream: Stream, data: Vec<u8>) {
+        let seq = self.seq.get() + 1;
+        self.seq.set(seq);
+        let record = Arc::new(Record {
+            seq,
+            prog,
+            stream,
+            data,
+        });
+        if let Some(tx) = self.followers.borrow().as_ref()
+            && tx.receiver_count() > 0
+        {
+            let _ = tx.send(record.clone());
+        }
+        self.programs[prog].ring.borrow_mut().push(record);
+    }
+
+    /// The last `n` lines of the given programs, merged in arrival order.
+    pub fn tail(&self, progs: &[ProgId], n: usize) -> Vec<(Arc<Record>, Vec<u8>)> {
+        let records = progs
+            .iter()
+            .flat_map(|&p| self.programs[p].ring.borrow().tail(n))
+            .collect();
+        ring::last_lines(records, n)
+    }
+
+    /// New output of every program from now on; a follower more than [`FOLLOW_BACKLOG`]
+    /// records behind gets `Lagged` and should be cut off.
+    pub fn follow(&self) -> broadcast::Receiver<Arc<Record>> {
+        self.followers
+            .borrow_mut()
+            .get_or_insert_with(|| broadcast::channel(FOLLOW_BACKLOG).0)
+            .subscribe()
+    }
+
+    /// Sequence number of the newest record so far.
+    pub fn last_seq(&self) -> u64 {
+        self.seq.get()
+    }
+}
+
+async fn pump(plane: Rc<LogPlane>, prog: ProgId, stream: Stream, rx: pipe::Receiver) {
+    let target = match stream {
+        Stream::Stdout => Target::Stdout,
+        Stream::Stderr => Target::Stderr,
+    };
+    let mut framer = Framer::default();
+    let mut grown = false;
+    loop {
+        if rx.readable().await.is_err() {
+            break;
+        }
+        let (out, eof) = SCRATCH.with_borrow_mut(|buf| match rx.try_read(buf) {
+            Ok(0) => (plane.frame(prog, stream, &mut framer, None), true),
+            Ok(n) => {
+                if n == buf.len() && !grown {
+                    // The program fills whole reads: let it write more per wake-up.
+                    grown = true;
+                    let _ = supd_sys::pipe::set_pipe_size(rx.as_fd(), READ_SIZE);
+                }
+                (
+                    plane.frame(prog, stream, &mut framer, Some(&buf[..n])),
+                    false,
+                )
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => (None, false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => (None, false),
+            Err(_) => (plane.frame(prog, stream, &mut framer, None), true),
+        });
+        if let Some(bytes) = out {
+            plane.console.write(target, bytes).await;
+        }
+        if eof {
+            break;
+        }
+    }
+    plane.pumps.set(plane.pumps.get() - 1);
+    plane.drained.notify_waiters();
+}

@@ -1,0 +1,148 @@
+//! Recent output of one program, for `supctl logs`.
+//!
+//! Output is kept as records (the whole lines of one read, one stream) up to a byte budget;
+//! the oldest records go first. A global sequence number on each record lets the output of
+//! several programs be merged in arrival order.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use memchr::memchr_iter;
+use supd_core::ProgId;
+use supd_proto::Stream;
+
+/// Bytes of recent output kept per program.
+pub const RING_BYTES: usize = 1 << 20;
+
+/// Whole lines one program wrote to one stream in one read.
+#[derive(Debug)]
+pub struct Record {
+    /// Arrival order across all programs.
+    pub seq: u64,
+    pub prog: ProgId,
+    pub stream: Stream,
+    /// One or more lines, each ending in `\n`.
+    pub data: Vec<u8>,
+}
+
+impl Record {
+    pub fn lines(&self) -> usize {
+        memchr_iter(b'\n', &self.data).count()
+    }
+
+    /// The last `n` lines of this record.
+    pub fn last_lines(&self, n: usize) -> &[u8] {
+        if n == 0 {
+            return &[];
+        }
+        // Walk back over n line ends; the byte after the (n+1)th-from-last `\n` starts them.
+        let ends: Vec<usize> = memchr_iter(b'\n', &self.data).collect();
+        if ends.len() <= n {
+            &self.data
+        } else {
+            &self.data[ends[ends.len() - n - 1] + 1..]
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Ring {
+    records: VecDeque<Arc<Record>>,
+    bytes: usize,
+}
+
+impl Ring {
+    pub fn push(&mut self, record: Arc<Record>) {
+        self.bytes += record.data.len();
+        self.records.push_back(record);
+        while self.bytes > RING_BYTES && self.records.len() > 1 {
+            if let Some(old) = self.records.pop_front() {
+                self.bytes -= old.data.len();
+            }
+        }
+    }
+
+    /// Newest records holding at least `n` lines (fewer if the ring has fewer), oldest first.
+    pub fn tail(&self, n: usize) -> Vec<Arc<Record>> {
+        let mut lines = 0;
+        let mut out = Vec::new();
+        for r in self.records.iter().rev() {
+            if lines >= n {
+                break;
+            }
+            lines += r.lines();
+            out.push(r.clone());
+        }
+        out.reverse();
+        out
+    }
+}
+
+/// The last `n` lines across `records` (merged by arrival), as `(record, bytes)` pieces in
+/// arrival order.
+pub fn last_lines(mut records: Vec<Arc<Record>>, n: usize) -> Vec<(Arc<Record>, Vec<u8>)> {
+    records.sort_by_key(|r| r.seq);
+    let mut left = n;
+    let mut out = Vec::new();
+    for r in records.into_iter().rev() {
+        if left == 0 {
+            break;
+        }
+        let count = r.lines();
+        let take = count.min(left);
+        let bytes = r.last_lines(take).to_vec();
+        left -= take;
+        out.push((r, bytes));
+    }
+    out.reverse();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(seq: u64, prog: ProgId, data: &str) -> Arc<Record> {
+        Arc::new(Record {
+            seq,
+            prog,
+            stream: Stream::Stdout,
+            data: data.as_bytes().to_vec(),
+        })
+    }
+
+    #[test]
+    fn tail_takes_the_last_lines_across_records() {
+        let mut ring = Ring::default();
+        ring.push(rec(1, 0, "1\n2\n"));
+        ring.push(rec(2, 0, "3\n"));
+        ring.push(rec(3, 0, "4\n5\n"));
+        let got = last_lines(ring.tail(3), 3);
+        let text: Vec<u8> = got.iter().flat_map(|(_, b)| b.clone()).collect();
+        assert_eq!(text, b"3\n4\n5\n");
+        let all = last_lines(ring.tail(100), 100);
+        let text: Vec<u8> = all.iter().flat_map(|(_, b)| b.clone()).collect();
+        assert_eq!(text, b"1\n2\n3\n4\n5\n");
+    }
+
+    #[test]
+    fn programs_merge_in_arrival_order() {
+        let got = last_lines(
+            vec![rec(3, 1, "b2\n"), rec(1, 0, "a1\n"), rec(2, 1, "b1\n")],
+            2,
+        );
+        let text: Vec<u8> = got.iter().flat_map(|(_, b)| b.clone()).collect();
+        assert_eq!(text, b"b1\nb2\n");
+    }
+
+    #[test]
+    fn ring_forgets_the_oldest_output_beyond_its_budget() {
+        let mut ring = Ring::default();
+        let line = "x".repeat(1023) + "\n";
+        for i in 0..2048 {
+            ring.push(rec(i, 0, &line));
+        }
+        assert!(ring.bytes <= RING_BYTES);
+        assert_eq!(ring.tail(usize::MAX).len(), RING_BYTES / 1024);
+    }
+}

@@ -1,0 +1,410 @@
+//! The state owner: the one place where [`supd_core::State`] lives and changes.
+//!
+//! It takes events off the queue, turns them into core inputs, runs [`supd_core::step`], and
+//! carries out the effects. Results of effects come back as inputs (a spawn's pid, a reaped
+//! exit), never as direct state changes. Reaping happens here, in the owner's own turn, so a
+//! pid is always attached to its program before any exit could be matched against it.
+
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use supd_config::Signal;
+use supd_core::{Action, Effect, ExitStatus, Input, ReqId, State, step};
+use supd_proto::{
+    ActionOutcome, ErrorKind, ErrorReply, ProgramStatus, Reply, Request, ServerMessage,
+};
+use supd_sys::process;
+use supd_sys::reap::{Ended, Reaped, reap_one};
+use tokio::sync::oneshot;
+
+use crate::event::{Event, Sig};
+use crate::launch::Launcher;
+use crate::names::Names;
+use crate::timers::Timers;
+
+/// A client waiting for the core's [`Effect::Reply`].
+struct Waiting {
+    id: u64,
+    reply: oneshot::Sender<ServerMessage>,
+}
+
+pub struct Owner {
+    state: State,
+    boot: Instant,
+    timers: Timers,
+    launcher: Launcher,
+    names: Rc<Names>,
+    waiting: HashMap<ReqId, Waiting>,
+    next_req: ReqId,
+    /// Inputs produced while carrying out effects, handled before the next event.
+    inbox: VecDeque<Input>,
+    /// Set when the core says supd is done.
+    exit: Option<i32>,
+}
+
+impl Owner {
+    pub fn new(state: State, launcher: Launcher, names: Rc<Names>) -> Self {
+        Owner {
+            state,
+            boot: Instant::now(),
+            timers: Timers::default(),
+            launcher,
+            names,
+            waiting: HashMap::new(),
+            next_req: 0,
+            inbox: VecDeque::new(),
+            exit: None,
+        }
+    }
+
+    /// The exit code, once everything is stopped.
+    pub fn exit_code(&self) -> Option<i32> {
+        self.exit
+    }
+
+    /// supd's clock: time since the owner was created.
+    fn now(&self) -> Duration {
+        self.boot.elapsed()
+    }
+
+    /// When the owner next needs to wake without an event.
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        self.timers.next().map(|at| self.boot + at)
+    }
+
+    pub fn boot(&mut self) {
+        self.feed(Input::Boot);
+    }
+
+    pub fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Signal(Sig::Chld) => self.reap(),
+            Event::Signal(sig @ (Sig::Term | Sig::Int | Sig::Quit)) => {
+                let name = match sig {
+                    Sig::Term => "SIGTERM",
+                    Sig::Int => "SIGINT",
+                    _ => "SIGQUIT",
+                };
+                let force = self.state.shutting_down();
+                if !force {
+                    tracing::info!("{name} received");
+                }
+                self.feed(Input::Shutdown { force });
+            }
+            Event::Signal(Sig::Hup) => {
+                tracing::warn!(
+                    "SIGHUP received: config reload is not available in this version; nothing changed"
+                );
+            }
+            Event::Signal(Sig::Usr1) => {
+                tracing::info!(
+                    "SIGUSR1 received: no log files to reopen (program log files are opened per run)"
+                );
+            }
+            Event::Control { id, request, reply } => self.control(id, request, reply),
+        }
+    }
+
+    /// Fires every timer that is due.
+    pub fn on_timers(&mut self) {
+        while let Some(timer) = self.timers.pop_due(self.now()) {
+            self.feed(Input::Timer(timer));
+        }
+        self.check_lingering_groups();
+    }
+
+    /// Runs the core on `input` and on every input its effects produce.
+    fn feed(&mut self, input: Input) {
+        self.inbox.push_back(input);
+        let mut reap = false;
+        while let Some(input) = self.inbox.pop_front() {
+            let now = self.now();
+            let effects = step(&mut self.state, input, now);
+            let mut follow_ups = Vec::new();
+            for effect in effects {
+                reap |= matches!(effect, Effect::SignalDescendants { .. });
+                if let Some(next) = self.execute(effect) {
+                    follow_ups.push(next);
+                }
+            }
+            // Results of this step's effects come before anything queued earlier.
+            for next in follow_ups.into_iter().rev() {
+                self.inbox.push_front(next);
+            }
+        }
+        if reap {
+            // Signalling descendants may leave nothing to wait for: find out now.
+            self.reap();
+        }
+    }
+
+    fn execute(&mut self, effect: Effect) -> Option<Input> {
+        match effect {
+            Effect::Spawn { prog, run } => {
+                let spec = &self.state.programs[prog].spec;
+                let result = if spec.user.is_some() {
+                    Err(supd_sys::spawn::SpawnError(
+                        "the user key is not supported by this build".into(),
+                    ))
+                } else {
+                    self.launcher.launch(prog, spec, None, &[])
+                };
+                Some(match result {
+                    Ok(pid) => Input::Spawned {
+                        prog,
+                        run,
+                        pid: pid as i32,
+                    },
+                    Err(e) => Input::SpawnFailed {
+                        prog,
+                        run,
+                        error: e.0,
+                    },
+                })
+            }
+            Effect::SignalGroup { pgid, signal } => {
+                if let Err(e) = process::signal_group(pgid, signal) {
+                    tracing::warn!(
+                        "cannot send {} to process group {pgid}: {e}",
+                        signal.as_str()
+                    );
+                }
+                None
+            }
+            Effect::SignalDescendants { signal } => {
+                let pids = process::descendants(process::own_pid());
+                if !pids.is_empty() {
+                    tracing::info!(
+                        "sending {} to {} leftover process{}: {}",
+                        signal.as_str(),
+                        pids.len(),
+                        if pids.len() == 1 { "" } else { "es" },
+                        pids.iter()
+                            .map(i32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+                for pid in pids {
+                    let _ = process::signal_process(pid, signal);
+                }
+                None
+            }
+            Effect::SetTimer { at, timer } => {
+                self.timers.insert(at, timer);
+                None
+            }
+            Effect::Reply { req, outcomes } => {
+                if let Some(w) = self.waiting.remove(&req) {
+                    let outcomes = outcomes
+                        .into_iter()
+                        .map(|o| ActionOutcome {
+                            name: self.names.name(o.prog).to_string(),
+                            ok: o.ok,
+                            message: o.message,
+                        })
+                        .collect();
+                    let _ = w.reply.send(ServerMessage::Reply {
+                        id: w.id,
+                        reply: Reply::Actions { outcomes },
+                    });
+                }
+                None
+            }
+            Effect::Changed { prog, message, .. } => {
+                if !message.is_empty() {
+                    tracing::info!("{}: {message}", self.names.name(prog));
+                }
+                None
+            }
+            Effect::Notice { message } => {
+                tracing::info!("{message}");
+                None
+            }
+            Effect::Exit { code } => {
+                self.exit = Some(code);
+                None
+            }
+        }
+    }
+
+    /// Collects every ended child and tells the core.
+    fn reap(&mut self) {
+        loop {
+            match reap_one() {
+                Reaped::Child { pid, ended } => {
+                    let status = match ended {
+                        Ended::Exited(code) => ExitStatus::Exited(code),
+                        Ended::Signaled {
+                            signal,
+                            core_dumped,
+                        } => ExitStatus::Signaled {
+                            signal,
+                            core_dumped,
+                        },
+                    };
+                    let group_alive = process::group_alive(pid);
+                    if !self.state.programs.iter().any(|p| p.pid == Some(pid)) {
+                        tracing::debug!("reaped adopted process {pid}: {status}");
+                    }
+                    self.feed(Input::Exited {
+                        pid,
+                        status,
+                        group_alive,
+                    });
+                }
+                Reaped::NothingYet => break,
+                Reaped::NoChildren => {
+                    self.feed(Input::NoChildren);
+                    break;
+                }
+            }
+        }
+        self.check_lingering_groups();
+    }
+
+    /// Stopping programs whose leader exited while its group lived on: done when empty.
+    fn check_lingering_groups(&mut self) {
+        let empty: Vec<_> = self
+            .state
+            .lingering_groups()
+            .filter(|&(_, _, pgid)| !process::group_alive(pgid))
+            .map(|(prog, run, _)| Input::GroupEmpty { prog, run })
+            .collect();
+        for input in empty {
+            self.feed(input);
+        }
+    }
+
+    // ----- control requests ----------------------------------------------------------
+
+    fn control(&mut self, id: u64, request: Request, reply: oneshot::Sender<ServerMessage>) {
+        let error = |kind, message: String| ServerMessage::Error {
+            id: Some(id),
+            error: ErrorReply { kind, message },
+        };
+        let answer = match request {
+            Request::Status { names } => match self.names.resolve(&names, true) {
+                Ok(progs) => ServerMessage::Reply {
+                    id,
+                    reply: Reply::Status {
+                        programs: progs.iter().map(|&p| self.status(p)).collect(),
+                    },
+                },
+                Err(e) => error(ErrorKind::UnknownProgram, e),
+            },
+            Request::Start { names } => return self.command(id, Action::Start, &names, reply),
+            Request::Stop { names } => return self.command(id, Action::Stop, &names, reply),
+            Request::Restart { names } => {
+                return self.command(id, Action::Restart, &names, reply);
+            }
+            Request::Signal { signal, names } => match supd_config::signal::parse(&signal) {
+                Err(e) => error(ErrorKind::Refused, e),
+                Ok(sig) => match self.names.resolve(&names, false) {
+                    Ok(progs) => ServerMessage::Reply {
+                        id,
+                        reply: Reply::Actions {
+                            outcomes: progs.iter().map(|&p| self.signal(p, sig)).collect(),
+                        },
+                    },
+                    Err(e) => error(ErrorKind::UnknownProgram, e),
+                },
+            },
+            Request::Shutdown => {
+                let answer = ServerMessage::Reply {
+                    id,
+                    reply: Reply::ShuttingDown,
+                };
+                let _ = reply.send(answer);
+                tracing::info!("shutdown requested by supctl");
+                self.feed(Input::Shutdown { force: false });
+                return;
+            }
+            Request::Logs { .. } => error(
+                ErrorKind::BadRequest,
+                "logs are served by the log plane".into(),
+            ),
+        };
+        let _ = reply.send(answer);
+    }
+
+    /// `start`/`stop`/`restart`: the core answers once every program reached its goal.
+    fn command(
+        &mut self,
+        id: u64,
+        action: Action,
+        names: &[String],
+        reply: oneshot::Sender<ServerMessage>,
+    ) {
+        let refuse = |kind, message: String| ServerMessage::Error {
+            id: Some(id),
+            error: ErrorReply { kind, message },
+        };
+        if self.state.shutting_down() {
+            let _ = reply.send(refuse(ErrorKind::Refused, "supd is shutting down".into()));
+            return;
+        }
+        match self.names.resolve(names, false) {
+            Ok(progs) => {
+                self.next_req += 1;
+                let req = self.next_req;
+                self.waiting.insert(req, Waiting { id, reply });
+                self.feed(Input::Command { req, action, progs });
+            }
+            Err(e) => {
+                let _ = reply.send(refuse(ErrorKind::UnknownProgram, e));
+            }
+        }
+    }
+
+    fn signal(&self, prog: usize, sig: Signal) -> ActionOutcome {
+        let p = &self.state.programs[prog];
+        let name = p.spec.name.clone();
+        match p.pid {
+            Some(pid) => match process::signal_group(pid, sig) {
+                Ok(_) => ActionOutcome {
+                    name,
+                    ok: true,
+                    message: format!("sent {}", sig.as_str()),
+                },
+                Err(e) => ActionOutcome {
+                    name,
+                    ok: false,
+                    message: format!("cannot send {}: {e}", sig.as_str()),
+                },
+            },
+            None => ActionOutcome {
+                name,
+                ok: false,
+                message: format!("not running ({})", p.state),
+            },
+        }
+    }
+
+    fn status(&self, prog: usize) -> ProgramStatus {
+        let p = &self.state.programs[prog];
+        let now = self.now();
+        ProgramStatus {
+            name: p.spec.name.clone(),
+            state: p.state,
+            up: p.is_up(),
+            pid: p.pid.map(|pid| pid as u32),
+            restarts: p.restarts(),
+            exit_code: match p.last_exit {
+                Some(ExitStatus::Exited(code)) => Some(code),
+                _ => None,
+            },
+            signal: match p.last_exit {
+                Some(ExitStatus::Signaled { signal, .. }) => Some(signal.as_str().to_string()),
+                _ => None,
+            },
+            last_exit: p.last_exit.map(|s| s.to_string()),
+            uptime_ms: p
+                .pid
+                .and(p.started_at)
+                .map(|t| now.saturating_sub(t).as_millis() as u64),
+            reason: p.reason.clone(),
+        }
+    }
+}
