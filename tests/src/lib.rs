@@ -1,1 +1,357 @@
-//! placeholder
+//! The end-to-end harness: a real `supd` in a temporary directory, driven with the real
+//! `supctl`, observed through its output, its exit status and `/proc`.
+//!
+//! - [`Supd::start`] writes a config (with `[supd] socket` pointing into the temp dir),
+//!   starts `target/<profile>/supd` on it, and returns once supd answers on its socket.
+//! - [`Supd::ctl`] runs `supctl` against it; [`Supd::status`] parses `supctl status --json`.
+//! - [`wait_until`] is the only way to wait: a condition polled against a deadline, never a
+//!   bare sleep.
+//! - Every process a test's supd starts carries a unique token in its environment, so
+//!   [`Supd::leftovers`] finds them all — `setsid` escapees included — even with many tests
+//!   running in parallel.
+//! - Dropping a [`Supd`] that still runs kills it and everything it started.
+//!
+//! The binaries are the ones `cargo test --workspace` builds (`supd` and `supctl` have
+//! integration tests of their own, so cargo builds them before any test runs); the helper
+//! programs are this crate's own binaries.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use serde_json::Value;
+
+/// Default patience for conditions that should hold quickly.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// The directory holding the workspace's built binaries (`target/debug`).
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SUPD_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    // Test executables live in target/<profile>/deps/.
+    let exe = std::env::current_exe().expect("test executable path");
+    let deps = exe.parent().expect("deps dir");
+    deps.parent().expect("profile dir").to_path_buf()
+}
+
+/// Path of a workspace binary (`supd`, `supctl`) or of a helper of this crate (`flood`).
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` (it builds supd and supctl)",
+        path.display()
+    );
+    path
+}
+
+/// Polls `cond` until it returns `Some`, failing the test with `what` after `deadline`.
+pub fn wait_until<T>(what: &str, deadline: Duration, mut cond: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + deadline;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(v) = cond() {
+            return v;
+        }
+        assert!(
+            Instant::now() < end,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// The result of one `supctl` run.
+#[derive(Debug)]
+pub struct CtlOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Output captured from a pipe by a background thread.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn spawn(mut from: impl Read + Send + 'static) -> (Captured, JoinHandle<()>) {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let thread = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n) = from.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.0.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        (captured, thread)
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes()).into_owned()
+    }
+
+    /// Lines as text, without their `\n`.
+    pub fn lines(&self) -> Vec<String> {
+        self.text().lines().map(str::to_string).collect()
+    }
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A running supd under test.
+pub struct Supd {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub socket: PathBuf,
+    /// Marker in the environment of supd and everything it starts.
+    pub token: String,
+    child: Option<Child>,
+    pub stdout: Captured,
+    pub stderr: Captured,
+    readers: Vec<JoinHandle<()>>,
+    exit: Option<ExitStatus>,
+}
+
+/// Options for [`Supd::start_with`].
+#[derive(Default)]
+pub struct StartOptions {
+    /// Extra `[supd]` keys (the `socket` key is always set by the harness).
+    pub supd_table: String,
+    /// Extra environment for supd.
+    pub env: Vec<(String, String)>,
+    /// Do not wait for the socket (for configs that make supd exit at once).
+    pub no_wait: bool,
+}
+
+impl Supd {
+    /// Starts supd on a config made of `programs` (TOML `[program.*]` tables).
+    pub fn start(programs: &str) -> Supd {
+        Self::start_with(programs, StartOptions::default())
+    }
+
+    pub fn start_with(programs: &str, opts: StartOptions) -> Supd {
+        let dir = tempfile::Builder::new()
+            .prefix("supd-e2e-")
+            .tempdir()
+            .expect("temp dir");
+        let config = dir.path().join("supd.toml");
+        let socket = dir.path().join("supd.sock");
+        let text = format!(
+            "[supd]\nsocket = \"supd.sock\"\n{}\n\n{}",
+            opts.supd_table, programs
+        );
+        std::fs::write(&config, text).expect("write config");
+        let token = format!(
+            "{}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            Instant::now().elapsed().as_nanos()
+        );
+        let mut cmd = Command::new(bin("supd"));
+        cmd.arg("--config")
+            .arg(&config)
+            .current_dir(dir.path())
+            .env("SUPD_E2E_TOKEN", &token)
+            .env("NO_COLOR", "1")
+            .env("PATH", path_with_helpers())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start supd");
+        let (stdout, t1) = Captured::spawn(child.stdout.take().unwrap());
+        let (stderr, t2) = Captured::spawn(child.stderr.take().unwrap());
+        let mut supd = Supd {
+            dir,
+            config,
+            socket,
+            token,
+            child: Some(child),
+            stdout,
+            stderr,
+            readers: vec![t1, t2],
+            exit: None,
+        };
+        if !opts.no_wait {
+            wait_until("supd to answer on its socket", DEADLINE, || {
+                if let Some(status) = supd.try_exit() {
+                    panic!(
+                        "supd exited early with {status}\nstderr:\n{}",
+                        supd.stderr.text()
+                    );
+                }
+                (supd.ctl(&["status"]).code != 4).then_some(())
+            });
+        }
+        supd
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Runs `supctl --socket <this supd's socket> ARGS`.
+    pub fn ctl(&self, args: &[&str]) -> CtlOutput {
+        ctl_at(&self.socket, args)
+    }
+
+    /// `supctl status --json`, parsed.
+    pub fn status(&self) -> Vec<Value> {
+        let out = self.ctl(&["status", "--json"]);
+        assert!(
+            out.code == 0 || out.code == 3,
+            "supctl status failed: {out:?}"
+        );
+        serde_json::from_str(&out.stdout).expect("status --json is a JSON array")
+    }
+
+    /// The status object of program `name`.
+    pub fn program(&self, name: &str) -> Value {
+        self.status()
+            .into_iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no program {name} in status"))
+    }
+
+    /// Waits until `name` is in `state`; returns its status object.
+    pub fn wait_state(&self, name: &str, state: &str) -> Value {
+        wait_until(&format!("{name} to be {state}"), DEADLINE, || {
+            let p = self.program(name);
+            (p["state"] == state).then_some(p)
+        })
+    }
+
+    /// Waits until `name` runs with a pid other than `not`; returns the new pid.
+    pub fn wait_new_pid(&self, name: &str, not: Option<u64>) -> u64 {
+        wait_until(&format!("{name} to run with a new pid"), DEADLINE, || {
+            let p = self.program(name);
+            p["pid"].as_u64().filter(|&pid| Some(pid) != not)
+        })
+    }
+
+    /// Sends a signal to supd itself.
+    pub fn signal(&self, sig: Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid() as i32), sig)
+            .expect("signal supd");
+    }
+
+    /// supd's exit status, if it has exited.
+    pub fn try_exit(&mut self) -> Option<ExitStatus> {
+        if self.exit.is_none()
+            && let Some(child) = self.child.as_mut()
+        {
+            self.exit = child.try_wait().ok().flatten();
+        }
+        self.exit
+    }
+
+    /// Waits for supd to exit (and its output to be fully read).
+    pub fn wait_exit(&mut self, deadline: Duration) -> ExitStatus {
+        let status = wait_until("supd to exit", deadline, || self.try_exit());
+        for t in self.readers.drain(..) {
+            let _ = t.join();
+        }
+        status
+    }
+
+    /// Every live process (zombies excluded) that supd started, directly or not — found by
+    /// the token in its environment. supd itself is not included.
+    pub fn leftovers(&self) -> Vec<i32> {
+        processes_with_env(&format!("SUPD_E2E_TOKEN={}", self.token))
+            .into_iter()
+            .filter(|&pid| pid != self.pid() as i32)
+            .collect()
+    }
+
+    /// Path of a file in the test's directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Supd {
+    fn drop(&mut self) {
+        if self.try_exit().is_none() {
+            // A failed test: take everything down so nothing outlives it.
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.pid() as i32),
+                Signal::SIGKILL,
+            );
+            if let Some(child) = self.child.as_mut() {
+                let _ = child.wait();
+            }
+        }
+        for pid in self.leftovers() {
+            let _ = supd_sys::process::signal_process(pid, Signal::SIGKILL);
+        }
+    }
+}
+
+/// Runs `supctl --socket SOCKET ARGS`.
+pub fn ctl_at(socket: &Path, args: &[&str]) -> CtlOutput {
+    let out = Command::new(bin("supctl"))
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .env_remove("SUPD_SOCKET")
+        .env_remove("SUPD_CONFIG")
+        .output()
+        .expect("run supctl");
+    CtlOutput {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `PATH` with this crate's helper programs first.
+pub fn path_with_helpers() -> String {
+    let path = std::env::var("PATH").unwrap_or_default();
+    format!("{}:{path}", bin_dir().display())
+}
+
+/// Live processes whose environment contains `needle` (`KEY=value`).
+pub fn processes_with_env(needle: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let needle = needle.as_bytes();
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let after = s[s.rfind(')')? + 1..].trim_start().to_string();
+                    Some(!after.starts_with('Z'))
+                })
+                .unwrap_or(false);
+            alive
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .map(|env| env.split(|&b| b == 0).any(|var| var == needle))
+                    .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// True when running as root (tests that need it skip otherwise, saying why).
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
