@@ -24,15 +24,29 @@ use crate::owner::Owner;
 /// After the last process is gone, how long output still in flight may take to drain.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Why supd could not start; printed as `supd: <message>`, exit 2 (the user can fix it).
-pub struct StartError(pub String);
+/// Why supd could not start; printed as `supd: <message>`.
+pub struct StartError {
+    pub message: String,
+    /// 2 when the user can fix it (socket in use, bad path), 1 for internal failures.
+    pub code: i32,
+}
+
+impl StartError {
+    fn user(message: String) -> Self {
+        StartError { message, code: 2 }
+    }
+
+    fn internal(message: String) -> Self {
+        StartError { message, code: 1 }
+    }
+}
 
 /// Runs supd until it is told to exit; returns the exit code.
 pub fn run(config: Config) -> Result<i32, StartError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| StartError(format!("cannot start the event loop: {e}")))?;
+        .map_err(|e| StartError::internal(format!("cannot start the event loop: {e}")))?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, run_async(config))
 }
@@ -41,13 +55,13 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     let pid1 = std::process::id() == 1;
     if !pid1 {
         supd_sys::process::become_subreaper()
-            .map_err(|e| StartError(format!("cannot become a child subreaper: {e}")))?;
+            .map_err(|e| StartError::internal(format!("cannot become a child subreaper: {e}")))?;
     }
     let (events_tx, mut events) = mpsc::unbounded_channel();
     crate::signals::install(&events_tx)
-        .map_err(|e| StartError(format!("cannot install signal handlers: {e}")))?;
-    let socket =
-        control::bind(&config.supd.socket, config.supd.socket_mode).map_err(|e| StartError(e.0))?;
+        .map_err(|e| StartError::internal(format!("cannot install signal handlers: {e}")))?;
+    let socket = control::bind(&config.supd.socket, config.supd.socket_mode)
+        .map_err(|e| StartError::user(e.0))?;
 
     let (console, console_thread) = Console::start();
     let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());

@@ -103,8 +103,8 @@ fn run(path: &std::path::Path) -> i32 {
     match daemon::run(config) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("supd: {}", e.0);
-            2
+            eprintln!("supd: {}", e.message);
+            e.code
         }
     }
 }

@@ -93,3 +93,23 @@ fn usage_errors_exit_2() {
     let (code, _, err) = supd(&["--no-such-flag"], dir.path());
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn the_reference_config_checks_clean() {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/supd.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = supd(&["check", "--config", config], dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ok (2 programs: migrate, web)"), "{out}");
+}
+
+#[test]
+fn the_quickstart_example_checks_clean() {
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/quickstart/supd.toml"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = supd(&["check", "--config", config], dir.path());
+    assert_eq!(code, 0, "{err}");
+}
