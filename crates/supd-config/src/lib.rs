@@ -57,3 +57,13 @@ pub fn closest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) ->
     let candidates: Vec<&str> = candidates.into_iter().collect();
     parse::suggest::nearest(word, &candidates)
 }
+
+impl std::str::FromStr for UserSpec {
+    type Err = String;
+
+    /// `"name"`, `"uid"`, `"name:group"` or `"uid:gid"`, as the `user` key reads them (used by
+    /// `supd exec --user`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse::program::parse_user(s)
+    }
+}

@@ -12,7 +12,7 @@
 
 mod graph;
 mod health;
-mod program;
+pub(crate) mod program;
 pub(crate) mod suggest;
 mod walker;
 mod watch;

@@ -7,14 +7,18 @@
 //! - [`reap`]: `waitpid(-1, WNOHANG)`, the one place supd collects exit statuses;
 //! - [`process`]: signalling process groups, finding leftover descendants in `/proc`, and
 //!   becoming a child subreaper when supd is not PID 1;
-//! - [`pipe`]: the output pipes between programs and supd.
+//! - [`pipe`]: the output pipes between programs and supd;
+//! - [`users`]: `/etc/passwd` and `/etc/group`, parsed directly, resolved gosu-style;
+//! - [`exec`]: dropping privileges and `execve` in place, for `supd exec`.
 //!
 //! Nothing here decides anything: policy lives in `supd-core`.
 
+pub mod exec;
 pub mod pipe;
 pub mod process;
 pub mod reap;
 pub mod spawn;
+pub mod users;
 
 pub use nix::sys::signal::Signal;
 pub use nix::unistd::Pid;

@@ -10,7 +10,10 @@ use std::rc::Rc;
 use supd_config::{OutputTarget, ProgramSpec};
 use supd_core::ProgId;
 use supd_proto::Stream;
-use supd_sys::spawn::{Credentials, Output, SpawnError, SpawnRequest, describe, spawn};
+use supd_sys::spawn::{Output, SpawnError, SpawnRequest, describe, spawn};
+use supd_sys::users::UserDb;
+
+use crate::identity::{RunAs, run_as};
 
 use crate::logplane::LogPlane;
 
@@ -30,20 +33,21 @@ impl Launcher {
     }
 
     /// Starts one run of `spec`; its output pipes are handed to the log plane.
-    pub fn launch(
-        &self,
-        prog: ProgId,
-        spec: &ProgramSpec,
-        credentials: Option<Credentials>,
-        extra_env: &[(String, String)],
-    ) -> Result<u32, SpawnError> {
+    ///
+    /// The user is resolved again at every start, so an entrypoint that creates users
+    /// before supd — or a reload — is always seen.
+    pub fn launch(&self, prog: ProgId, spec: &ProgramSpec) -> Result<u32, SpawnError> {
+        let run_as = match &spec.user {
+            Some(user) => Some(run_as(user, &UserDb::system()).map_err(SpawnError)?),
+            None => None,
+        };
         let (stdout, stdout_pipe) = output(&spec.stdout, &spec.name, "stdout")?;
         let (stderr, stderr_pipe) = output(&spec.stderr, &spec.name, "stderr")?;
         let req = SpawnRequest {
             argv: spec.command.iter().map(OsString::from).collect(),
-            env: self.environment(spec, extra_env),
+            env: self.environment(spec, run_as.as_ref()),
             cwd: spec.directory.clone(),
-            credentials,
+            credentials: run_as.and_then(|r| r.credentials),
             umask: spec.umask,
             stdout,
             stderr,
@@ -58,20 +62,17 @@ impl Launcher {
         Ok(pid)
     }
 
-    /// supd's environment, then `extra` (identity variables), then the program's own
-    /// `environment`, later entries replacing earlier ones.
-    fn environment(
-        &self,
-        spec: &ProgramSpec,
-        extra: &[(String, String)],
-    ) -> Vec<(OsString, OsString)> {
+    /// supd's environment, then the identity variables of the program's user, then the
+    /// program's own `environment`, later entries replacing earlier ones.
+    fn environment(&self, spec: &ProgramSpec, run_as: Option<&RunAs>) -> Vec<(OsString, OsString)> {
         let mut env = self.base_env.clone();
-        let own = spec.environment.iter();
-        for (k, v) in extra.iter().chain(own) {
-            let (k, v) = (OsString::from(k), OsString::from(v));
-            match env.iter_mut().find(|(name, _)| *name == k) {
-                Some(slot) => slot.1 = v,
-                None => env.push((k, v)),
+        let identity = run_as.map_or(&[][..], |r| &r.env[..]);
+        let own = spec.environment.iter().map(|(k, v)| (k, Some(v)));
+        for (k, v) in identity.iter().map(|(k, v)| (k, v.as_ref())).chain(own) {
+            let k = OsString::from(k);
+            env.retain(|(name, _)| *name != k);
+            if let Some(v) = v {
+                env.push((k, OsString::from(v)));
             }
         }
         env

@@ -6,6 +6,8 @@
 mod control;
 mod daemon;
 mod event;
+mod exec;
+mod identity;
 mod launch;
 mod logging;
 mod logplane;
@@ -42,6 +44,19 @@ enum Command {
     Run,
     /// Validate the config: print every problem at once; exit 0 when there is none, else 2
     Check,
+    /// Run CMD as USER in place of this process (same pid), like gosu: for entrypoint scripts
+    #[command(
+        after_help = "Exit codes: CMD's own; 2 when USER cannot be used; 126 when CMD \
+        cannot be executed; 127 when it is not found."
+    )]
+    Exec {
+        /// "name", "uid", "name:group" or "uid:gid"
+        #[arg(long, short = 'u', value_name = "USER")]
+        user: String,
+        /// The command and its arguments (after `--`)
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<std::ffi::OsString>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -53,6 +68,7 @@ fn main() -> ExitCode {
     let code = match cli.command.unwrap_or(Command::Run) {
         Command::Check => check(&path),
         Command::Run => run(&path),
+        Command::Exec { user, command } => exec::exec(&user, &command),
     };
     ExitCode::from(code.clamp(0, 255) as u8)
 }

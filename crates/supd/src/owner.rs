@@ -142,14 +142,7 @@ impl Owner {
     fn execute(&mut self, effect: Effect) -> Option<Input> {
         match effect {
             Effect::Spawn { prog, run } => {
-                let spec = &self.state.programs[prog].spec;
-                let result = if spec.user.is_some() {
-                    Err(supd_sys::spawn::SpawnError(
-                        "the user key is not supported by this build".into(),
-                    ))
-                } else {
-                    self.launcher.launch(prog, spec, None, &[])
-                };
+                let result = self.launcher.launch(prog, &self.state.programs[prog].spec);
                 Some(match result {
                     Ok(pid) => Input::Spawned {
                         prog,
@@ -231,7 +224,7 @@ impl Owner {
 
     /// Collects every ended child and tells the core.
     fn reap(&mut self) {
-        loop {
+        let none_left = loop {
             match reap_one() {
                 Reaped::Child { pid, ended } => {
                     let status = match ended {
@@ -254,14 +247,15 @@ impl Owner {
                         group_alive,
                     });
                 }
-                Reaped::NothingYet => break,
-                Reaped::NoChildren => {
-                    self.feed(Input::NoChildren);
-                    break;
-                }
+                Reaped::NothingYet => break false,
+                Reaped::NoChildren => break true,
             }
-        }
+        };
+        // Groups first, so a stop that completed is reported as such before "nothing left".
         self.check_lingering_groups();
+        if none_left {
+            self.feed(Input::NoChildren);
+        }
     }
 
     /// Stopping programs whose leader exited while its group lived on: done when empty.

@@ -1,9 +1,10 @@
 //! Checks of a valid config against the machine it will run on (the config crate is pure
-//! and cannot look): working directories exist, and no key asks for something this build
-//! cannot do. `supd check` and `supd run` both refuse a
+//! and cannot look): users and groups exist and supd may switch to them, working
+//! directories exist, and no key asks for something this build cannot do. `supd check` and `supd run` both refuse a
 //! config that fails them, so a config that checks clean also starts.
 
 use supd_config::{Config, Diagnostic};
+use supd_sys::users::UserDb;
 
 pub fn check(config: &Config) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
@@ -15,7 +16,13 @@ pub fn check(config: &Config) -> Vec<Diagnostic> {
             message,
         })
     };
+    let users = UserDb::system();
     for p in &config.programs {
+        if let Some(user) = &p.user
+            && let Err(why) = crate::identity::run_as(user, &users)
+        {
+            problem(&p.name, "user", why);
+        }
         // Accepted by the config schema, not carried out by this build yet: refuse rather
         // than silently ignore them.
         if p.watch.is_some() {

@@ -299,7 +299,7 @@ fn user(w: &mut Walker, field: &Field) -> Option<UserSpec> {
     }
 }
 
-fn parse_user(s: &str) -> Result<UserSpec, String> {
+pub(crate) fn parse_user(s: &str) -> Result<UserSpec, String> {
     let (user, group) = match s.split_once(':') {
         Some((user, group)) => (user, Some(group)),
         None => (s, None),
