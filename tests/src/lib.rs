@@ -355,3 +355,117 @@ pub fn processes_with_env(needle: &str) -> Vec<i32> {
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
+
+// ----- helpers shared by several end-to-end tests ---------------------------------------
+
+impl Supd {
+    /// Sends SIGTERM to supd and waits (up to [`DEADLINE`]) for it to exit and for its output
+    /// to be fully read; returns its exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
+        self.signal(Signal::SIGTERM);
+        self.wait_exit(DEADLINE)
+    }
+
+    /// supd's own messages (the `supd | ...` lines of its stderr), without the prefix.
+    pub fn supd_messages(&self) -> Vec<String> {
+        self.stderr
+            .lines()
+            .into_iter()
+            .filter_map(|line| {
+                let (who, what) = line.split_once(" | ")?;
+                (who.trim_end() == "supd").then(|| what.to_string())
+            })
+            .collect()
+    }
+
+    /// supd's own messages about program `name` (`NAME: ...`), without `NAME: `.
+    pub fn messages_about(&self, name: &str) -> Vec<String> {
+        let head = format!("{name}: ");
+        self.supd_messages()
+            .into_iter()
+            .filter_map(|m| m.strip_prefix(&head).map(str::to_string))
+            .collect()
+    }
+
+    /// Waits until supd's stdout holds `line` as a whole line.
+    pub fn wait_stdout_line(&self, line: &str) {
+        wait_until(&format!("{line:?} on supd's stdout"), DEADLINE, || {
+            self.stdout.lines().iter().any(|l| l == line).then_some(())
+        })
+    }
+
+    /// The pids of every program that has one, from `supctl status --json`.
+    pub fn program_pids(&self) -> Vec<i32> {
+        self.status()
+            .iter()
+            .filter_map(|p| p["pid"].as_u64().map(|pid| pid as i32))
+            .collect()
+    }
+}
+
+/// Runs `supd ARGS` to completion in `dir` (for `supd check` and configs supd refuses).
+pub fn run_supd(dir: &Path, args: &[&str]) -> CtlOutput {
+    let out = Command::new(bin("supd"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("SUPD_CONFIG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run supd");
+    CtlOutput {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The fields of `/proc/PID/stat` after the command name: index 0 is field 3 (`state`),
+/// so field N of proc(5) is at index N - 3. `None` when the process is gone.
+pub fn proc_stat(pid: i32) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &text[text.rfind(')')? + 1..];
+    Some(after.split_whitespace().map(str::to_string).collect())
+}
+
+/// True when `pid` is a live process (zombies count as dead).
+pub fn alive(pid: i32) -> bool {
+    proc_stat(pid).is_some_and(|f| f[0] != "Z" && f[0] != "X")
+}
+
+/// The process group of `pid` (field 5 of `/proc/PID/stat`).
+pub fn process_group(pid: i32) -> Option<i32> {
+    proc_stat(pid)?.get(2)?.parse().ok()
+}
+
+/// The session of `pid` (field 6 of `/proc/PID/stat`).
+pub fn session(pid: i32) -> Option<i32> {
+    proc_stat(pid)?.get(3)?.parse().ok()
+}
+
+/// CPU time `pid` has used, user plus system, in clock ticks (fields 14 and 15 of
+/// `/proc/PID/stat`; they cover every thread of the process).
+pub fn cpu_ticks(pid: i32) -> u64 {
+    let f = proc_stat(pid).unwrap_or_else(|| panic!("process {pid} is gone"));
+    let field = |n: usize| -> u64 { f[n - 3].parse().expect("numeric /proc stat field") };
+    field(14) + field(15)
+}
+
+/// Asserts that `text` (what a command printed on failure) is a short human message: not
+/// empty, no panic, no Rust debug dump.
+pub fn assert_clear_message(text: &str) {
+    assert!(!text.trim().is_empty(), "expected a message, got nothing");
+    for bad in [
+        "panicked",
+        "RUST_BACKTRACE",
+        "Os {",
+        "kind:",
+        "Error {",
+        "Some(",
+    ] {
+        assert!(
+            !text.contains(bad),
+            "message looks like a panic or a debug dump ({bad:?}):\n{text}"
+        );
+    }
+}

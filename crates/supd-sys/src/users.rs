@@ -126,7 +126,7 @@ impl UserDb {
                     let groups = self
                         .groups
                         .iter()
-                        .filter(|g| g.members.iter().any(|m| *m == e.name))
+                        .filter(|g| g.members.contains(&e.name))
                         .map(|g| g.gid)
                         .collect();
                     (e.gid, groups)
