@@ -62,6 +62,7 @@ impl<'a> Cx<'a> {
             Input::Timer(timer) => self.timer(timer),
             Input::Shutdown { force } => self.shutdown(force, 0, "requested"),
             Input::NoChildren => self.no_children(),
+            Input::FilesChanged { prog, paths } => self.files_changed(prog, &paths),
         }
     }
 
@@ -460,6 +461,51 @@ impl<'a> Cx<'a> {
         }
     }
 
+    // ----- file changes ---------------------------------------------------------------
+
+    /// A debounced burst of changes: restart (reviving a crash-looping program at once), or
+    /// send the configured signal. A change never starts a program someone stopped.
+    fn files_changed(&mut self, p: ProgId, paths: &[String]) {
+        let Some(watch) = &self.st.programs[p].spec.watch else {
+            return;
+        };
+        if self.st.shutdown.is_some() || paths.is_empty() {
+            return;
+        }
+        let what = describe_changes(paths);
+        let name = self.st.programs[p].spec.name.clone();
+        match watch.action {
+            supd_config::WatchAction::Signal(signal) => {
+                if let Some(pid) = self.st.programs[p].pid {
+                    self.notice(format!("{name}: {what}; sending {}", signal.as_str()));
+                    self.effects.push(Effect::SignalGroup { pgid: pid, signal });
+                }
+            }
+            supd_config::WatchAction::Restart => {
+                let prog = &mut self.st.programs[p];
+                match prog.state {
+                    ProgramState::Starting | ProgramState::Running if prog.pid.is_some() => {
+                        self.notice(format!("{name}: restarting: {what}"));
+                        self.stop(p, &what);
+                        self.start(p, &what);
+                    }
+                    // Already on its way back up (a restart in progress): this burst is
+                    // covered by the start that follows.
+                    ProgramState::Stopping if prog.restart_after_stop.is_some() => {
+                        prog.restart_after_stop = Some(what);
+                    }
+                    ProgramState::Backoff | ProgramState::Fatal | ProgramState::Exited => {
+                        prog.failures = 0;
+                        self.notice(format!("{name}: starting: {what}"));
+                        self.start(p, &what);
+                    }
+                    // Stopped by someone, being stopped, or waiting for dependencies.
+                    _ => {}
+                }
+            }
+        }
+    }
+
     // ----- timers ---------------------------------------------------------------------
 
     fn timer(&mut self, timer: Timer) {
@@ -540,6 +586,16 @@ impl<'a> Cx<'a> {
 
     pub(crate) fn notice(&mut self, message: String) {
         self.effects.push(Effect::Notice { message });
+    }
+}
+
+/// `3 files changed (app/views.py, app/urls.py, ...)`, `app/views.py changed`.
+pub(crate) fn describe_changes(paths: &[String]) -> String {
+    match paths {
+        [one] => format!("{one} changed"),
+        [a, b] => format!("2 files changed ({a}, {b})"),
+        [a, b, ..] => format!("{} files changed ({a}, {b}, ...)", paths.len()),
+        [] => "nothing changed".into(),
     }
 }
 

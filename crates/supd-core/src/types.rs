@@ -92,6 +92,10 @@ pub enum Input {
     Shutdown { force: bool },
     /// The reaper found that supd has no child process at all.
     NoChildren,
+    /// A burst of changes to files the program watches ended (debounced by the watcher).
+    /// `paths` are the changed files, as the operator should read them (relative to the
+    /// watched directory), in the order they changed, each once.
+    FilesChanged { prog: ProgId, paths: Vec<String> },
 }
 
 /// A timer, tagged so that a stale one is recognised.

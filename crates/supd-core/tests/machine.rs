@@ -561,3 +561,104 @@ fn critical_failure_shuts_down_with_the_program_exit_code() {
     sim.feed(Input::NoChildren);
     assert_eq!(sim.exit_code, Some(3));
 }
+
+fn watched(name: &str, action: supd_config::WatchAction) -> ProgramSpec {
+    let mut s = spec(name);
+    s.watch = Some(supd_config::WatchSpec {
+        paths: vec![".".into()],
+        include: vec![],
+        exclude: vec![],
+        debounce: Duration::from_millis(200),
+        action,
+        poll: supd_config::PollMode::Auto,
+    });
+    s
+}
+
+fn changed(paths: &[&str]) -> Vec<String> {
+    paths.iter().map(|p| p.to_string()).collect()
+}
+
+#[test]
+fn a_file_change_restarts_a_running_program_and_says_why() {
+    let mut sim = Sim::new(vec![watched("web", supd_config::WatchAction::Restart)]).boot();
+    sim.advance(Duration::from_secs(2));
+    let old = sim.pid(0);
+    sim.feed(Input::FilesChanged {
+        prog: 0,
+        paths: changed(&["app/views.py", "app/urls.py", "app/models.py"]),
+    });
+    assert_eq!(sim.state(0), ProgramState::Stopping);
+    assert_eq!(sim.signals_to(old)[0], Signal::SIGTERM);
+    // More changes while it stops: still one restart.
+    sim.feed(Input::FilesChanged {
+        prog: 0,
+        paths: changed(&["app/views.py"]),
+    });
+    sim.exit(0, ExitStatus::Exited(0));
+    assert_eq!(sim.state(0), ProgramState::Starting);
+    assert_eq!(sim.spawn_times(), 2);
+    assert_eq!(sim.st.programs[0].restarts(), 1);
+    assert_eq!(
+        sim.st.programs[0].reason.as_deref(),
+        Some("app/views.py changed")
+    );
+    assert!(
+        sim.log
+            .iter()
+            .any(|e| matches!(e, Effect::Notice { message }
+        if message == "web: restarting: 3 files changed (app/views.py, app/urls.py, ...)"))
+    );
+}
+
+#[test]
+fn a_file_change_revives_a_crash_looping_program_at_once() {
+    let mut s = watched("web", supd_config::WatchAction::Restart);
+    s.start_retries = Some(0);
+    let mut sim = Sim::new(vec![s]).boot();
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(sim.state(0), ProgramState::Fatal);
+    sim.feed(Input::FilesChanged {
+        prog: 0,
+        paths: changed(&["app.py"]),
+    });
+    assert_eq!(sim.state(0), ProgramState::Starting);
+    assert!(sim.st.programs[0].pid.is_some());
+    assert_eq!(sim.st.programs[0].failures, 0);
+}
+
+#[test]
+fn a_file_change_never_starts_a_stopped_program() {
+    let mut sim = Sim::new(vec![watched("web", supd_config::WatchAction::Restart)]).boot();
+    sim.advance(Duration::from_secs(2));
+    sim.command(1, Action::Stop, vec![0]);
+    sim.feed(Input::FilesChanged {
+        prog: 0,
+        paths: changed(&["a.py"]),
+    });
+    sim.exit(0, ExitStatus::Exited(0));
+    assert_eq!(sim.state(0), ProgramState::Stopped);
+    sim.feed(Input::FilesChanged {
+        prog: 0,
+        paths: changed(&["a.py"]),
+    });
+    assert_eq!(sim.state(0), ProgramState::Stopped);
+    assert_eq!(sim.spawn_times(), 1);
+}
+
+#[test]
+fn a_signal_action_signals_the_group_and_keeps_the_pid() {
+    let mut sim = Sim::new(vec![watched(
+        "nginx",
+        supd_config::WatchAction::Signal(Signal::SIGHUP),
+    )])
+    .boot();
+    let pid = sim.pid(0);
+    sim.feed(Input::FilesChanged {
+        prog: 0,
+        paths: changed(&["nginx.conf"]),
+    });
+    assert_eq!(sim.signals_to(pid), [Signal::SIGHUP]);
+    assert_eq!(sim.pid(0), pid);
+    assert_eq!(sim.spawn_times(), 1);
+}

@@ -18,6 +18,12 @@ pub enum Sig {
 pub enum Event {
     /// A signal supd handles arrived (possibly several of the same kind, coalesced).
     Signal(Sig),
+    /// A debounced burst of changes to files program `prog` watches (paths as the operator
+    /// should read them).
+    FilesChanged {
+        prog: supd_core::ProgId,
+        paths: Vec<String>,
+    },
     /// A client request that needs the owner; answered through `reply`.
     Control {
         id: u64,

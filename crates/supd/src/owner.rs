@@ -102,6 +102,7 @@ impl Owner {
                     "SIGUSR1 received: no log files to reopen (program log files are opened per run)"
                 );
             }
+            Event::FilesChanged { prog, paths } => self.feed(Input::FilesChanged { prog, paths }),
             Event::Control { id, request, reply } => self.control(id, request, reply),
         }
     }
