@@ -534,8 +534,8 @@ impl<'a> Cx<'a> {
                 let message = format!(
                     "{}: still running {} after {}: sending SIGKILL",
                     p.spec.name,
-                    p.spec.stop_signal.as_str(),
-                    human(p.spec.stop_timeout)
+                    human(p.spec.stop_timeout),
+                    p.spec.stop_signal.as_str()
                 );
                 self.notice(message);
                 self.effects.push(Effect::SignalGroup {
