@@ -124,6 +124,9 @@ pub struct Supd {
     pub stderr: Captured,
     readers: Vec<JoinHandle<()>>,
     exit: Option<ExitStatus>,
+    /// supd's pid as seen from here, when it differs from the child's (PID 1 mode: the
+    /// child is `unshare`, supd is its child).
+    daemon: Option<u32>,
 }
 
 /// Options for [`Supd::start_with`].
@@ -135,6 +138,9 @@ pub struct StartOptions {
     pub env: Vec<(String, String)>,
     /// Do not wait for the socket (for configs that make supd exit at once).
     pub no_wait: bool,
+    /// Run supd as PID 1 of a new PID namespace (`unshare --pid --fork --mount-proc`);
+    /// needs root (check [`is_root`] and skip, saying why, when not).
+    pub pid1: bool,
 }
 
 impl Supd {
@@ -161,7 +167,15 @@ impl Supd {
             COUNTER.fetch_add(1, Ordering::Relaxed),
             Instant::now().elapsed().as_nanos()
         );
-        let mut cmd = Command::new(bin("supd"));
+        let mut cmd = if opts.pid1 {
+            let mut c = Command::new("unshare");
+            // --kill-child: if the test dies, the namespace goes with it.
+            c.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+                .arg(bin("supd"));
+            c
+        } else {
+            Command::new(bin("supd"))
+        };
         cmd.arg("--config")
             .arg(&config)
             .current_dir(dir.path())
@@ -187,7 +201,15 @@ impl Supd {
             stderr,
             readers: vec![t1, t2],
             exit: None,
+            daemon: None,
         };
+        if opts.pid1 {
+            let unshare = supd.child.as_ref().map_or(0, Child::id) as i32;
+            let daemon = wait_until("unshare to start supd", DEADLINE, || {
+                supd_sys::process::descendants(unshare).first().copied()
+            });
+            supd.daemon = Some(daemon as u32);
+        }
         if !opts.no_wait {
             wait_until("supd to answer on its socket", DEADLINE, || {
                 if let Some(status) = supd.try_exit() {
@@ -202,8 +224,10 @@ impl Supd {
         supd
     }
 
+    /// supd's pid (as seen from the test, also in PID 1 mode).
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map_or(0, Child::id)
+        self.daemon
+            .unwrap_or_else(|| self.child.as_ref().map_or(0, Child::id))
     }
 
     /// Runs `supctl --socket <this supd's socket> ARGS`.
@@ -273,9 +297,28 @@ impl Supd {
     /// Every live process (zombies excluded) that supd started, directly or not — found by
     /// the token in its environment. supd itself is not included.
     pub fn leftovers(&self) -> Vec<i32> {
+        let child = self.child.as_ref().map_or(0, Child::id) as i32;
         processes_with_env(&format!("SUPD_E2E_TOKEN={}", self.token))
             .into_iter()
-            .filter(|&pid| pid != self.pid() as i32)
+            .filter(|&pid| pid != self.pid() as i32 && pid != child)
+            .collect()
+    }
+
+    /// Zombies whose parent is supd (orphans it adopted and has not reaped).
+    pub fn zombie_children(&self) -> Vec<i32> {
+        let supd = self.pid() as i32;
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|&pid| {
+                proc_stat(pid).is_some_and(|f| {
+                    f.first().is_some_and(|s| s == "Z")
+                        && f.get(1).is_some_and(|pp| *pp == supd.to_string())
+                })
+            })
             .collect()
     }
 
@@ -289,10 +332,10 @@ impl Drop for Supd {
     fn drop(&mut self) {
         if self.try_exit().is_none() {
             // A failed test: take everything down so nothing outlives it.
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(self.pid() as i32),
-                Signal::SIGKILL,
-            );
+            for pid in [self.pid(), self.child.as_ref().map_or(0, Child::id)] {
+                let _ =
+                    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGKILL);
+            }
             if let Some(child) = self.child.as_mut() {
                 let _ = child.wait();
             }
@@ -394,6 +437,20 @@ impl Supd {
         })
     }
 
+    /// Waits for a line starting with `prefix` on supd's stdout; returns it.
+    pub fn wait_stdout_prefix(&self, prefix: &str) -> String {
+        wait_until(
+            &format!("a line starting {prefix:?} on supd's stdout"),
+            DEADLINE,
+            || {
+                self.stdout
+                    .lines()
+                    .into_iter()
+                    .find(|l| l.starts_with(prefix))
+            },
+        )
+    }
+
     /// The pids of every program that has one, from `supctl status --json`.
     pub fn program_pids(&self) -> Vec<i32> {
         self.status()
@@ -467,5 +524,65 @@ pub fn assert_clear_message(text: &str) {
             !text.contains(bad),
             "message looks like a panic or a debug dump ({bad:?}):\n{text}"
         );
+    }
+}
+
+/// Makes sure the Debian `packages` that provide `commands` are installed: when a command
+/// is missing and we are root on a Debian-like system, installs them with apt-get (once per
+/// test process), printing that it does. Returns why not when they cannot be had, so the
+/// test can skip saying so. CI machines start bare; this is how the tests bring their tools.
+pub fn ensure_tools(commands: &[&str], packages: &[&str]) -> Result<(), String> {
+    static APT: Mutex<bool> = Mutex::new(false);
+    let missing = |cmds: &[&str]| -> Vec<String> {
+        cmds.iter()
+            .filter(|c| {
+                !Command::new("sh")
+                    .args(["-c", &format!("command -v {c}")])
+                    .stdout(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            })
+            .map(|c| c.to_string())
+            .collect()
+    };
+    if missing(commands).is_empty() {
+        return Ok(());
+    }
+    if !is_root() || !Path::new("/usr/bin/apt-get").exists() {
+        return Err(format!(
+            "{} not installed, and cannot install {} here (needs root and apt-get)",
+            missing(commands).join(", "),
+            packages.join(" ")
+        ));
+    }
+    let mut updated = APT.lock().unwrap_or_else(|e| e.into_inner());
+    if missing(commands).is_empty() {
+        return Ok(());
+    }
+    eprintln!("installing {} for this test (apt-get)", packages.join(" "));
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(["-o", "DPkg::Lock::Timeout=600", "-qq"])
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !*updated {
+        *updated = apt(&["update"]);
+    }
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend_from_slice(packages);
+    if !apt(&install) {
+        return Err(format!("apt-get install {} failed", packages.join(" ")));
+    }
+    match missing(commands).as_slice() {
+        [] => Ok(()),
+        still => Err(format!(
+            "{} still missing after installing {}",
+            still.join(", "),
+            packages.join(" ")
+        )),
     }
 }
