@@ -123,7 +123,10 @@ fn programs_run_with_exactly_the_identity_gosu_gives() {
         seen(2)[0].contains(&format!("({EXTRA})")) && seen(2)[0].contains(&format!("({MORE})"))
     );
     assert!(!seen(3)[0].contains(&format!("({MORE})")));
-    let gid_is_extra = seen(3)[0].split_whitespace().nth(1).is_some_and(|g| g.contains(EXTRA));
+    let gid_is_extra = seen(3)[0]
+        .split_whitespace()
+        .nth(1)
+        .is_some_and(|g| g.contains(EXTRA));
     assert!(gid_is_extra, "{:?}", seen(3));
     supd.terminate();
 }

@@ -82,6 +82,9 @@ enum Command {
         #[arg(short = 'f', long)]
         follow: bool,
     },
+    /// Re-read supd's config and apply only the difference (exit 1 and the problems when
+    /// the config is invalid; the running programs are then left as they are)
+    Reload,
     /// Stop every program, then make supd exit; waits until it has
     Shutdown,
 }
@@ -154,6 +157,36 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 }
             }
         }
+        Command::Reload => match Client::connect(&socket)?.request(Request::Reload)? {
+            ServerMessage::Reply {
+                reply:
+                    Reply::Reloaded {
+                        added,
+                        changed,
+                        removed,
+                    },
+                ..
+            } => {
+                if added.is_empty() && changed.is_empty() && removed.is_empty() {
+                    println!("no program changed");
+                }
+                for (what, names) in [("added", added), ("changed", changed), ("removed", removed)]
+                {
+                    if !names.is_empty() {
+                        println!("{what}: {}", names.join(", "));
+                    }
+                }
+                Ok(0)
+            }
+            ServerMessage::Error { error, .. } if error.kind == ErrorKind::InvalidConfig => {
+                eprintln!("{}", error.message);
+                eprintln!(
+                    "supctl: the config was not reloaded; supd keeps running the previous one"
+                );
+                Ok(1)
+            }
+            other => Err(unexpected(other)),
+        },
         Command::Shutdown => {
             let mut client = Client::connect(&socket)?;
             match client.request(Request::Shutdown)? {
@@ -198,7 +231,10 @@ fn unexpected(msg: ServerMessage) -> Failure {
         ServerMessage::Error { error, .. } => Failure {
             code: match error.kind {
                 ErrorKind::UnknownProgram => 2,
-                ErrorKind::BadRequest | ErrorKind::Protocol | ErrorKind::Refused => 1,
+                ErrorKind::BadRequest
+                | ErrorKind::Protocol
+                | ErrorKind::Refused
+                | ErrorKind::InvalidConfig => 1,
             },
             message: error.message,
         },

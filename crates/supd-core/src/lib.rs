@@ -36,6 +36,7 @@
 //! A program waiting for its dependencies is `starting` without a pid.
 
 mod machine;
+mod reload;
 mod requests;
 mod shutdown;
 mod state;

@@ -63,6 +63,11 @@ impl<'a> Cx<'a> {
             Input::Shutdown { force } => self.shutdown(force, 0, "requested"),
             Input::NoChildren => self.no_children(),
             Input::FilesChanged { prog, paths } => self.files_changed(prog, &paths),
+            Input::Reload {
+                req,
+                specs,
+                shutdown_timeout,
+            } => self.reload(req, specs, shutdown_timeout),
         }
     }
 
@@ -149,7 +154,7 @@ impl<'a> Cx<'a> {
     }
 
     fn start_with(&mut self, p: ProgId, reason: &str, visiting: &mut Vec<ProgId>) {
-        if self.st.shutdown.is_some() || visiting.contains(&p) {
+        if self.st.shutdown.is_some() || visiting.contains(&p) || self.st.programs[p].retired {
             return;
         }
         let prog = &mut self.st.programs[p];

@@ -24,31 +24,46 @@ impl State {
     /// A state with every program `stopped`. Dependencies in the specs must be valid (the
     /// config crate guarantees it); unknown names in `depends_on` are ignored.
     pub fn new(specs: Vec<ProgramSpec>, shutdown_timeout: Duration) -> Self {
-        let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
-        let programs = specs
-            .into_iter()
-            .map(|spec| {
-                let deps = spec
-                    .depends_on
-                    .iter()
-                    .filter_map(|d| names.iter().position(|n| n == d))
-                    .collect();
-                Program::new(spec, deps)
-            })
-            .collect();
-        State {
-            programs,
+        let mut state = State {
+            programs: specs.into_iter().map(Program::new).collect(),
             waiters: Waiters::default(),
             shutdown: None,
             shutdown_timeout,
+        };
+        state.link_dependencies();
+        state
+    }
+
+    /// Resolves every program's `depends_on` names to indexes (retired programs are never
+    /// a dependency).
+    pub(crate) fn link_dependencies(&mut self) {
+        let deps: Vec<Vec<crate::ProgId>> = self
+            .programs
+            .iter()
+            .map(|p| {
+                p.spec
+                    .depends_on
+                    .iter()
+                    .filter_map(|d| self.program(d).map(|(i, _)| i))
+                    .collect()
+            })
+            .collect();
+        for (p, deps) in self.programs.iter_mut().zip(deps) {
+            p.deps = deps;
         }
     }
 
+    /// The program named `name` (retired ones are not found).
     pub fn program(&self, name: &str) -> Option<(crate::ProgId, &Program)> {
         self.programs
             .iter()
             .enumerate()
-            .find(|(_, p)| p.spec.name == name)
+            .find(|(_, p)| p.spec.name == name && !p.retired)
+    }
+
+    /// Programs of the current config, with their ids (retired ones left out).
+    pub fn current(&self) -> impl Iterator<Item = (crate::ProgId, &Program)> {
+        self.programs.iter().enumerate().filter(|(_, p)| !p.retired)
     }
 
     /// True once a shutdown has begun: new work is refused.
@@ -95,13 +110,16 @@ pub struct Program {
     pub(crate) lingering_pgid: Option<i32>,
     /// `starting` but not spawned: some dependency is not up yet.
     pub(crate) awaiting_deps: bool,
+    /// Removed from the config by a reload: stopped, never started again, and left out of
+    /// status. Its index stays taken so that ids in flight (timers, pumps) stay valid.
+    pub retired: bool,
 }
 
 impl Program {
-    fn new(spec: ProgramSpec, deps: Vec<crate::ProgId>) -> Self {
+    pub(crate) fn new(spec: ProgramSpec) -> Self {
         Program {
             spec,
-            deps,
+            deps: Vec::new(),
             state: ProgramState::Stopped,
             pid: None,
             run: 0,
@@ -113,6 +131,7 @@ impl Program {
             restart_after_stop: None,
             lingering_pgid: None,
             awaiting_deps: false,
+            retired: false,
         }
     }
 

@@ -96,6 +96,13 @@ pub enum Input {
     /// `paths` are the changed files, as the operator should read them (relative to the
     /// watched directory), in the order they changed, each once.
     FilesChanged { prog: ProgId, paths: Vec<String> },
+    /// The config was re-read (and is valid): apply the difference. Answer `req`, if any,
+    /// with [`Effect::Reloaded`].
+    Reload {
+        req: Option<ReqId>,
+        specs: Vec<supd_config::ProgramSpec>,
+        shutdown_timeout: Duration,
+    },
 }
 
 /// A timer, tagged so that a stale one is recognised.
@@ -141,6 +148,14 @@ pub enum Effect {
     Notice { message: String },
     /// Everything is gone: exit supd with this code.
     Exit { code: i32 },
+    /// A reload was applied: programs added (new ids), changed (restarted if they ran, with
+    /// the new settings), and removed (stopping, then retired); unchanged ones untouched.
+    Reloaded {
+        req: Option<ReqId>,
+        added: Vec<ProgId>,
+        changed: Vec<ProgId>,
+        removed: Vec<ProgId>,
+    },
 }
 
 /// The result of a `start`/`stop`/`restart` for one program.

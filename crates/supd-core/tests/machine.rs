@@ -662,3 +662,89 @@ fn a_signal_action_signals_the_group_and_keeps_the_pid() {
     assert_eq!(sim.pid(0), pid);
     assert_eq!(sim.spawn_times(), 1);
 }
+
+fn reload(sim: &mut Sim, specs: Vec<ProgramSpec>) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+    sim.feed(Input::Reload {
+        req: Some(99),
+        specs,
+        shutdown_timeout: Duration::from_secs(30),
+    });
+    sim.log
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Effect::Reloaded {
+                added,
+                changed,
+                removed,
+                ..
+            } => Some((added.clone(), changed.clone(), removed.clone())),
+            _ => None,
+        })
+        .expect("a Reloaded effect")
+}
+
+#[test]
+fn reload_applies_only_the_difference() {
+    let mut sim = Sim::new(vec![spec("keep"), spec("change"), spec("drop")]).boot();
+    sim.advance(Duration::from_secs(2));
+    let (keep, change, drop) = (sim.pid(0), sim.pid(1), sim.pid(2));
+
+    let mut changed = spec("change");
+    changed.environment = vec![("MODE".into(), "new".into())];
+    let (added, changed_ids, removed) = reload(&mut sim, vec![spec("keep"), changed, spec("new")]);
+    assert_eq!((added, changed_ids, removed), (vec![3], vec![1], vec![2]));
+
+    assert_eq!(sim.pid(0), keep, "unchanged: same process");
+    assert!(sim.signals_to(keep).is_empty());
+    assert_eq!(sim.state(1), ProgramState::Stopping, "changed: restarting");
+    assert_eq!(sim.signals_to(change)[0], Signal::SIGTERM);
+    assert_eq!(sim.state(2), ProgramState::Stopping, "removed: stopping");
+    assert!(sim.st.programs[2].retired);
+    assert!(sim.st.program("drop").is_none());
+    assert_eq!(sim.state(3), ProgramState::Starting, "added: started");
+
+    sim.exit(1, ExitStatus::Exited(0));
+    assert_eq!(sim.state(1), ProgramState::Starting);
+    assert_eq!(sim.st.programs[1].spec.environment[0].1, "new");
+    sim.exit(2, ExitStatus::Exited(0));
+    assert_eq!(sim.state(2), ProgramState::Stopped);
+    sim.advance(Duration::from_secs(60));
+    assert!(
+        sim.st.programs[2].pid.is_none(),
+        "a retired program never starts again"
+    );
+    assert_eq!(sim.st.current().count(), 3);
+    let _ = drop;
+}
+
+#[test]
+fn reload_gives_a_failing_program_with_new_settings_a_fresh_try() {
+    let mut bad = spec("web");
+    bad.start_retries = Some(0);
+    let mut sim = Sim::new(vec![bad.clone()]).boot();
+    sim.exit(0, ExitStatus::Exited(127));
+    assert_eq!(sim.state(0), ProgramState::Fatal);
+    let mut fixed = bad;
+    fixed.command = vec!["/bin/sleep".into(), "1000".into()];
+    reload(&mut sim, vec![fixed]);
+    assert_eq!(sim.state(0), ProgramState::Starting);
+    assert!(sim.st.programs[0].pid.is_some());
+}
+
+#[test]
+fn reload_relinks_dependencies_by_name() {
+    let mut web = spec("web");
+    web.depends_on = vec!["db".into()];
+    let mut sim = Sim::new(vec![spec("db"), web.clone()]).boot();
+    sim.advance(Duration::from_secs(2));
+    // db is removed and re-added under the same name: web now depends on the new one.
+    reload(&mut sim, vec![web.clone()]);
+    assert!(sim.st.programs[1].deps.is_empty());
+    reload(&mut sim, vec![spec("db"), web]);
+    assert_eq!(
+        sim.st.programs[1].deps,
+        [2],
+        "the new db, not the retired one (0)"
+    );
+}

@@ -84,6 +84,8 @@ pub enum Request {
         follow: bool,
     },
     Shutdown,
+    /// Re-read the config and apply only the difference.
+    Reload,
 }
 
 /// Server -> client.
@@ -124,6 +126,13 @@ pub enum Reply {
     },
     /// `shutdown` was accepted; supd is stopping everything and will exit.
     ShuttingDown,
+    /// `reload` was applied: program names added, changed (restarted when they ran),
+    /// removed (stopping).
+    Reloaded {
+        added: Vec<String>,
+        changed: Vec<String>,
+        removed: Vec<String>,
+    },
 }
 
 /// A program's lifecycle state, as DESIGN.md names them.
@@ -212,6 +221,9 @@ pub enum ErrorKind {
     UnknownProgram,
     /// The request is valid but cannot be carried out (bad signal name, supd shutting down).
     Refused,
+    /// `reload`: the config file has problems (one per line in the message); the running
+    /// config stays in force.
+    InvalidConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,12 +11,11 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use supd_config::Config;
-use supd_core::State;
 use tokio::sync::mpsc;
 
 use crate::control;
 use crate::launch::Launcher;
-use crate::logplane::console::Console;
+use crate::logplane::output::Output;
 use crate::logplane::{LogPlane, SUPD_COLOUR, Style, prefix};
 use crate::names::Names;
 use crate::owner::Owner;
@@ -63,7 +62,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     let socket = control::bind(&config.supd.socket, config.supd.socket_mode)
         .map_err(|e| StartError::user(e.0))?;
 
-    let (console, console_thread) = Console::start();
+    let (output, output_thread) = Output::start();
     let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let style = Style {
         names: config.programs.iter().map(|p| p.name.clone()).collect(),
@@ -75,7 +74,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         style.width(),
         style.colour_stderr.then_some(SUPD_COLOUR),
     );
-    crate::logging::install(console.clone(), supd_prefix);
+    crate::logging::install(output.clone(), supd_prefix);
     tracing::info!(
         "supd {} starting {} program{} from {} (pid {}{}, control socket {})",
         env!("CARGO_PKG_VERSION"),
@@ -87,7 +86,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         config.supd.socket.display(),
     );
 
-    let plane = LogPlane::new(console.clone(), &style);
+    let plane = LogPlane::new(output.clone(), &style);
     let names = Rc::new(Names::new(style.names.clone()));
     let listener = socket.listener.clone();
     let server = tokio::task::spawn_local(control::serve(
@@ -97,8 +96,18 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         names.clone(),
     ));
 
-    let state = State::new(config.programs.clone(), config.supd.shutdown_timeout);
-    let mut owner = Owner::new(state, Launcher::new(plane.clone()), names);
+    let mut owner = Owner::new(&config, Launcher::new(plane.clone()), names, plane.clone());
+    let watched: Vec<_> = config.programs.iter().enumerate().collect();
+    // In place before anything starts; dropped (watching stops) once the loop is over.
+    let watchers = match crate::watch::start(&watched, events_tx.clone()) {
+        Ok(watchers) => watchers,
+        Err(message) => {
+            server.abort();
+            drop(socket);
+            output_thread.finish(output);
+            return Err(StartError::user(message));
+        }
+    };
     owner.boot();
     let code = loop {
         if let Some(code) = owner.exit_code() {
@@ -114,6 +123,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         }
     };
 
+    drop(watchers);
     server.abort();
     drop(socket);
     // Let connection tasks that were just handed an answer (the `shutdown` reply) write it.
@@ -132,7 +142,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     tracing::info!("exiting with code {code}");
     drop(plane);
     drop(owner);
-    console_thread.finish(console);
+    output_thread.finish(output);
     Ok(code)
 }
 

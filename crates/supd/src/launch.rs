@@ -2,9 +2,7 @@
 //! output wiring, then `supd_sys::spawn::spawn`.
 
 use std::ffi::OsString;
-use std::fs::OpenOptions;
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::rc::Rc;
 
 use supd_config::{OutputTarget, ProgramSpec};
@@ -16,6 +14,7 @@ use supd_sys::users::UserDb;
 use crate::identity::{RunAs, run_as};
 
 use crate::logplane::LogPlane;
+use crate::logplane::output::Target;
 
 /// Everything a launch needs that is the same for every program.
 pub struct Launcher {
@@ -41,8 +40,8 @@ impl Launcher {
             Some(user) => Some(run_as(user, &UserDb::system()).map_err(SpawnError)?),
             None => None,
         };
-        let (stdout, stdout_pipe) = output(&spec.stdout, &spec.name, "stdout")?;
-        let (stderr, stderr_pipe) = output(&spec.stderr, &spec.name, "stderr")?;
+        let (stdout, stdout_pipe) = self.output(&spec.stdout, Stream::Stdout, &spec.name)?;
+        let (stderr, stderr_pipe) = self.output(&spec.stderr, Stream::Stderr, &spec.name)?;
         let req = SpawnRequest {
             argv: spec.command.iter().map(OsString::from).collect(),
             env: self.environment(spec, run_as.as_ref()),
@@ -53,13 +52,43 @@ impl Launcher {
             stderr,
         };
         let pid = spawn(req)?;
-        if let Some(fd) = stdout_pipe {
-            self.plane.attach(prog, Stream::Stdout, fd);
-        }
-        if let Some(fd) = stderr_pipe {
-            self.plane.attach(prog, Stream::Stderr, fd);
+        for (stream, pipe) in [(Stream::Stdout, stdout_pipe), (Stream::Stderr, stderr_pipe)] {
+            if let Some((fd, target)) = pipe {
+                self.plane.attach(prog, stream, fd, target);
+            }
         }
         Ok(pid)
+    }
+
+    /// The child's side of one output stream, and supd's side (pipe and destination) when
+    /// supd carries it: always, except for `null`.
+    fn output(
+        &self,
+        target: &OutputTarget,
+        stream: Stream,
+        name: &str,
+    ) -> Result<(Output, Option<(OwnedFd, Target)>), SpawnError> {
+        let which = match stream {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        };
+        let target = match target {
+            OutputTarget::Null => return Ok((Output::Null, None)),
+            OutputTarget::Console => match stream {
+                Stream::Stdout => Target::Stdout,
+                Stream::Stderr => Target::Stderr,
+            },
+            OutputTarget::File(path) => self.plane.file_target(path).map_err(|e| {
+                SpawnError(format!(
+                    "cannot open {which} log file {} of {name}: {}",
+                    path.display(),
+                    describe(&e)
+                ))
+            })?,
+        };
+        let (read, write) = supd_sys::pipe::new_pipe()
+            .map_err(|e| SpawnError(format!("cannot create the {which} pipe: {}", describe(&e))))?;
+        Ok((Output::Fd(write), Some((read, target))))
     }
 
     /// supd's environment, then the identity variables of the program's user, then the
@@ -76,37 +105,5 @@ impl Launcher {
             }
         }
         env
-    }
-}
-
-/// The child's side of one output stream, and supd's side when supd reads it.
-fn output(
-    target: &OutputTarget,
-    name: &str,
-    stream: &str,
-) -> Result<(Output, Option<OwnedFd>), SpawnError> {
-    match target {
-        OutputTarget::Console => {
-            let (read, write) = supd_sys::pipe::new_pipe().map_err(|e| {
-                SpawnError(format!("cannot create the {stream} pipe: {}", describe(&e)))
-            })?;
-            Ok((Output::Fd(write), Some(read)))
-        }
-        OutputTarget::Null => Ok((Output::Null, None)),
-        OutputTarget::File(path) => {
-            let file = OpenOptions::new()
-                .append(true)
-                .create(true)
-                .mode(0o644)
-                .open(path)
-                .map_err(|e| {
-                    SpawnError(format!(
-                        "cannot open {stream} log file {} of {name}: {}",
-                        path.display(),
-                        describe(&e)
-                    ))
-                })?;
-            Ok((Output::Fd(file.into()), None))
-        }
     }
 }

@@ -1,5 +1,5 @@
 //! supd's own messages (`web: started (pid 42)`): `tracing` events written through the
-//! console writer, as `supd | message` lines on stderr, so they interleave with program
+//! output writer, as `supd | message` lines on stderr, so they interleave with program
 //! output in order and never block the owner loop.
 
 use std::fmt;
@@ -11,11 +11,11 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::logplane::console::{Console, Target};
+use crate::logplane::output::{Output, Target};
 
 /// Routes `tracing` output to the console. The level comes from `$SUPD_LOG`
 /// (`error`, `warn`, `info` — the default —, `debug`, `trace`).
-pub fn install(console: Console, prefix: String) {
+pub fn install(output: Output, prefix: String) {
     let level = std::env::var("SUPD_LOG")
         .ok()
         .and_then(|l| l.parse::<LevelFilter>().ok())
@@ -23,7 +23,7 @@ pub fn install(console: Console, prefix: String) {
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(level)
         .event_format(Lines { prefix })
-        .with_writer(ConsoleWriter { console })
+        .with_writer(ConsoleWriter { output })
         .finish();
     // Only fails if a subscriber is already installed, which only a test could do.
     let _ = tracing::subscriber::set_global_default(subscriber);
@@ -57,12 +57,12 @@ where
 
 #[derive(Clone)]
 struct ConsoleWriter {
-    console: Console,
+    output: Output,
 }
 
 impl io::Write for ConsoleWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.console.write_now(Target::Stderr, buf.to_vec());
+        self.output.write_now(Target::Stderr, buf.to_vec());
         Ok(buf.len())
     }
 

@@ -16,6 +16,7 @@ mod owner;
 mod preflight;
 mod signals;
 mod timers;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

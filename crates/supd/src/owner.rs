@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 
 use crate::event::{Event, Sig};
 use crate::launch::Launcher;
+use crate::logplane::LogPlane;
 use crate::names::Names;
 use crate::timers::Timers;
 
@@ -31,6 +32,10 @@ struct Waiting {
 
 pub struct Owner {
     state: State,
+    /// The config file, re-read by `reload`.
+    config_path: std::path::PathBuf,
+    /// The control socket in use (a reload cannot move it).
+    socket: std::path::PathBuf,
     boot: Instant,
     timers: Timers,
     launcher: Launcher,
@@ -41,12 +46,24 @@ pub struct Owner {
     inbox: VecDeque<Input>,
     /// Set when the core says supd is done.
     exit: Option<i32>,
+    plane: Rc<LogPlane>,
+    /// Clients waiting for a reload's outcome.
+    reloads: HashMap<ReqId, Waiting>,
 }
 
 impl Owner {
-    pub fn new(state: State, launcher: Launcher, names: Rc<Names>) -> Self {
+    pub fn new(
+        config: &supd_config::Config,
+        launcher: Launcher,
+        names: Rc<Names>,
+        plane: Rc<LogPlane>,
+    ) -> Self {
         Owner {
-            state,
+            state: State::new(config.programs.clone(), config.supd.shutdown_timeout),
+            config_path: config.path.clone(),
+            socket: config.supd.socket.clone(),
+            plane,
+            reloads: HashMap::new(),
             boot: Instant::now(),
             timers: Timers::default(),
             launcher,
@@ -93,13 +110,14 @@ impl Owner {
                 self.feed(Input::Shutdown { force });
             }
             Event::Signal(Sig::Hup) => {
-                tracing::warn!(
-                    "SIGHUP received: config reload is not available in this version; nothing changed"
-                );
+                tracing::info!("SIGHUP received: reloading {}", self.config_path.display());
+                self.reload(None);
             }
             Event::Signal(Sig::Usr1) => {
+                let n = self.plane.reopen_files();
                 tracing::info!(
-                    "SIGUSR1 received: no log files to reopen (program log files are opened per run)"
+                    "SIGUSR1 received: reopening {n} log file{}",
+                    if n == 1 { "" } else { "s" }
                 );
             }
             Event::FilesChanged { prog, paths } => self.feed(Input::FilesChanged { prog, paths }),
@@ -220,6 +238,24 @@ impl Owner {
                 self.exit = Some(code);
                 None
             }
+            Effect::Reloaded {
+                req,
+                added,
+                changed,
+                removed,
+            } => {
+                self.sync_names();
+                let names = |ids: Vec<usize>| ids.into_iter().map(|p| self.names.name(p)).collect();
+                let reply = Reply::Reloaded {
+                    added: names(added),
+                    changed: names(changed),
+                    removed: names(removed),
+                };
+                if let Some(w) = req.and_then(|r| self.reloads.remove(&r)) {
+                    let _ = w.reply.send(ServerMessage::Reply { id: w.id, reply });
+                }
+                None
+            }
         }
     }
 
@@ -316,12 +352,85 @@ impl Owner {
                 self.feed(Input::Shutdown { force: false });
                 return;
             }
+            Request::Reload => {
+                self.reload(Some(Waiting { id, reply }));
+                return;
+            }
             Request::Logs { .. } => error(
                 ErrorKind::BadRequest,
                 "logs are served by the log plane".into(),
             ),
         };
         let _ = reply.send(answer);
+    }
+
+    /// Re-reads the config; a valid one goes to the core as a difference to apply, an
+    /// invalid one is reported (to the client, or the log) and changes nothing.
+    fn reload(&mut self, client: Option<Waiting>) {
+        let loaded = supd_config::load(&self.config_path)
+            .map_err(|d| d.0)
+            .and_then(|config| {
+                let problems = crate::preflight::check(&config);
+                if problems.is_empty() {
+                    Ok(config)
+                } else {
+                    Err(problems)
+                }
+            });
+        let config = match loaded {
+            Ok(config) => config,
+            Err(problems) => {
+                let text = problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                for p in &problems {
+                    tracing::warn!("{p}");
+                }
+                tracing::warn!("config not reloaded: the previous one stays in force");
+                if let Some(w) = client {
+                    let _ = w.reply.send(ServerMessage::Error {
+                        id: Some(w.id),
+                        error: ErrorReply {
+                            kind: ErrorKind::InvalidConfig,
+                            message: text,
+                        },
+                    });
+                }
+                return;
+            }
+        };
+        if config.supd.socket != self.socket {
+            tracing::warn!(
+                "[supd] socket changed to {}: that takes effect when supd restarts",
+                config.supd.socket.display()
+            );
+        }
+        let req = client.map(|w| {
+            self.next_req += 1;
+            self.reloads.insert(self.next_req, w);
+            self.next_req
+        });
+        self.feed(Input::Reload {
+            req,
+            specs: config.programs,
+            shutdown_timeout: config.supd.shutdown_timeout,
+        });
+    }
+
+    /// After a reload: program ids and names as the core now has them, for the control
+    /// plane and the log plane.
+    fn sync_names(&self) {
+        let all: Vec<String> = self
+            .state
+            .programs
+            .iter()
+            .map(|p| p.spec.name.clone())
+            .collect();
+        let retired: Vec<bool> = self.state.programs.iter().map(|p| p.retired).collect();
+        self.plane.set_programs(&all);
+        self.names.set(all, retired);
     }
 
     /// `start`/`stop`/`restart`: the core answers once every program reached its goal.

@@ -1,6 +1,7 @@
 //! Checks of a valid config against the machine it will run on (the config crate is pure
 //! and cannot look): users and groups exist and supd may switch to them, working
-//! directories exist, and no key asks for something this build cannot do. `supd check` and `supd run` both refuse a
+//! directories and watched paths exist (and can be read), watch globs compile, and no key
+//! asks for something this build cannot do. `supd check` and `supd run` both refuse a
 //! config that fails them, so a config that checks clean also starts.
 
 use supd_config::{Config, Diagnostic};
@@ -23,15 +24,13 @@ pub fn check(config: &Config) -> Vec<Diagnostic> {
         {
             problem(&p.name, "user", why);
         }
-        // Accepted by the config schema, not carried out by this build yet: refuse rather
-        // than silently ignore them.
-        if p.watch.is_some() {
-            problem(
-                &p.name,
-                "watch",
-                "watching files is not available in this build of supd".into(),
-            );
+        if let Some(watch) = &p.watch {
+            for (key, message) in crate::watch::check(watch) {
+                problem(&p.name, key, message);
+            }
         }
+        // Accepted by the config schema, not carried out by this build yet: refuse rather
+        // than silently ignore it.
         if p.health.is_some() {
             problem(
                 &p.name,

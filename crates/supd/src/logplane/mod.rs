@@ -5,7 +5,8 @@
 //! busy owner never delays output. Data flows one way:
 //!
 //! ```text
-//! program pipe ─► pump (Framer) ─┬─► Console (prefixed, with backpressure)
+//! program pipe ─► pump (Framer) ─┬─► Output: supd's stdout/stderr (prefixed) or the
+//!                                │   program's log file (as written), with backpressure
 //!                                ├─► Ring of the program (for `supctl logs`)
 //!                                └─► followers (`supctl logs -f`), if any
 //! ```
@@ -13,13 +14,15 @@
 //! A pump runs until its pipe reaches end of file — that is, until every process holding the
 //! write end has exited — so lines written just before a program dies are never lost.
 
-pub mod console;
 pub mod framer;
+pub mod output;
 pub mod ring;
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -28,8 +31,8 @@ use supd_proto::Stream;
 use tokio::net::unix::pipe;
 use tokio::sync::broadcast;
 
-use console::{Console, Target};
 use framer::Framer;
+use output::{Output, Target};
 use ring::{Record, Ring};
 
 /// One read from a pipe at most; also the size a pipe is grown to once a program fills it.
@@ -45,8 +48,12 @@ struct ProgramLog {
 }
 
 pub struct LogPlane {
-    console: Console,
-    programs: Vec<ProgramLog>,
+    output: Output,
+    /// Log file paths and their writer ids.
+    files: RefCell<HashMap<PathBuf, usize>>,
+    /// By program id; grows when a reload adds programs.
+    programs: RefCell<Vec<ProgramLog>>,
+    colour: [bool; 2],
     seq: Cell<u64>,
     followers: RefCell<Option<broadcast::Sender<Arc<Record>>>>,
     /// Pumps still running; the daemon waits for zero before exiting.
@@ -98,32 +105,71 @@ pub fn prefix(name: &str, width: usize, colour: Option<u8>) -> String {
 }
 
 impl LogPlane {
-    pub fn new(console: Console, style: &Style) -> Rc<LogPlane> {
-        let width = style.width();
-        let programs = style
-            .names
-            .iter()
-            .enumerate()
-            .map(|(i, name)| ProgramLog {
-                prefix: [
-                    prefix(name, width, style.colour_stdout.then(|| colour_of(i))).into_bytes(),
-                    prefix(name, width, style.colour_stderr.then(|| colour_of(i))).into_bytes(),
-                ],
-                ring: RefCell::default(),
-            })
-            .collect();
-        Rc::new(LogPlane {
-            console,
-            programs,
+    pub fn new(output: Output, style: &Style) -> Rc<LogPlane> {
+        let plane = Rc::new(LogPlane {
+            output,
+            files: RefCell::default(),
+            programs: RefCell::new(Vec::new()),
+            colour: [style.colour_stdout, style.colour_stderr],
             seq: Cell::new(0),
             followers: RefCell::new(None),
             pumps: Cell::new(0),
             drained: tokio::sync::Notify::new(),
-        })
+        });
+        plane.set_programs(&style.names);
+        plane
     }
 
-    /// Starts copying a program's output pipe (`read_end`) to the console and ring.
-    pub fn attach(self: &Rc<Self>, prog: ProgId, stream: Stream, read_end: OwnedFd) {
+    /// Sets the programs' names by id (after a reload: more ids, maybe a new width); every
+    /// prefix is recomputed so the bars still line up. Recent output is kept.
+    pub fn set_programs(&self, names: &[String]) {
+        let width = names
+            .iter()
+            .map(String::len)
+            .max()
+            .unwrap_or(0)
+            .max("supd".len());
+        let mut programs = self.programs.borrow_mut();
+        for (i, name) in names.iter().enumerate() {
+            let prefix = [0, 1]
+                .map(|s| prefix(name, width, self.colour[s].then(|| colour_of(i))).into_bytes());
+            match programs.get_mut(i) {
+                Some(p) => p.prefix = prefix,
+                None => programs.push(ProgramLog {
+                    prefix,
+                    ring: RefCell::default(),
+                }),
+            }
+        }
+    }
+
+    /// The writer target for log file `path`, opening it on first use (for appending).
+    pub fn file_target(&self, path: &Path) -> io::Result<Target> {
+        let mut files = self.files.borrow_mut();
+        if let Some(&id) = files.get(path) {
+            return Ok(Target::File(id));
+        }
+        let id = files.len();
+        self.output.open_file(id, path)?;
+        files.insert(path.to_path_buf(), id);
+        Ok(Target::File(id))
+    }
+
+    /// Reopens every log file (SIGUSR1, after logrotate moved them).
+    pub fn reopen_files(&self) -> usize {
+        self.output.reopen_files();
+        self.files.borrow().len()
+    }
+
+    /// Starts copying a program's output pipe (`read_end`) to `target` (supd's stdout or
+    /// stderr with the program's prefix, or a log file as written) and to the ring.
+    pub fn attach(
+        self: &Rc<Self>,
+        prog: ProgId,
+        stream: Stream,
+        read_end: OwnedFd,
+        target: Target,
+    ) {
         let rx = match pipe::Receiver::from_owned_fd(read_end) {
             Ok(rx) => rx,
             Err(e) => {
@@ -132,7 +178,7 @@ impl LogPlane {
             }
         };
         self.pumps.set(self.pumps.get() + 1);
-        tokio::task::spawn_local(pump(self.clone(), prog, stream, rx));
+        tokio::task::spawn_local(pump(self.clone(), prog, stream, rx, target));
     }
 
     /// Resolves once every pump has reached end of file.
@@ -142,15 +188,21 @@ impl LogPlane {
         }
     }
 
-    /// Frames `data` read from a program, returning the console bytes for it, if any.
+    /// Frames `data` read from a program, returning the bytes for its target, if any:
+    /// prefixed lines for supd's console, the lines as written for a log file.
     fn frame(
         &self,
         prog: ProgId,
         stream: Stream,
+        target: Target,
         framer: &mut Framer,
         data: Option<&[u8]>,
     ) -> Option<Vec<u8>> {
-        let prefix = &self.programs[prog].prefix[stream as usize];
+        let programs = self.programs.borrow();
+        let prefix: &[u8] = match target {
+            Target::File(_) => &[],
+            Target::Stdout | Target::Stderr => &programs[prog].prefix[stream as usize],
+        };
         let len = data.map_or(framer.pending(), <[u8]>::len);
         let mut out = Vec::with_capacity(len + len / 8 + prefix.len() + 1);
         let mut raw = Vec::with_capacity(len + 1);
@@ -186,14 +238,14 @@ impl LogPlane {
         {
             let _ = tx.send(record.clone());
         }
-        self.programs[prog].ring.borrow_mut().push(record);
+        self.programs.borrow()[prog].ring.borrow_mut().push(record);
     }
 
     /// The last `n` lines of the given programs, merged in arrival order.
     pub fn tail(&self, progs: &[ProgId], n: usize) -> Vec<(Arc<Record>, Vec<u8>)> {
         let records = progs
             .iter()
-            .flat_map(|&p| self.programs[p].ring.borrow().tail(n))
+            .flat_map(|&p| self.programs.borrow()[p].ring.borrow().tail(n))
             .collect();
         ring::last_lines(records, n)
     }
@@ -213,11 +265,13 @@ impl LogPlane {
     }
 }
 
-async fn pump(plane: Rc<LogPlane>, prog: ProgId, stream: Stream, rx: pipe::Receiver) {
-    let target = match stream {
-        Stream::Stdout => Target::Stdout,
-        Stream::Stderr => Target::Stderr,
-    };
+async fn pump(
+    plane: Rc<LogPlane>,
+    prog: ProgId,
+    stream: Stream,
+    rx: pipe::Receiver,
+    target: Target,
+) {
     let mut framer = Framer::default();
     let mut grown = false;
     loop {
@@ -225,7 +279,7 @@ async fn pump(plane: Rc<LogPlane>, prog: ProgId, stream: Stream, rx: pipe::Recei
             break;
         }
         let (out, eof) = SCRATCH.with_borrow_mut(|buf| match rx.try_read(buf) {
-            Ok(0) => (plane.frame(prog, stream, &mut framer, None), true),
+            Ok(0) => (plane.frame(prog, stream, target, &mut framer, None), true),
             Ok(n) => {
                 if n == buf.len() && !grown {
                     // The program fills whole reads: let it write more per wake-up.
@@ -233,16 +287,16 @@ async fn pump(plane: Rc<LogPlane>, prog: ProgId, stream: Stream, rx: pipe::Recei
                     let _ = supd_sys::pipe::set_pipe_size(rx.as_fd(), READ_SIZE);
                 }
                 (
-                    plane.frame(prog, stream, &mut framer, Some(&buf[..n])),
+                    plane.frame(prog, stream, target, &mut framer, Some(&buf[..n])),
                     false,
                 )
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => (None, false),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => (None, false),
-            Err(_) => (plane.frame(prog, stream, &mut framer, None), true),
+            Err(_) => (plane.frame(prog, stream, target, &mut framer, None), true),
         });
         if let Some(bytes) = out {
-            plane.console.write(target, bytes).await;
+            plane.output.write(target, bytes).await;
         }
         if eof {
             break;

@@ -1,0 +1,172 @@
+//! `supctl reload` and SIGHUP: re-read the config and apply only the difference; an invalid
+//! config changes nothing (issue 6, acceptance 1 and 2; issue 3, acceptance 2 for HUP to
+//! PID 1).
+
+use nix::sys::signal::Signal;
+use supd_tests::{DEADLINE, StartOptions, Supd, is_root, wait_until};
+
+fn config(change_value: &str, last: &str) -> String {
+    format!(
+        r#"
+[program.keep1]
+command = "sleep 1000"
+min_uptime = "0s"
+
+[program.keep2]
+command = ["sh", "-c", "exec sleep 1001"]
+min_uptime = "0s"
+
+[program.change]
+command = ["sh", "-c", "echo MODE=$MODE; exec sleep 1000"]
+environment = {{ MODE = "{change_value}" }}
+min_uptime = "0s"
+
+{last}
+"#
+    )
+}
+
+const DROP: &str = "[program.drop]\ncommand = \"sleep 1002\"\nmin_uptime = \"0s\"\n";
+const ADDED: &str = "[program.added]\ncommand = [\"sh\", \"-c\", \"echo hello from added; exec sleep 1000\"]\nmin_uptime = \"0s\"\n";
+
+fn rewrite(supd: &Supd, programs: &str) {
+    let text = format!("[supd]\nsocket = \"supd.sock\"\n\n{programs}");
+    std::fs::write(&supd.config, text).unwrap();
+}
+
+fn pid(supd: &Supd, name: &str) -> u64 {
+    supd.wait_state(name, "running")["pid"].as_u64().unwrap()
+}
+
+fn check_reload_applied_only_the_difference(
+    supd: &Supd,
+    keep1: u64,
+    keep2: u64,
+    change: u64,
+    drop: u64,
+) {
+    let new_change = supd.wait_new_pid("change", Some(change));
+    assert_ne!(new_change, change);
+    supd.wait_stdout_line("change | MODE=new");
+    supd.wait_stdout_line("added  | hello from added");
+    supd.wait_state("added", "running");
+    assert_eq!(pid(supd, "keep1"), keep1, "untouched: same pid");
+    assert_eq!(pid(supd, "keep2"), keep2, "untouched: same pid");
+    let names: Vec<String> = supd
+        .status()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["keep1", "keep2", "change", "added"],
+        "drop is gone from status"
+    );
+    wait_until("the removed program's process to be gone", DEADLINE, || {
+        (!supd_tests::alive(drop as i32)).then_some(())
+    });
+    assert!(supd_tests::alive(keep1 as i32) && supd_tests::alive(keep2 as i32));
+    let out = supd.ctl(&["status", "drop"]);
+    assert_eq!(out.code, 2, "a removed program is unknown: {out:?}");
+}
+
+#[test]
+fn reload_adds_removes_and_restarts_only_what_changed() {
+    let mut supd = Supd::start(&config("old", DROP));
+    let (keep1, keep2, change, drop) = (
+        pid(&supd, "keep1"),
+        pid(&supd, "keep2"),
+        pid(&supd, "change"),
+        pid(&supd, "drop"),
+    );
+    supd.wait_stdout_line("change | MODE=old");
+
+    rewrite(&supd, &config("new", ADDED));
+    let out = supd.ctl(&["reload"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "added: added\nchanged: change\nremoved: drop\n");
+    check_reload_applied_only_the_difference(&supd, keep1, keep2, change, drop);
+
+    let again = supd.ctl(&["reload"]);
+    assert_eq!(again.stdout, "no program changed\n");
+    assert_eq!(supd.terminate().code(), Some(0));
+    assert!(supd.leftovers().is_empty());
+}
+
+#[test]
+fn reload_of_an_invalid_config_changes_nothing_and_says_why() {
+    let mut supd = Supd::start(&config("old", DROP));
+    let before: Vec<u64> = ["keep1", "keep2", "change", "drop"]
+        .iter()
+        .map(|n| pid(&supd, n))
+        .collect();
+    let mut text = std::fs::read_to_string(&supd.config).unwrap();
+    text.push_str("\n[program.broken\ncommand = \"x\"\n");
+    let bad_line = text.lines().count() - 1;
+    std::fs::write(&supd.config, &text).unwrap();
+
+    let out = supd.ctl(&["reload"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("supd.toml:{bad_line}: invalid TOML")),
+        "the error names its line: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("supd keeps running the previous one"),
+        "{}",
+        out.stderr
+    );
+    let after: Vec<u64> = ["keep1", "keep2", "change", "drop"]
+        .iter()
+        .map(|n| pid(&supd, n))
+        .collect();
+    assert_eq!(before, after, "every program kept its process");
+    assert_eq!(supd.terminate().code(), Some(0));
+}
+
+#[test]
+fn sighup_reloads_like_supctl_reload_also_as_pid_1() {
+    for pid1 in [false, true] {
+        if pid1 && !is_root() {
+            eprintln!("skipped the PID 1 half: needs root (unshare --pid)");
+            continue;
+        }
+        let mut supd = Supd::start_with(
+            &config("old", DROP),
+            StartOptions {
+                pid1,
+                ..Default::default()
+            },
+        );
+        let (keep1, keep2, change, drop) = (
+            pid(&supd, "keep1"),
+            pid(&supd, "keep2"),
+            pid(&supd, "change"),
+            pid(&supd, "drop"),
+        );
+        rewrite(&supd, &config("new", ADDED));
+        supd.signal(Signal::SIGHUP);
+        if pid1 {
+            // Inside the namespace the pids differ from ours; the difference is what counts.
+            supd.wait_stdout_line("change | MODE=new");
+            supd.wait_state("added", "running");
+            assert_eq!(pid(&supd, "keep1"), keep1);
+            assert_eq!(pid(&supd, "keep2"), keep2);
+            let _ = (change, drop);
+        } else {
+            check_reload_applied_only_the_difference(&supd, keep1, keep2, change, drop);
+        }
+        assert!(
+            supd.supd_messages()
+                .iter()
+                .any(|m| m.contains("SIGHUP received: reloading")),
+            "{:?}",
+            supd.supd_messages()
+        );
+        supd.signal(Signal::SIGTERM);
+        assert_eq!(supd.wait_exit(DEADLINE).code(), Some(0));
+        assert!(supd.leftovers().is_empty());
+    }
+}
