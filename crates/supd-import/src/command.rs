@@ -155,7 +155,11 @@ mod tests {
     use super::*;
 
     fn split(s: &str) -> Vec<String> {
-        posix_split(s).unwrap().into_iter().map(|t| t.text).collect()
+        posix_split(s)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
     }
 
     #[test]
@@ -179,16 +183,25 @@ mod tests {
     #[test]
     fn strings_that_split_the_same_stay_strings() {
         let c = convert("/usr/sbin/nginx -g \"daemon off;\"").unwrap();
-        assert_eq!(c.command, Command::Str("/usr/sbin/nginx -g \"daemon off;\"".into()));
+        assert_eq!(
+            c.command,
+            Command::Str("/usr/sbin/nginx -g \"daemon off;\"".into())
+        );
         assert_eq!(c.privilege_drop, None);
     }
 
     #[test]
     fn strings_that_split_differently_become_arrays() {
         let c = convert("echo #hash").unwrap();
-        assert_eq!(c.command, Command::Argv(vec!["echo".into(), "#hash".into()]));
+        assert_eq!(
+            c.command,
+            Command::Argv(vec!["echo".into(), "#hash".into()])
+        );
         let c = convert(r#"printf "a\$b""#).unwrap();
-        assert_eq!(c.command, Command::Argv(vec!["printf".into(), r"a\$b".into()]));
+        assert_eq!(
+            c.command,
+            Command::Argv(vec!["printf".into(), r"a\$b".into()])
+        );
     }
 
     #[test]
@@ -201,7 +214,10 @@ mod tests {
         assert_eq!(c.privilege_drop, Some(("gosu".into(), "appuser".into())));
         let c = convert("/sbin/su-exec 1000:1000 'my prog' --flag").unwrap();
         assert_eq!(c.command, Command::Str("'my prog' --flag".into()));
-        assert_eq!(c.privilege_drop, Some(("/sbin/su-exec".into(), "1000:1000".into())));
+        assert_eq!(
+            c.privilege_drop,
+            Some(("/sbin/su-exec".into(), "1000:1000".into()))
+        );
         // gosu with nothing to run is left alone
         let c = convert("gosu appuser").unwrap();
         assert_eq!(c.privilege_drop, None);

@@ -77,7 +77,12 @@ fn classify(name: &str) -> Result<Kind, String> {
                     head,
                     SECTION_NAMES.iter().map(|s| s.trim_end_matches(':')),
                 )
-                .map(|s| format!(" (did you mean [{s}{}]?)", if name.contains(':') { ":..." } else { "" }))
+                .map(|s| {
+                    format!(
+                        " (did you mean [{s}{}]?)",
+                        if name.contains(':') { ":..." } else { "" }
+                    )
+                })
                 .unwrap_or_default();
                 return Err(format!("unknown section [{name}]{hint}"));
             }
@@ -93,13 +98,19 @@ struct Note {
     line: usize,
     scope: String,
     text: String,
+    /// Also a comment under `[supd]` (notes about programs are comments of the program, or
+    /// of the comment block left where a dropped section was).
+    under_supd: bool,
 }
 
 /// A converted program with what watcher handling needs.
 struct Entry {
     item: usize,
     file: usize,
+    /// The section's line.
     line: usize,
+    /// The line of its `command`.
+    command_line: usize,
     /// The `x` of `[program:x]`.
     sv_name: String,
     /// Its `[group:g]`, else its own name (supervisord's homogeneous group).
@@ -120,7 +131,10 @@ struct Run<'a> {
 impl Run<'_> {
     fn error(&self, file: usize, line: usize, message: impl Into<String>) -> ImportError {
         ImportError {
-            file: self.files.get(file).map_or_else(PathBuf::new, |f| f.path.to_path_buf()),
+            file: self
+                .files
+                .get(file)
+                .map_or_else(PathBuf::new, |f| f.path.to_path_buf()),
             line,
             message: message.into(),
         }
@@ -136,6 +150,18 @@ impl Run<'_> {
             line,
             scope: scope.to_string(),
             text,
+            under_supd: true,
+        });
+    }
+
+    /// A note whose comment is written elsewhere than under `[supd]`.
+    fn note_elsewhere(&mut self, file: usize, line: usize, scope: &str, text: String) {
+        self.notes.push(Note {
+            file,
+            line,
+            scope: scope.to_string(),
+            text,
+            under_supd: false,
         });
     }
 
@@ -236,14 +262,14 @@ pub(crate) fn convert_files(
                     file,
                     section.line,
                     "[inet_http_server]",
-                    "dropped: supd has no TCP control port (supctl talks to the Unix socket)"
+                    "dropped; supd has no TCP control port (supctl talks to the Unix socket)"
                         .to_string(),
                 ),
                 Kind::Supervisorctl => run.note(
                     file,
                     section.line,
                     "[supervisorctl]",
-                    "dropped: supctl finds the socket through `supctl --config` on this file, or \
+                    "dropped; supctl finds the socket through `supctl --config` on this file, or \
                      $SUPD_SOCKET"
                         .to_string(),
                 ),
@@ -251,13 +277,13 @@ pub(crate) fn convert_files(
                     file,
                     section.line,
                     &format!("[{}]", section.name),
-                    "dropped: supd's control protocol is built in".to_string(),
+                    "dropped; supd's control protocol is built in".to_string(),
                 ),
                 Kind::CtlPlugin => run.note(
                     file,
                     section.line,
                     &format!("[{}]", section.name),
-                    "dropped: supctl has no plugins".to_string(),
+                    "dropped; supctl has no plugins".to_string(),
                 ),
                 Kind::Program(_) | Kind::EventListener(_) | Kind::FcgiProgram(_) => {
                     ordered.push((file, section, kind));
@@ -281,8 +307,9 @@ pub(crate) fn convert_files(
         let (file, section) = (*file, *section);
         match kind {
             Kind::Program(name) => {
-                let (supd_name, renamed) = program::supd_name(name)
-                    .map_err(|e| run.error(file, section.line, format!("[{}]: {e}", section.name)))?;
+                let (supd_name, renamed) = program::supd_name(name).map_err(|e| {
+                    run.error(file, section.line, format!("[{}]: {e}", section.name))
+                })?;
                 if let Some(&again) = section.repeated_at.first() {
                     return Err(run.error(
                         file,
@@ -305,15 +332,18 @@ pub(crate) fn convert_files(
                     group,
                     here: run.heres.get(file).map_or(".", String::as_str),
                 };
-                let converted = program::convert(&input, &defaults, env)
-                    .map_err(|f| run.failure(file, f))?;
+                let converted =
+                    program::convert(&input, &defaults, env).map_err(|f| run.failure(file, f))?;
                 let mut notes = converted.notes;
                 if renamed {
                     notes.insert(
                         0,
                         (
                             section.line,
-                            format!("renamed to {supd_name:?}: supd program names use only letters, digits, \"_\", \".\" and \"-\""),
+                            format!(
+                                "renamed to {supd_name:?}: supd program names use only letters, \
+                                 digits, \"_\", \".\" and \"-\""
+                            ),
                         ),
                     );
                 }
@@ -335,7 +365,10 @@ pub(crate) fn convert_files(
                         return Err(run.error(
                             file,
                             section.line,
-                            format!("program {out_name:?} is defined twice: first at {first}, again here"),
+                            format!(
+                                "program {out_name:?} is defined twice: first at {first}, again \
+                                 here"
+                            ),
                         ));
                     }
                     seen.push((out_name, file, section.line));
@@ -343,6 +376,7 @@ pub(crate) fn convert_files(
                         item: doc.items.len(),
                         file,
                         line: section.line,
+                        command_line: section.get("command").map_or(section.line, |o| o.line),
                         sv_name: name.clone(),
                         group: group.unwrap_or(name).to_string(),
                         process_name: instance.process_name,
@@ -360,8 +394,11 @@ pub(crate) fn convert_files(
                     "not converted: supd does not open FastCGI sockets for programs"
                 };
                 let scope = format!("[{}]", section.name);
-                doc.items.push(Item::Dropped(vec![format!("{scope} (line {}): {why}", section.line)]));
-                run.note(file, section.line, &scope, why.to_string());
+                doc.items.push(Item::Dropped(vec![format!(
+                    "{scope} (line {}): {why}",
+                    section.line
+                )]));
+                run.note_elsewhere(file, section.line, &scope, why.to_string());
             }
             _ => {}
         }
@@ -382,20 +419,24 @@ pub(crate) fn convert_files(
                 line: *line,
                 scope: scope.clone(),
                 text: text.clone(),
+                under_supd: false,
             });
         }
     }
 
     run.notes.sort_by_key(|n| (n.file, n.line));
     for n in &run.notes {
-        if !n.scope.starts_with("[program:") {
+        if n.under_supd {
             doc.comments.push(format!("{} {}", n.scope, n.text));
         }
     }
     let notes = run
         .notes
         .iter()
-        .map(|n| format!("{}:{}: {} {}", run.shown[n.file], n.line, n.scope, n.text))
+        .map(|n| {
+            let line = format!("{}:{}: {} {}", run.shown[n.file], n.line, n.scope, n.text);
+            render::comment(&line)
+        })
         .collect();
     Ok(Conversion {
         toml: render::render(&doc),
@@ -440,29 +481,55 @@ fn supervisord_section(
                     .map_err(|e| run.error(file, opt.line, format!("{SCOPE} {e}")))?;
                 for pair in pairs {
                     let value = expand(&pair.raw_value, &run.ctx(file)).map_err(|e| {
-                        run.error(file, opt.line, format!("{SCOPE} environment: {}: {e}", pair.key))
+                        run.error(
+                            file,
+                            opt.line,
+                            format!("{SCOPE} environment: {}: {e}", pair.key),
+                        )
                     })?;
                     defaults.environment.push((pair.key, value));
                 }
-                run.note(file, opt.line, SCOPE, "environment: merged into every program's environment".to_string());
+                run.note(
+                    file,
+                    opt.line,
+                    SCOPE,
+                    "environment: merged into every program's environment".to_string(),
+                );
                 continue;
             }
             "user" => {
                 let user = run.text(file, SCOPE, opt)?.render();
                 if !user.contains('$') {
-                    user.parse::<supd_config::UserSpec>().map_err(|e| {
-                        run.error(file, opt.line, format!("{SCOPE} user: {e}"))
-                    })?;
+                    user.parse::<supd_config::UserSpec>()
+                        .map_err(|e| run.error(file, opt.line, format!("{SCOPE} user: {e}")))?;
                 }
-                run.note(file, opt.line, SCOPE, format!("{shown}: supd does not switch users itself; every program without its own user runs as {user:?}"));
+                run.note(
+                    file,
+                    opt.line,
+                    SCOPE,
+                    format!(
+                        "{shown}: supd does not switch users itself; every program without its \
+                     own user runs as {user:?}"
+                    ),
+                );
                 defaults.user = Some(user);
                 continue;
             }
             "directory" => {
                 let dir = run.text(file, SCOPE, opt)?.render();
-                run.note(file, opt.line, SCOPE, format!("{shown}: every program without its own directory starts in it"));
+                run.note(
+                    file,
+                    opt.line,
+                    SCOPE,
+                    format!("{shown}: every program without its own directory starts in it"),
+                );
                 if program::is_relative(&dir) {
-                    run.note(file, opt.line, SCOPE, program::relative_note("directory", &dir));
+                    run.note(
+                        file,
+                        opt.line,
+                        SCOPE,
+                        program::relative_note("directory", &dir),
+                    );
                 }
                 defaults.directory = Some(dir);
                 continue;
@@ -470,23 +537,28 @@ fn supervisord_section(
             "umask" => {
                 let text = run.text(file, SCOPE, opt)?;
                 let umask = octal_mode(run, file, opt, SCOPE, &text)?;
-                run.note(file, opt.line, SCOPE, format!("{shown}: set on every program without its own umask"));
+                run.note(
+                    file,
+                    opt.line,
+                    SCOPE,
+                    format!("{shown}: set on every program without its own umask"),
+                );
                 defaults.umask = Some(umask);
                 continue;
             }
-            "nodaemon" => "dropped: supd always runs in the foreground",
-            "logfile" => "dropped: supd writes its own messages to its standard error",
-            "logfile_maxbytes" | "logfile_backups" => "dropped: supd has no log file of its own",
-            "loglevel" => "dropped: supd has no log level setting",
-            "pidfile" => "dropped: supd writes no pid file (supctl reaches it through the socket)",
+            "nodaemon" => "dropped; supd always runs in the foreground",
+            "logfile" => "dropped; supd writes its own messages to its standard error",
+            "logfile_maxbytes" | "logfile_backups" => "dropped; supd has no log file of its own",
+            "loglevel" => "dropped; supd has no log level setting",
+            "pidfile" => "dropped; supd writes no pid file (supctl reaches it through the socket)",
             "minfds" | "minprocs" => {
-                "dropped: supd does not raise resource limits (use ulimit or the container runtime)"
+                "dropped; supd does not raise resource limits (use ulimit or the container runtime)"
             }
-            "nocleanup" | "childlogdir" => "dropped: supd writes no AUTO child log files",
-            "identifier" => "dropped: supd has no identifier",
-            "strip_ansi" => "dropped: supd passes program output through unchanged",
-            "silent" => "dropped: supd always prints program output",
-            "profile_options" => "dropped: supd has no profiler",
+            "nocleanup" | "childlogdir" => "dropped; supd writes no AUTO child log files",
+            "identifier" => "dropped; supd has no identifier",
+            "strip_ansi" => "dropped; supd passes program output through unchanged",
+            "silent" => "dropped; supd always prints program output",
+            "profile_options" => "dropped; supd has no profiler",
             key => {
                 return Err(run.error(file, opt.line, unknown_key(SCOPE, key, SUPERVISORD_KEYS)));
             }
@@ -509,7 +581,10 @@ fn octal_mode(
             Ok(m) => Err(run.error(
                 file,
                 opt.line,
-                format!("{scope} {}: mode 0o{m:o} is out of range (at most 0o777)", opt.key),
+                format!(
+                    "{scope} {}: mode 0o{m:o} is out of range (at most 0o777)",
+                    opt.key
+                ),
             )),
             Err(e) => Err(run.error(file, opt.line, format!("{scope} {}: {e}", opt.key))),
         },
@@ -530,15 +605,32 @@ fn unix_http_server(
             "file" => {
                 let text = run.text(file, SCOPE, opt)?;
                 let mut socket = text.render();
-                if let Some(rest) = socket.strip_prefix('~').filter(|r| r.is_empty() || r.starts_with('/')) {
+                if let Some(rest) = socket
+                    .strip_prefix('~')
+                    .filter(|r| r.is_empty() || r.starts_with('/'))
+                {
                     socket = format!("${{HOME}}{rest}");
-                    run.note(file, opt.line, SCOPE, "file: \"~\" became ${HOME}".to_string());
+                    run.note(
+                        file,
+                        opt.line,
+                        SCOPE,
+                        "file: \"~\" became ${HOME}".to_string(),
+                    );
                 }
                 if socket.is_empty() {
-                    return Err(run.error(file, opt.line, format!("{SCOPE} file: the socket path is empty")));
+                    return Err(run.error(
+                        file,
+                        opt.line,
+                        format!("{SCOPE} file: the socket path is empty"),
+                    ));
                 }
                 if program::is_relative(&socket) {
-                    run.note(file, opt.line, SCOPE, program::relative_note("file", &socket));
+                    run.note(
+                        file,
+                        opt.line,
+                        SCOPE,
+                        program::relative_note("file", &socket),
+                    );
                 }
                 doc.socket = Some(socket);
             }
@@ -550,17 +642,37 @@ fn unix_http_server(
                 let value = run.now(file, SCOPE, opt)?;
                 match value.split_once(':') {
                     Some((_, group)) if !group.is_empty() => {
-                        run.note(file, opt.line, SCOPE, format!("chown={value}: supd sets only the socket's group ({group}); its owner is the user supd runs as"));
+                        run.note(
+                            file,
+                            opt.line,
+                            SCOPE,
+                            format!(
+                                "chown={value}: supd sets only the socket's group ({group}); its \
+                             owner is the user supd runs as"
+                            ),
+                        );
                         doc.socket_group = Some(Text::lit(group).render());
                     }
-                    _ => run.note(file, opt.line, SCOPE, format!("chown={value}: dropped; supd sets only the socket's group (write chown=USER:GROUP for that)")),
+                    _ => run.note(
+                        file,
+                        opt.line,
+                        SCOPE,
+                        format!(
+                            "chown={value}: dropped; supd sets only the socket's group (write \
+                         chown=USER:GROUP for that)"
+                        ),
+                    ),
                 }
             }
             "username" | "password" => run.note(
                 file,
                 opt.line,
                 SCOPE,
-                format!("{}: dropped; supd has no password, access is controlled by socket_mode and socket_group", opt.key),
+                format!(
+                    "{}: dropped; supd has no password, access is controlled by socket_mode \
+                     and socket_group",
+                    opt.key
+                ),
             ),
             key => return Err(run.error(file, opt.line, unknown_key(SCOPE, key, KEYS))),
         }
@@ -575,7 +687,12 @@ fn include(run: &mut Run, sections: &[(usize, &Section)]) -> Result<Vec<PathBuf>
     for (file, section) in sections {
         let file = *file;
         if file > 0 {
-            run.note(file, section.line, SCOPE, "ignored: supervisord does not follow includes of included files".to_string());
+            run.note(
+                file,
+                section.line,
+                SCOPE,
+                "ignored: supervisord does not follow includes of included files".to_string(),
+            );
             continue;
         }
         for opt in &section.options {
@@ -590,14 +707,23 @@ fn include(run: &mut Run, sections: &[(usize, &Section)]) -> Result<Vec<PathBuf>
         let here = PathBuf::from(run.heres.first().map_or(".", String::as_str));
         for word in value.split_whitespace() {
             let p = Path::new(word);
-            patterns.push(if p.is_absolute() { p.to_path_buf() } else { here.join(p) });
+            patterns.push(if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                here.join(p)
+            });
         }
         let what = if run.files.len() > 1 {
             "the files it matches are merged into this file (supd's own include key is coming)"
         } else {
             "the files it matches are not part of this conversion"
         };
-        run.note(file, opt.line, SCOPE, format!("files={}: {what}", crate::shorten(&value)));
+        run.note(
+            file,
+            opt.line,
+            SCOPE,
+            format!("files={}: {what}", crate::shorten(&value)),
+        );
     }
     Ok(patterns)
 }
@@ -615,18 +741,39 @@ fn group_sections(
         let scope = format!("[group:{name}]");
         for opt in &section.options {
             if !["programs", "priority"].contains(&opt.key.as_str()) {
-                return Err(run.error(file, opt.line, unknown_key(&scope, &opt.key, &["programs", "priority"])));
+                return Err(run.error(
+                    file,
+                    opt.line,
+                    unknown_key(&scope, &opt.key, &["programs", "priority"]),
+                ));
             }
         }
         let Some(opt) = section.get("programs") else {
-            return Err(run.error(file, section.line, format!("{scope} has no programs setting")));
+            return Err(run.error(
+                file,
+                section.line,
+                format!("{scope} has no programs setting"),
+            ));
         };
         let value = run.now(file, &scope, opt)?;
-        let members: Vec<&str> = value.split(',').map(ini::py_strip).filter(|s| !s.is_empty()).collect();
+        let members: Vec<&str> = value
+            .split(',')
+            .map(ini::py_strip)
+            .filter(|s| !s.is_empty())
+            .collect();
         for member in &members {
-            let defined = ordered.iter().any(|(_, _, k)| *k == Kind::Program(member.to_string()));
+            let defined = ordered
+                .iter()
+                .any(|(_, _, k)| *k == Kind::Program(member.to_string()));
             if !defined {
-                run.note(file, opt.line, &scope, format!("names the program {member:?}, which is not defined in the converted files"));
+                run.note(
+                    file,
+                    opt.line,
+                    &scope,
+                    format!(
+                        "names the program {member:?}, which is not defined in the converted files"
+                    ),
+                );
             }
             if !group_of.iter().any(|(p, _)| p == member) {
                 group_of.push((member.to_string(), name.clone()));
@@ -637,7 +784,8 @@ fn group_sections(
             section.line,
             &scope,
             format!(
-                "programs={}: supd has no groups; give supctl the program names instead (supctl restart {})",
+                "programs={}: supd has no groups; give supctl the program names instead \
+                 (supctl restart {})",
                 members.join(","),
                 members.join(" ")
             ),
@@ -695,9 +843,8 @@ fn watchers(run: &mut Run, doc: &mut Doc, entries: &mut [Entry]) {
             continue;
         }
         let argv = watcher.command.argv();
-        let watcher_name = watcher.name.clone();
         let watcher_dir = watcher.directory.clone();
-        let command_line = entries[w].line;
+        let command_line = entries[w].command_line;
         let found = match entr::detect(&argv) {
             Detect::NotEntr => continue,
             Detect::Unrecognized(reason) => {
@@ -731,7 +878,9 @@ fn watchers(run: &mut Run, doc: &mut Doc, entries: &mut [Entry]) {
         }
         let mut paths_by_target = Vec::new();
         for &t in &targets {
-            let Some(Item::Program(p)) = doc.items.get(entries[t].item) else { continue };
+            let Some(Item::Program(p)) = doc.items.get(entries[t].item) else {
+                continue;
+            };
             let paths: Option<Vec<String>> = found
                 .paths
                 .iter()
@@ -787,13 +936,14 @@ fn watchers(run: &mut Run, doc: &mut Doc, entries: &mut [Entry]) {
             ));
         }
         let text = format!(
-            "dropped: its entr watcher became {} (for {watcher_name:?})",
+            "dropped; its entr watcher became {}",
             target_tables.join(", ")
         );
         let scope = format!("[program:{sv_watcher}]");
-        doc.items[entries[w].item] = Item::Dropped(vec![format!("{scope} (line {command_line}) {text}")]);
+        doc.items[entries[w].item] =
+            Item::Dropped(vec![format!("{scope} (line {command_line}) {text}")]);
         entries[w].notes.clear();
-        run.note(entries[w].file, command_line, &scope, text);
+        run.note_elsewhere(entries[w].file, command_line, &scope, text);
     }
 }
 
@@ -806,7 +956,10 @@ mod tests {
         assert_eq!(classify("program: web "), Ok(Kind::Program("web".into())));
         assert_eq!(classify("group:g"), Ok(Kind::Group("g".into())));
         assert_eq!(classify("rpcinterface:supervisor"), Ok(Kind::RpcInterface));
-        assert_eq!(classify("foo:bar").unwrap_err(), "unknown section [foo:bar]");
+        assert_eq!(
+            classify("foo:bar").unwrap_err(),
+            "unknown section [foo:bar]"
+        );
         assert_eq!(
             classify("programs:x").unwrap_err(),
             "unknown section [programs:x] (did you mean [program:...]?)"
@@ -820,12 +973,23 @@ mod tests {
 
     #[test]
     fn watch_paths_follow_the_watcher_directory() {
-        assert_eq!(watch_path("/abs", None, Some("/x")).as_deref(), Some("/abs"));
-        assert_eq!(watch_path("src", Some("/app"), Some("/app")).as_deref(), Some("src"));
-        assert_eq!(watch_path(".", Some("/app"), Some("/other")).as_deref(), Some("/app"));
-        assert_eq!(watch_path("./src", Some("/app/"), None).as_deref(), Some("/app/src"));
+        assert_eq!(
+            watch_path("/abs", None, Some("/x")).as_deref(),
+            Some("/abs")
+        );
+        assert_eq!(
+            watch_path("src", Some("/app"), Some("/app")).as_deref(),
+            Some("src")
+        );
+        assert_eq!(
+            watch_path(".", Some("/app"), Some("/other")).as_deref(),
+            Some("/app")
+        );
+        assert_eq!(
+            watch_path("./src", Some("/app/"), None).as_deref(),
+            Some("/app/src")
+        );
         assert_eq!(watch_path("src", None, Some("/app")), None);
         assert_eq!(watch_path("src", None, None).as_deref(), Some("src"));
     }
-
 }

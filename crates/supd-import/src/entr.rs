@@ -84,7 +84,9 @@ fn recognise(argv: &[String]) -> Result<Watcher, String> {
         );
     }
     if !SHELLS.contains(&first) {
-        return Err(format!("the command runs {first:?}, not a shell running entr"));
+        return Err(format!(
+            "the command runs {first:?}, not a shell running entr"
+        ));
     }
     // Options up to the one that holds `c` (`-c`, `-ec`, `-lc`), then the script.
     let mut script = None;
@@ -121,21 +123,18 @@ fn recognise(argv: &[String]) -> Result<Watcher, String> {
 /// redirections, subshells, several lines) is refused with the reason.
 fn lex_script(script: &str) -> Result<Vec<Vec<String>>, String> {
     let script = script.trim();
-    let mut stages = vec![Vec::new()];
+    let mut stages: Vec<Vec<String>> = Vec::new();
+    let mut stage: Vec<String> = Vec::new();
     let mut word: Option<String> = None;
     let mut chars = script.chars();
     while let Some(c) = chars.next() {
         match c {
             ' ' | '\t' => {
-                if let Some(w) = word.take() {
-                    stages.last_mut().map(|s| s.push(w));
-                }
+                stage.extend(word.take());
             }
             '|' => {
-                if let Some(w) = word.take() {
-                    stages.last_mut().map(|s| s.push(w));
-                }
-                stages.push(Vec::new());
+                stage.extend(word.take());
+                stages.push(std::mem::take(&mut stage));
             }
             '\'' => {
                 let w = word.get_or_insert_with(String::new);
@@ -182,9 +181,8 @@ fn lex_script(script: &str) -> Result<Vec<Vec<String>>, String> {
             _ => word.get_or_insert_with(String::new).push(c),
         }
     }
-    if let Some(w) = word.take() {
-        stages.last_mut().map(|s| s.push(w));
-    }
+    stage.extend(word.take());
+    stages.push(stage);
     for stage in &mut stages {
         if stage.first().is_some_and(|w| w == "exec") {
             stage.remove(0);
@@ -442,9 +440,7 @@ fn supervisorctl(words: &[String]) -> Result<(Action, Vec<String>), String> {
             (Action::Signal(name.to_string()), names)
         }
         Some((verb, _)) => {
-            return Err(format!(
-                "supervisorctl {verb} is not a restart or a signal"
-            ));
+            return Err(format!("supervisorctl {verb} is not a restart or a signal"));
         }
         None => return Err("supervisorctl is given no command".to_string()),
     };
@@ -510,7 +506,9 @@ mod tests {
             assert_eq!(w.targets, ["web"], "{script}");
             assert_eq!(w.action, Action::Restart, "{script}");
         }
-        let w = watcher("find src -type f -name '*.js' -o -name '*.ts' | entr supervisorctl restart a b:*");
+        let w = watcher(
+            "find src -type f -name '*.js' -o -name '*.ts' | entr supervisorctl restart a b:*",
+        );
         assert_eq!(w.paths, ["src"]);
         assert_eq!(w.include, ["**/*.js", "**/*.ts"]);
         assert_eq!(w.targets, ["a", "b:*"]);
@@ -560,7 +558,10 @@ mod tests {
     #[test]
     fn commands_without_entr_are_not_watchers() {
         assert_eq!(detect(&argv(&["daphne", "-p", "8000"])), Detect::NotEntr);
-        assert_eq!(detect(&argv(&["bash", "-c", "sentry-cli x"])), Detect::NotEntr);
+        assert_eq!(
+            detect(&argv(&["bash", "-c", "sentry-cli x"])),
+            Detect::NotEntr
+        );
         assert_eq!(detect(&[]), Detect::NotEntr);
     }
 }

@@ -354,8 +354,7 @@ fn unknown_name(name: &str, ctx: &Ctx) -> String {
 }
 
 fn format_value(out: &mut Text, value: Value, spec: &Spec, whole: &str) -> Result<(), String> {
-    if spec.width.is_some_and(|w| w > MAX_WIDTH) || spec.precision.is_some_and(|p| p > MAX_WIDTH)
-    {
+    if spec.width.is_some_and(|w| w > MAX_WIDTH) || spec.precision.is_some_and(|p| p > MAX_WIDTH) {
         return Err(format!("the width or precision of {whole:?} is too large"));
     }
     match (value, spec.kind) {
@@ -481,7 +480,10 @@ mod tests {
             run("/app/.venv/bin:%(ENV_PATH)s").as_deref(),
             Ok("/app/.venv/bin:${PATH}")
         );
-        assert_eq!(run("%(ENV_HOME)s%(ENV_X_1)s").as_deref(), Ok("${HOME}${X_1}"));
+        assert_eq!(
+            run("%(ENV_HOME)s%(ENV_X_1)s").as_deref(),
+            Ok("${HOME}${X_1}")
+        );
     }
 
     #[test]
@@ -495,17 +497,29 @@ mod tests {
 
     #[test]
     fn here_program_group_and_numbers() {
-        assert_eq!(run("%(here)s/app.sock").as_deref(), Ok("/etc/supervisor/app.sock"));
+        assert_eq!(
+            run("%(here)s/app.sock").as_deref(),
+            Ok("/etc/supervisor/app.sock")
+        );
         assert_eq!(run("%(program_name)s").as_deref(), Ok("worker"));
         assert_eq!(run("%(group_name)s").as_deref(), Ok("workers"));
         assert_eq!(run("%(process_num)s").as_deref(), Ok("7"));
         assert_eq!(run("%(process_num)d").as_deref(), Ok("7"));
         assert_eq!(run("w%(process_num)02d").as_deref(), Ok("w07"));
-        assert_eq!(run("%(process_num)03d/%(numprocs)d").as_deref(), Ok("007/3"));
+        assert_eq!(
+            run("%(process_num)03d/%(numprocs)d").as_deref(),
+            Ok("007/3")
+        );
         assert_eq!(run("[%(process_num)-3d]").as_deref(), Ok("[7  ]"));
-        assert_eq!(run("%(process_num)+d %(process_num)#x").as_deref(), Ok("+7 0x7"));
+        assert_eq!(
+            run("%(process_num)+d %(process_num)#x").as_deref(),
+            Ok("+7 0x7")
+        );
         assert_eq!(run("%(process_num)05.3d").as_deref(), Ok("00007"));
-        assert_eq!(run("[%(program_name)8s|%(program_name).2s]").as_deref(), Ok("[  worker|wo]"));
+        assert_eq!(
+            run("[%(program_name)8s|%(program_name).2s]").as_deref(),
+            Ok("[  worker|wo]")
+        );
         assert_eq!(run("%(host_node_name)s").as_deref(), Ok("${HOSTNAME}"));
     }
 
@@ -517,7 +531,10 @@ mod tests {
 
     #[test]
     fn literal_dollars_are_escaped_only_where_supd_would_read_them() {
-        assert_eq!(run("sh -c 'echo $HOME'").as_deref(), Ok("sh -c 'echo $HOME'"));
+        assert_eq!(
+            run("sh -c 'echo $HOME'").as_deref(),
+            Ok("sh -c 'echo $HOME'")
+        );
         // "$$" reads back as "$" + "$": the last one needs no doubling.
         assert_eq!(run("echo ${HOME} $$").as_deref(), Ok("echo $${HOME} $$$"));
         assert_eq!(run("a$%(ENV_X)s").as_deref(), Ok("a$$${X}"));
@@ -534,8 +551,16 @@ mod tests {
         assert!(run("%(here").unwrap_err().contains("unclosed"));
         assert!(run("%(here)").unwrap_err().contains("incomplete"));
         assert!(run("%(program_name)d").unwrap_err().contains("as a number"));
-        assert!(run("%(process_num)f").unwrap_err().contains("conversion type"));
-        assert!(run("%(process_num)99999999999999999999d").unwrap_err().contains("too large"));
+        assert!(
+            run("%(process_num)f")
+                .unwrap_err()
+                .contains("conversion type")
+        );
+        assert!(
+            run("%(process_num)99999999999999999999d")
+                .unwrap_err()
+                .contains("too large")
+        );
         assert!(run("%(ENV_X)5s").unwrap_err().contains("width"));
     }
 

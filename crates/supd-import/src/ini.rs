@@ -84,6 +84,12 @@ pub(crate) fn parse(text: &str) -> Result<Ini, SyntaxError> {
     for (index, raw) in text.split('\n').enumerate() {
         let lineno = index + 1;
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        if raw.contains('\0') {
+            return Err(SyntaxError {
+                line: lineno,
+                message: "the line contains a NUL character".to_string(),
+            });
+        }
         let comment = comment_start(raw);
         let value = py_strip(&raw[..comment.unwrap_or(raw.len())]);
         if value.is_empty() {
@@ -177,7 +183,10 @@ pub(crate) fn parse(text: &str) -> Result<Ini, SyntaxError> {
 
     for (section, lines) in sections.iter_mut().zip(lines_of) {
         for (opt, value_lines) in section.options.iter_mut().zip(lines) {
-            opt.value = value_lines.join("\n").trim_end_matches(py_isspace).to_string();
+            opt.value = value_lines
+                .join("\n")
+                .trim_end_matches(py_isspace)
+                .to_string();
         }
     }
     Ok(Ini { sections })
@@ -244,7 +253,8 @@ mod tests {
 
     #[test]
     fn sections_keys_and_both_delimiters() {
-        let got = opts("[program:web]\ncommand = run it\nDirectory: /app\n\n[group:g]\nprograms=web");
+        let got =
+            opts("[program:web]\ncommand = run it\nDirectory: /app\n\n[group:g]\nprograms=web");
         assert_eq!(
             got,
             vec![
@@ -260,7 +270,10 @@ mod tests {
         assert_eq!(one("[a]\nx: y=z"), "y=z");
         assert_eq!(one("[a]\nx = unix:///tmp/s.sock"), "unix:///tmp/s.sock");
         let ini = parse("[r]\nsupervisor.rpcinterface_factory = a.b:c").unwrap();
-        assert_eq!(ini.sections[0].options[0].key, "supervisor.rpcinterface_factory");
+        assert_eq!(
+            ini.sections[0].options[0].key,
+            "supervisor.rpcinterface_factory"
+        );
         assert_eq!(ini.sections[0].options[0].value, "a.b:c");
     }
 
@@ -343,5 +356,6 @@ mod tests {
         assert_eq!(e.line, 2);
         assert!(e.message.starts_with("missing key"), "{}", e.message);
         assert_eq!(parse("[]\n").unwrap_err().line, 1);
+        assert_eq!(parse("[a]\nk=\0\n").unwrap_err().line, 2);
     }
 }

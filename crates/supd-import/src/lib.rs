@@ -54,6 +54,8 @@
 //! `%(here)s` is the directory of the file that contains it, as given: pass absolute paths
 //! to get absolute results.
 
+#![forbid(unsafe_code)]
+
 mod command;
 mod convert;
 mod entr;

@@ -184,7 +184,11 @@ impl<'a> Reader<'a> {
         match text.literal() {
             Some(s) => match values::integer(&s) {
                 Ok(n) if n >= 0 => Ok(Some(format!("{n}s"))),
-                Ok(_) => Err(self.fail(line, key, "expected a number of seconds, found a negative number")),
+                Ok(_) => Err(self.fail(
+                    line,
+                    key,
+                    "expected a number of seconds, found a negative number",
+                )),
                 Err(e) => Err(self.fail(line, key, e)),
             },
             None => Ok(Some(format!("{}s", text.render()))),
@@ -280,10 +284,12 @@ pub(crate) fn convert(
         }
     };
     let process_name_raw = r.opt("process_name").map(|o| (o.line, o.value.clone()));
-    if numprocs > 1 && !process_name_raw.as_ref().is_some_and(|(_, p)| p.contains("%(process_num)")) {
-        let line = r
-            .opt("numprocs")
-            .map_or(input.section.line, |o| o.line);
+    if numprocs > 1
+        && !process_name_raw
+            .as_ref()
+            .is_some_and(|(_, p)| p.contains("%(process_num)"))
+    {
+        let line = r.opt("numprocs").map_or(input.section.line, |o| o.line);
         return Err(r.fail(
             line,
             "numprocs",
@@ -365,7 +371,8 @@ fn process(
     // environment first: its values feed %(ENV_X)s of the other options.
     let mut program_env: Vec<(String, Text)> = Vec::new();
     if let Some(opt) = r.opt("environment") {
-        let pairs = values::environment(&opt.value).map_err(|e| r.fail(opt.line, "environment", e))?;
+        let pairs =
+            values::environment(&opt.value).map_err(|e| r.fail(opt.line, "environment", e))?;
         for pair in pairs {
             let value = expand(&pair.raw_value, &base)
                 .map_err(|e| r.fail(opt.line, "environment", format!("{}: {e}", pair.key)))?;
@@ -380,7 +387,8 @@ fn process(
     let process_name = match r.opt("process_name") {
         Some(opt) => {
             let text = expand(&opt.value, &ctx).map_err(|e| r.fail(opt.line, "process_name", e))?;
-            text.resolve(r.env).map_err(|e| r.fail(opt.line, "process_name", e))?
+            text.resolve(r.env)
+                .map_err(|e| r.fail(opt.line, "process_name", e))?
         }
         None => input.name.to_string(),
     };
@@ -421,7 +429,10 @@ fn process(
     outputs(r, &ctx, &mut out)?;
     dropped(r);
     if let Some((line, _)) = r.int("priority", &ctx)? {
-        let value = r.opt("priority").map(|o| o.value.clone()).unwrap_or_default();
+        let value = r
+            .opt("priority")
+            .map(|o| o.value.clone())
+            .unwrap_or_default();
         r.note(
             line,
             format!(
@@ -436,12 +447,19 @@ fn process(
             "command: calls supervisorctl, which supd replaces with supctl".to_string(),
         );
     }
-    if r.opt("command").is_some_and(|o| o.value.contains("%(host_node_name)")) {
+    let section = r.section;
+    if let Some(opt) = section
+        .options
+        .iter()
+        .find(|o| o.value.contains("%(host_node_name)"))
+    {
         r.note(
-            command_line,
-            "command: %(host_node_name)s became ${HOSTNAME}, which supd reads from its own \
-             environment"
-                .to_string(),
+            opt.line,
+            format!(
+                "{}: %(host_node_name)s became ${{HOSTNAME}}, which supd reads from its own \
+                 environment",
+                opt.key
+            ),
         );
     }
     Ok(Instance {
@@ -536,7 +554,11 @@ fn mode(r: &Reader, line: usize, key: &str, text: &Text) -> Result<String, Failu
     match text.literal() {
         Some(s) => match values::octal(&s) {
             Ok(m) if m <= 0o777 => Ok(format!("{m:03o}")),
-            Ok(m) => Err(r.fail(line, key, format!("mode 0o{m:o} is out of range (at most 0o777)"))),
+            Ok(m) => Err(r.fail(
+                line,
+                key,
+                format!("mode 0o{m:o} is out of range (at most 0o777)"),
+            )),
             Err(e) => Err(r.fail(line, key, e)),
         },
         None => Ok(text.render()),
@@ -571,7 +593,11 @@ fn lifecycle(r: &mut Reader, ctx: &Ctx, out: &mut ProgramOut) -> Result<(), Fail
     out.start_retries = Some(match r.int("startretries", ctx)? {
         Some((line, n)) => {
             let n = u32::try_from(n).map_err(|_| {
-                r.fail(line, "startretries", format!("expected a non-negative integer, found {n}"))
+                r.fail(
+                    line,
+                    "startretries",
+                    format!("expected a non-negative integer, found {n}"),
+                )
             })?;
             Commented::plain(n)
         }
@@ -596,7 +622,8 @@ fn stop(r: &mut Reader, ctx: &Ctx, out: &mut ProgramOut) -> Result<(), Failure> 
     if let Some((line, text)) = r.text("stopsignal", ctx)? {
         out.stop_signal = Some(match text.literal() {
             Some(s) => {
-                let sig = supd_config::signal::parse(&s).map_err(|e| r.fail(line, "stopsignal", e))?;
+                let sig =
+                    supd_config::signal::parse(&s).map_err(|e| r.fail(line, "stopsignal", e))?;
                 let name = supd_config::signal::name(sig);
                 name.strip_prefix("SIG").unwrap_or(name).to_string()
             }
@@ -607,9 +634,9 @@ fn stop(r: &mut Reader, ctx: &Ctx, out: &mut ProgramOut) -> Result<(), Failure> 
     for key in ["stopasgroup", "killasgroup"] {
         if let Some((line, value)) = r.bool(key, ctx)? {
             let what = if value {
-                "dropped: supd always signals the whole process group"
+                "dropped; supd always signals the whole process group"
             } else {
-                "dropped: supd always signals the whole process group (supervisord signalled only \
+                "dropped; supd always signals the whole process group (supervisord signalled only \
                  the main process)"
             };
             r.note(line, format!("{key}={value}: {what}"));
@@ -729,12 +756,16 @@ fn dropped(r: &mut Reader) {
     let section = r.section;
     for opt in &section.options {
         let why = match opt.key.as_str() {
-            "stdout_logfile_maxbytes" | "stdout_logfile_backups" | "stderr_logfile_maxbytes"
-            | "stderr_logfile_backups" => "dropped: supd does not rotate log files yet",
-            "stdout_capture_maxbytes" | "stderr_capture_maxbytes" | "stdout_events_enabled"
-            | "stderr_events_enabled" => "dropped: supd has no event listeners",
-            "stdout_syslog" | "stderr_syslog" => "dropped: supd does not write to syslog",
-            "serverurl" => "dropped: supd sets no SUPERVISOR_SERVER_URL for programs",
+            "stdout_logfile_maxbytes"
+            | "stdout_logfile_backups"
+            | "stderr_logfile_maxbytes"
+            | "stderr_logfile_backups" => "dropped; supd does not rotate log files yet",
+            "stdout_capture_maxbytes"
+            | "stderr_capture_maxbytes"
+            | "stdout_events_enabled"
+            | "stderr_events_enabled" => "dropped; supd has no event listeners",
+            "stdout_syslog" | "stderr_syslog" => "dropped; supd does not write to syslog",
+            "serverurl" => "dropped; supd sets no SUPERVISOR_SERVER_URL for programs",
             _ => continue,
         };
         r.note(
@@ -786,10 +817,16 @@ mod tests {
         let (p, notes) = one("[program:web]\ncommand=gosu appuser daphne -p 8000\n");
         assert_eq!(p.user.as_deref(), Some("appuser"));
         assert_eq!(p.command, Command::Str("daphne -p 8000".into()));
-        assert!(notes[0].contains("\"gosu appuser\" became user"), "{notes:?}");
+        assert!(
+            notes[0].contains("\"gosu appuser\" became user"),
+            "{notes:?}"
+        );
         let (p, notes) = one("[program:web]\nuser=root\ncommand=su-exec app:app run\n");
         assert_eq!(p.user.as_deref(), Some("app:app"));
-        assert!(notes.iter().any(|n| n.contains("user=root: replaced")), "{notes:?}");
+        assert!(
+            notes.iter().any(|n| n.contains("user=root: replaced")),
+            "{notes:?}"
+        );
     }
 
     #[test]
@@ -798,9 +835,19 @@ mod tests {
         let names: Vec<&str> = c.instances.iter().map(|i| i.out.name.as_str()).collect();
         assert_eq!(names, ["worker-1", "worker-2", "worker-3"]);
         assert_eq!(c.instances[1].process_name, "worker_02");
-        assert_eq!(c.instances[2].out.command, Command::Str("celery worker -n w3".into()));
-        assert_eq!(c.instances[0].out.environment, [("SLOT".to_string(), "1".to_string())]);
-        assert!(c.notes.iter().any(|(_, n)| n.contains("worker-1, worker-2, worker-3")));
+        assert_eq!(
+            c.instances[2].out.command,
+            Command::Str("celery worker -n w3".into())
+        );
+        assert_eq!(
+            c.instances[0].out.environment,
+            [("SLOT".to_string(), "1".to_string())]
+        );
+        assert!(
+            c.notes
+                .iter()
+                .any(|(_, n)| n.contains("worker-1, worker-2, worker-3"))
+        );
     }
 
     #[test]
@@ -814,9 +861,14 @@ mod tests {
 
     #[test]
     fn numprocs_from_the_environment_is_read_now() {
-        let c = run("[program:w]\nnumprocs=%(ENV_N)s\nprocess_name=w%(process_num)s\ncommand=x\n").unwrap();
+        let c = run("[program:w]\nnumprocs=%(ENV_N)s\nprocess_name=w%(process_num)s\ncommand=x\n")
+            .unwrap();
         assert_eq!(c.instances.len(), 2);
-        assert!(c.notes.iter().any(|(_, n)| n.contains("read at import time")));
+        assert!(
+            c.notes
+                .iter()
+                .any(|(_, n)| n.contains("read at import time"))
+        );
     }
 
     #[test]
@@ -824,9 +876,15 @@ mod tests {
         let (p, _) = one("[program:a]\ncommand=x\n");
         assert_eq!(p.restart.as_ref().unwrap().value, "on-failure");
         assert_eq!(p.start_retries.as_ref().unwrap().value, 3);
-        let (p, notes) = one("[program:a]\ncommand=x\nautorestart=false\nstartretries=0\nstartsecs=0\nstopwaitsecs=30\nstopsignal=quit\nexitcodes=0,2\numask=22\n");
+        let (p, notes) = one(
+            "[program:a]\ncommand=x\nautorestart=false\nstartretries=0\nstartsecs=0\nstopwaitsecs=30\nstopsignal=quit\nexitcodes=0,2\numask=22\n",
+        );
         assert_eq!(p.restart.unwrap().value, "never");
-        assert!(notes.iter().any(|n| n.contains("does not retry a failed start")));
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("does not retry a failed start"))
+        );
         assert_eq!(p.start_retries.unwrap().value, 0);
         assert_eq!(p.min_uptime.as_deref(), Some("0s"));
         assert_eq!(p.stop_timeout.as_deref(), Some("30s"));
@@ -837,26 +895,46 @@ mod tests {
 
     #[test]
     fn log_files() {
-        let (p, _) = one("[program:a]\ncommand=x\nstdout_logfile=/dev/fd/1\nstderr_logfile=/dev/stderr\n");
-        assert_eq!((p.stdout.as_deref(), p.stderr.as_deref()), (Some("console"), Some("console")));
+        let (p, _) =
+            one("[program:a]\ncommand=x\nstdout_logfile=/dev/fd/1\nstderr_logfile=/dev/stderr\n");
+        assert_eq!(
+            (p.stdout.as_deref(), p.stderr.as_deref()),
+            (Some("console"), Some("console"))
+        );
         let (p, notes) = one("[program:a]\ncommand=x\nstdout_logfile=NONE\nstderr_logfile=AUTO\n");
         assert_eq!((p.stdout.as_deref(), p.stderr), (Some("null"), None));
         assert!(notes.iter().any(|n| n.starts_with("stderr_logfile=AUTO")));
-        let (p, notes) = one("[program:a]\ncommand=x\nstdout_logfile=%(here)s/%(program_name)s.log\nstderr_logfile=/dev/stdout\n");
+        let (p, notes) = one(
+            "[program:a]\ncommand=x\nstdout_logfile=%(here)s/%(program_name)s.log\nstderr_logfile=/dev/stdout\n",
+        );
         assert_eq!(p.stdout.as_deref(), Some("/etc/supervisor/a.log"));
-        assert!(notes.iter().any(|n| n.contains("not its standard output")), "{notes:?}");
-        let (p, notes) = one("[program:a]\ncommand=x\nstdout_logfile=/var/log/a.log\nredirect_stderr=true\nstderr_logfile=/x\n");
+        assert!(
+            notes.iter().any(|n| n.contains("not its standard output")),
+            "{notes:?}"
+        );
+        let (p, notes) = one(
+            "[program:a]\ncommand=x\nstdout_logfile=/var/log/a.log\nredirect_stderr=true\nstderr_logfile=/x\n",
+        );
         assert_eq!(p.stderr.as_deref(), Some("/var/log/a.log"));
         assert!(notes.iter().any(|n| n.starts_with("redirect_stderr=true")));
-        assert!(notes.iter().any(|n| n.starts_with("stderr_logfile=/x: ignored")));
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("stderr_logfile=/x: ignored"))
+        );
     }
 
     #[test]
     fn program_environment_feeds_env_expansions() {
-        let (p, _) = one("[program:a]\nenvironment=ROOT=\"/srv\",PATH=\"%(ENV_ROOT)s/bin:%(ENV_PATH)s\"\ncommand=%(ENV_ROOT)s/run\n");
+        let (p, _) = one(
+            "[program:a]\nenvironment=ROOT=\"/srv\",PATH=\"%(ENV_ROOT)s/bin:%(ENV_PATH)s\"\ncommand=%(ENV_ROOT)s/run\n",
+        );
         assert_eq!(p.command, Command::Str("/srv/run".into()));
         // supervisord expands `environment` before adding its own names
-        assert_eq!(p.environment[1], ("PATH".to_string(), "${ROOT}/bin:${PATH}".to_string()));
+        assert_eq!(
+            p.environment[1],
+            ("PATH".to_string(), "${ROOT}/bin:${PATH}".to_string())
+        );
     }
 
     #[test]
@@ -867,7 +945,11 @@ mod tests {
             umask: Some("027".into()),
             environment: vec![("A".into(), Text::lit("1")), ("B".into(), Text::lit("2"))],
         };
-        let c = run_with("[program:a]\ncommand=x %(ENV_A)s\nenvironment=B=\"3\"\n", &defaults).unwrap();
+        let c = run_with(
+            "[program:a]\ncommand=x %(ENV_A)s\nenvironment=B=\"3\"\n",
+            &defaults,
+        )
+        .unwrap();
         let p = &c.instances[0].out;
         assert_eq!(p.user.as_deref(), Some("app"));
         assert_eq!(p.directory.as_deref(), Some("/srv"));
@@ -875,25 +957,41 @@ mod tests {
         assert_eq!(p.command, Command::Str("x 1".into()));
         assert_eq!(
             p.environment,
-            [("A".to_string(), "1".to_string()), ("B".to_string(), "3".to_string())]
+            [
+                ("A".to_string(), "1".to_string()),
+                ("B".to_string(), "3".to_string())
+            ]
         );
     }
 
     #[test]
     fn unknown_options_and_bad_values_name_the_line() {
-        let f = run("[program:a]\ncommand=x\nautorestar=true\n").err().unwrap();
+        let f = run("[program:a]\ncommand=x\nautorestar=true\n")
+            .err()
+            .unwrap();
         assert_eq!(f.line, 3);
         assert_eq!(
             f.message,
             "unknown option \"autorestar\" in [program:a] (did you mean \"autorestart\"?)"
         );
-        let f = run("[program:a]\ncommand=x\nautostart=maybe\n").err().unwrap();
-        assert_eq!((f.line, f.message.as_str()), (3, "[program:a] autostart: expected true or false, found \"maybe\""));
+        let f = run("[program:a]\ncommand=x\nautostart=maybe\n")
+            .err()
+            .unwrap();
+        assert_eq!(
+            (f.line, f.message.as_str()),
+            (
+                3,
+                "[program:a] autostart: expected true or false, found \"maybe\""
+            )
+        );
         let f = run("[program:a]\ncommand=x %(bogus)s\n").err().unwrap();
         assert_eq!(f.line, 2);
         assert!(f.message.contains("%(bogus)s"));
         let f = run("[program:a]\nautostart=true\n").err().unwrap();
-        assert_eq!((f.line, f.message.as_str()), (1, "[program:a] has no command"));
+        assert_eq!(
+            (f.line, f.message.as_str()),
+            (1, "[program:a] has no command")
+        );
         assert!(run("[program:a]\ncommand=x\nstopsignal=BOGUS\n").is_err());
         assert!(run("[program:a]\ncommand=x\numask=1777\n").is_err());
         assert!(run("[program:a]\ncommand=gosu 'a b' x\n").is_err());

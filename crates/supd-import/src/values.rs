@@ -10,7 +10,10 @@ pub(crate) fn boolean(s: &str) -> Result<bool, String> {
     match s.to_lowercase().as_str() {
         "yes" | "true" | "on" | "1" => Ok(true),
         "no" | "false" | "off" | "0" => Ok(false),
-        _ => Err(format!("expected true or false, found {:?}", crate::shorten(s))),
+        _ => Err(format!(
+            "expected true or false, found {:?}",
+            crate::shorten(s)
+        )),
     }
 }
 
@@ -44,8 +47,12 @@ pub(crate) fn integer(s: &str) -> Result<i64, String> {
 
 /// Python's `int(s, 8)`: octal digits, optionally `0o`-prefixed.
 pub(crate) fn octal(s: &str) -> Result<u32, String> {
-    let n = parse_int(s, 8)
-        .ok_or_else(|| format!("expected an octal number like 022, found {:?}", crate::shorten(s)))?;
+    let n = parse_int(s, 8).ok_or_else(|| {
+        format!(
+            "expected an octal number like 022, found {:?}",
+            crate::shorten(s)
+        )
+    })?;
     u32::try_from(n).map_err(|_| format!("expected an octal number like 022, found {s:?}"))
 }
 
@@ -57,7 +64,9 @@ fn parse_int(s: &str, radix: u32) -> Option<i64> {
         _ => (false, t),
     };
     let t = if radix == 8 {
-        t.strip_prefix("0o").or_else(|| t.strip_prefix("0O")).unwrap_or(t)
+        t.strip_prefix("0o")
+            .or_else(|| t.strip_prefix("0O"))
+            .unwrap_or(t)
     } else {
         t
     };
@@ -284,16 +293,24 @@ mod tests {
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn environment_quoted_and_bare_values() {
         assert_eq!(
             env("HOME=\"/home/appuser\",NPM_CONFIG_CACHE=\"/home/appuser/.npm\""),
-            pairs(&[("HOME", "/home/appuser"), ("NPM_CONFIG_CACHE", "/home/appuser/.npm")])
+            pairs(&[
+                ("HOME", "/home/appuser"),
+                ("NPM_CONFIG_CACHE", "/home/appuser/.npm")
+            ])
         );
-        assert_eq!(env("A=1,B=/x/y.z-w+(v):u"), pairs(&[("A", "1"), ("B", "/x/y.z-w+(v):u")]));
+        assert_eq!(
+            env("A=1,B=/x/y.z-w+(v):u"),
+            pairs(&[("A", "1"), ("B", "/x/y.z-w+(v):u")])
+        );
         assert_eq!(env("A='single'"), pairs(&[("A", "single")]));
         assert_eq!(env(""), pairs(&[]));
         assert_eq!(env("A=1,"), pairs(&[("A", "1")]));
@@ -395,6 +412,9 @@ mod tests {
         assert_eq!(log_file("off"), LogFile::None);
         assert_eq!(log_file("AUTO"), LogFile::Auto);
         assert_eq!(log_file("syslog"), LogFile::Syslog);
-        assert_eq!(log_file("/var/log/x.log"), LogFile::Path("/var/log/x.log".into()));
+        assert_eq!(
+            log_file("/var/log/x.log"),
+            LogFile::Path("/var/log/x.log".into())
+        );
     }
 }
