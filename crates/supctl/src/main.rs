@@ -82,6 +82,18 @@ enum Command {
         #[arg(short = 'f', long)]
         follow: bool,
     },
+    /// Exit 0 when every autostart program is up (and healthy), else 1: for Docker
+    /// HEALTHCHECK and Kubernetes exec probes
+    Health,
+    /// Wait until the programs are up (and healthy): exit 0, or 1 on timeout or when one of
+    /// them cannot come up
+    Wait {
+        /// Programs [default: every autostart program]
+        names: Vec<String>,
+        /// Give up after this long ("30s", "2m") [default: wait as long as it takes]
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        timeout: Option<std::time::Duration>,
+    },
     /// Re-read supd's config and apply only the difference (exit 1 and the problems when
     /// the config is invalid; the running programs are then left as they are)
     Reload,
@@ -157,6 +169,42 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 }
             }
         }
+        Command::Health => {
+            let programs =
+                match Client::connect(&socket)?.request(Request::Status { names: vec![] })? {
+                    ServerMessage::Reply {
+                        reply: Reply::Status { programs },
+                        ..
+                    } => programs,
+                    other => return Err(unexpected(other)),
+                };
+            let down: Vec<String> = programs
+                .iter()
+                .filter(|p| p.autostart && !p.up)
+                .map(|p| match &p.health {
+                    Some(h) => format!("{} is {} ({h})", p.name, p.state),
+                    None => format!("{} is {}", p.name, p.state),
+                })
+                .collect();
+            if down.is_empty() {
+                println!(
+                    "healthy: {} program{} up",
+                    programs.len(),
+                    if programs.len() == 1 { "" } else { "s" }
+                );
+                Ok(0)
+            } else {
+                println!("unhealthy: {}", down.join("; "));
+                Ok(1)
+            }
+        }
+        Command::Wait { names, timeout } => act(
+            &socket,
+            Request::Wait {
+                names,
+                timeout_ms: timeout.map(|t| t.as_millis() as u64),
+            },
+        ),
         Command::Reload => match Client::connect(&socket)?.request(Request::Reload)? {
             ServerMessage::Reply {
                 reply:

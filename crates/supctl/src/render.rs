@@ -45,9 +45,16 @@ pub fn status_table(programs: &[ProgramStatus]) -> String {
     out
 }
 
-/// The last column: why the program is where it is, and how its last run ended.
+/// The last column: why the program is where it is, and how its last run ended; health
+/// and sd_notify status when there are.
 fn info(p: &ProgramStatus) -> String {
-    let reason = p.reason.clone().unwrap_or_default();
+    let mut reason = p.reason.clone().unwrap_or_default();
+    for extra in [&p.health, &p.notify_status].into_iter().flatten() {
+        if !reason.is_empty() {
+            reason.push_str("; ");
+        }
+        reason.push_str(extra);
+    }
     match (p.state, &p.last_exit) {
         // A program that is up: what caused the current run, plus how the last one ended.
         (ProgramState::Running | ProgramState::Starting, Some(last))
@@ -123,6 +130,9 @@ mod tests {
             last_exit: None,
             uptime_ms: None,
             reason: None,
+            autostart: true,
+            health: None,
+            notify_status: None,
         }
     }
 

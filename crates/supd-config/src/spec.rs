@@ -143,6 +143,9 @@ pub struct ProgramSpec {
     pub oneshot: bool,
     /// When it fails for good, supd shuts down with its exit code. Default false.
     pub critical: bool,
+    /// When the program counts as up (for dependents, `supctl start`, `wait`, `health`).
+    /// Default [`Readiness::Started`]; a `health` check adds "and healthy".
+    pub ready: Readiness,
     pub stdout: OutputTarget,
     pub stderr: OutputTarget,
     pub watch: Option<WatchSpec>,
@@ -171,12 +174,22 @@ impl ProgramSpec {
             depends_on: Vec::new(),
             oneshot: false,
             critical: false,
+            ready: Readiness::Started,
             stdout: OutputTarget::Console,
             stderr: OutputTarget::Console,
             watch: None,
             health: None,
         }
     }
+}
+
+/// The `ready` key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// Up once it has run `min_uptime` (and passed its health check, if it has one).
+    Started,
+    /// Up once it sent `READY=1` to `$NOTIFY_SOCKET` (systemd's sd_notify protocol).
+    Notify,
 }
 
 /// `[program.NAME.watch]`.

@@ -36,13 +36,15 @@
 //! A program waiting for its dependencies is `starting` without a pid.
 
 mod machine;
+mod readiness;
 mod reload;
 mod requests;
 mod shutdown;
 mod state;
 mod types;
 
-pub use state::{Program, State};
+pub use machine::human as human_duration;
+pub use state::{Health, Program, State};
 pub use supd_proto::ProgramState;
 pub use types::{Action, Effect, ExitStatus, Input, Outcome, ProgId, ReqId, Timer};
 

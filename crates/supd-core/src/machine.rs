@@ -68,6 +68,23 @@ impl<'a> Cx<'a> {
                 specs,
                 shutdown_timeout,
             } => self.reload(req, specs, shutdown_timeout),
+            Input::ProbeResult {
+                prog,
+                run,
+                ok,
+                detail,
+            } => self.probe_result(prog, run, ok, detail),
+            Input::Notify {
+                prog,
+                from_pid,
+                ready,
+                status,
+            } => self.notified(prog, from_pid, ready, status),
+            Input::Wait {
+                req,
+                progs,
+                timeout,
+            } => self.wait(req, progs, timeout),
         }
     }
 
@@ -272,17 +289,9 @@ impl<'a> Cx<'a> {
         }
         prog.pid = Some(pid);
         prog.started_at = Some(self.now);
-        let min_uptime = prog.spec.min_uptime;
-        let message = format!("started (pid {pid})");
-        if prog.spec.oneshot || min_uptime.is_zero() {
-            self.set(p, ProgramState::Running, message);
-        } else {
-            self.set(p, ProgramState::Starting, message);
-            self.effects.push(Effect::SetTimer {
-                at: self.now + min_uptime,
-                timer: Timer::Settled { prog: p, run },
-            });
-        }
+        self.begin_readiness(p);
+        self.set(p, ProgramState::Starting, format!("started (pid {pid})"));
+        self.maybe_running(p);
     }
 
     /// A start that did not last: back off and retry, or give up.
@@ -341,10 +350,12 @@ impl<'a> Cx<'a> {
                 }
             }
             ProgramState::Starting | ProgramState::Running => {
+                // Dying before it was up (min_uptime, readiness) is a failed start.
+                let was_up = prog.state == ProgramState::Running;
                 if group_alive {
                     self.kill_leftovers(p, pid);
                 }
-                self.unexpected_exit(p, status, uptime);
+                self.unexpected_exit(p, status, uptime, was_up);
             }
             _ => {}
         }
@@ -364,10 +375,10 @@ impl<'a> Cx<'a> {
         });
     }
 
-    fn unexpected_exit(&mut self, p: ProgId, status: ExitStatus, uptime: Duration) {
+    fn unexpected_exit(&mut self, p: ProgId, status: ExitStatus, uptime: Duration, was_up: bool) {
         let spec = &self.st.programs[p].spec;
         let success = matches!(status, ExitStatus::Exited(code) if spec.exit_codes.contains(&code));
-        let (oneshot, policy, min_uptime) = (spec.oneshot, spec.restart, spec.min_uptime);
+        let (oneshot, policy) = (spec.oneshot, spec.restart);
         let name = spec.name.clone();
         let what = format!("{status} after {}", human(uptime));
         if self.st.shutdown.is_some() {
@@ -398,7 +409,7 @@ impl<'a> Cx<'a> {
             };
             self.st.programs[p].reason = Some(what.clone());
             self.set(p, to, format!("{what}{note}"));
-        } else if uptime < min_uptime {
+        } else if !was_up {
             self.failed_start(p, what);
         } else {
             self.st.programs[p].failures = 0;
@@ -414,6 +425,7 @@ impl<'a> Cx<'a> {
     pub(crate) fn stop(&mut self, p: ProgId, reason: &str) {
         let prog = &mut self.st.programs[p];
         prog.restart_after_stop = None;
+        prog.backoff_after_stop = false;
         match (prog.state, prog.pid) {
             (ProgramState::Starting | ProgramState::Running, Some(pid)) => {
                 let signal = prog.spec.stop_signal;
@@ -455,14 +467,17 @@ impl<'a> Cx<'a> {
         let prog = &mut self.st.programs[p];
         prog.lingering_pgid = None;
         let again = prog.restart_after_stop.take();
+        let back_off = std::mem::take(&mut prog.backoff_after_stop);
         let how = prog
             .last_exit
             .map(|s| s.to_string())
             .unwrap_or_else(|| "gone".into());
         prog.reason = Some(format!("stopped: {how}"));
         self.set(p, ProgramState::Stopped, format!("stopped ({how})"));
-        if let Some(reason) = again {
-            self.start(p, &reason);
+        match again {
+            Some(reason) if back_off => self.failed_start(p, reason),
+            Some(reason) => self.start(p, &reason),
+            None => {}
         }
     }
 
@@ -515,17 +530,14 @@ impl<'a> Cx<'a> {
 
     fn timer(&mut self, timer: Timer) {
         match timer {
-            Timer::Settled { prog, run } => {
-                let p = &mut self.st.programs[prog];
-                if p.run == run && p.state == ProgramState::Starting && p.pid.is_some() {
-                    p.failures = 0;
-                    self.set(prog, ProgramState::Running, "running".into());
-                }
-            }
+            Timer::Settled { prog, run } => self.settled(prog, run),
+            Timer::Probe { prog, run } => self.probe_due(prog, run),
+            Timer::WaitTimeout { req } => self.wait_timeout(req),
             Timer::Retry { prog, run } => {
                 let p = &self.st.programs[prog];
                 if p.run == run && p.state == ProgramState::Backoff {
-                    self.spawn(prog, "retry after a failed start");
+                    let why = p.reason.clone().unwrap_or_default();
+                    self.spawn(prog, &format!("retry after {why}"));
                 }
             }
             Timer::StopTimeout { prog, run } => {
@@ -614,7 +626,7 @@ pub(crate) fn backoff_delay(first: Duration, max: Duration, failures: u32) -> Du
 }
 
 /// A short human form of a duration: `250ms`, `1.5s`, `2m5s`.
-pub(crate) fn human(d: Duration) -> String {
+pub fn human(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")

@@ -13,6 +13,8 @@ pub(crate) enum Goal {
     Up,
     /// No process left.
     Down,
+    /// `supctl wait`: up; fails only when the program will not come up by itself.
+    Ready,
 }
 
 #[derive(Debug)]
@@ -57,6 +59,29 @@ impl Waiters {
             })
             .collect();
         self.list.push(Waiter { req, items });
+    }
+
+    /// Gives up on request `req`: its undecided items fail with `why(prog)`. Returns the
+    /// outcomes, or `None` when the request was already answered.
+    pub(crate) fn expire(
+        &mut self,
+        req: ReqId,
+        why: impl Fn(ProgId) -> String,
+    ) -> Option<Vec<Outcome>> {
+        let i = self.list.iter().position(|w| w.req == req)?;
+        let w = self.list.remove(i);
+        Some(
+            w.items
+                .into_iter()
+                .map(|item| {
+                    item.outcome.unwrap_or_else(|| Outcome {
+                        prog: item.prog,
+                        ok: false,
+                        message: why(item.prog),
+                    })
+                })
+                .collect(),
+        )
     }
 
     /// Decides every open item against the programs' states at the end of a step, and
@@ -105,6 +130,14 @@ fn decide(prog: ProgId, p: &Program, goal: Goal, shutting_down: bool) -> Option<
             ok: true,
             message: "stopped".into(),
         }),
+        Goal::Ready if p.is_up() => ok("up"),
+        Goal::Ready => match p.state {
+            ProgramState::Fatal | ProgramState::Exited => {
+                fail(format!("will not come up: {reason}"))
+            }
+            ProgramState::Stopped if reason.starts_with("not started") => fail(reason.to_string()),
+            _ => None,
+        },
         Goal::Up if p.is_up() => ok(if p.spec.oneshot {
             "completed"
         } else {

@@ -113,6 +113,28 @@ pub struct Program {
     /// Removed from the config by a reload: stopped, never started again, and left out of
     /// status. Its index stays taken so that ids in flight (timers, pumps) stay valid.
     pub retired: bool,
+    /// This run has lasted `min_uptime`.
+    pub(crate) settled: bool,
+    /// This run has met its readiness condition (health check passed, `READY=1` received;
+    /// at once when it has none). `starting` becomes `running` when settled and ready.
+    pub(crate) ready: bool,
+    /// Health of this run, for programs with a health check.
+    pub health: Option<Health>,
+    /// The last `STATUS=` text the program sent over `NOTIFY_SOCKET`.
+    pub notify_status: Option<String>,
+    /// The current stop was caused by failed health checks: back off before starting again.
+    pub(crate) backoff_after_stop: bool,
+}
+
+/// What the health checks of the current run found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    /// `None` until the first check (or while failures are within `start_period`).
+    pub healthy: Option<bool>,
+    /// Failed checks in a row (outside `start_period`).
+    pub failures: u32,
+    /// What the last failed check said (`connection refused`, `HTTP 503`, `exited with 1`).
+    pub last_failure: Option<String>,
 }
 
 impl Program {
@@ -132,6 +154,11 @@ impl Program {
             lingering_pgid: None,
             awaiting_deps: false,
             retired: false,
+            settled: false,
+            ready: false,
+            health: None,
+            notify_status: None,
+            backoff_after_stop: false,
         }
     }
 

@@ -96,6 +96,27 @@ pub enum Input {
     /// `paths` are the changed files, as the operator should read them (relative to the
     /// watched directory), in the order they changed, each once.
     FilesChanged { prog: ProgId, paths: Vec<String> },
+    /// A health check of run `run` ended: `ok`, or why not.
+    ProbeResult {
+        prog: ProgId,
+        run: u32,
+        ok: bool,
+        detail: String,
+    },
+    /// A process of the program (`from_pid`, found in its process group) sent an sd_notify
+    /// message: `READY=1` (`ready`), and/or `STATUS=...` (`status`).
+    Notify {
+        prog: ProgId,
+        from_pid: i32,
+        ready: bool,
+        status: Option<String>,
+    },
+    /// A client waits until these programs are up (`supctl wait`), for at most `timeout`.
+    Wait {
+        req: ReqId,
+        progs: Vec<ProgId>,
+        timeout: Option<Duration>,
+    },
     /// The config was re-read (and is valid): apply the difference. Answer `req`, if any,
     /// with [`Effect::Reloaded`].
     Reload {
@@ -121,6 +142,10 @@ pub enum Timer {
     DescendantsKill,
     /// `shutdown_timeout` is over: SIGKILL everything.
     ShutdownDeadline,
+    /// Time for the next health check of this run.
+    Probe { prog: ProgId, run: u32 },
+    /// A `supctl wait` has waited long enough.
+    WaitTimeout { req: ReqId },
 }
 
 /// What the daemon must do, in the order given.
@@ -129,6 +154,8 @@ pub enum Effect {
     /// Start run `run` of the program, then report [`Input::Spawned`] or
     /// [`Input::SpawnFailed`] before handling any other input.
     Spawn { prog: ProgId, run: u32 },
+    /// Run one health check of this run; report [`Input::ProbeResult`].
+    Probe { prog: ProgId, run: u32 },
     /// Send `signal` to every process of group `pgid`.
     SignalGroup { pgid: i32, signal: Signal },
     /// Send `signal` to every descendant of supd (adopted orphans, `setsid` escapees).

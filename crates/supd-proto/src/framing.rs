@@ -131,6 +131,9 @@ mod tests {
             last_exit: None,
             uptime_ms: Some(5),
             reason: None,
+            autostart: true,
+            health: None,
+            notify_status: None,
         };
         let json: serde_json::Value = serde_json::to_value(&status).unwrap();
         assert_eq!(json["state"], "running");

@@ -86,6 +86,14 @@ pub enum Request {
     Shutdown,
     /// Re-read the config and apply only the difference.
     Reload,
+    /// Answer once the programs are up (`names` empty: every autostart program), or when
+    /// `timeout_ms` has passed, or as soon as one of them cannot come up any more.
+    Wait {
+        #[serde(default)]
+        names: Vec<String>,
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+    },
 }
 
 /// Server -> client.
@@ -191,6 +199,16 @@ pub struct ProgramStatus {
     /// Why it is in this state or what caused the last start: `"supctl restart"`,
     /// `"crashed: killed by SIGKILL"`, `"No such file or directory"`.
     pub reason: Option<String>,
+    /// Whether supd starts it by itself (`supctl health` expects those up).
+    #[serde(default)]
+    pub autostart: bool,
+    /// For programs with a health check: `"healthy"`, `"unhealthy: HTTP 503 (2 in a row)"`,
+    /// `"not checked yet"`.
+    #[serde(default)]
+    pub health: Option<String>,
+    /// The last `STATUS=` an sd_notify program sent.
+    #[serde(default)]
+    pub notify_status: Option<String>,
 }
 
 /// The result of `start`/`stop`/`restart`/`signal` for one program.

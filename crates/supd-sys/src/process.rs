@@ -79,12 +79,23 @@ pub fn descendants(root: i32) -> Vec<i32> {
     found
 }
 
-/// The parent pid from `/proc/PID/stat` (field 4, after the parenthesised command name,
-/// which may itself contain spaces and parentheses).
+/// The parent pid (`/proc/PID/stat` field 4).
 fn parent_of(pid: i32) -> Option<i32> {
+    stat_field(pid, 4)
+}
+
+/// Numeric field `n` (1-based, as proc(5) numbers them) of `/proc/PID/stat`. Fields are
+/// counted after the parenthesised command name, which may itself contain spaces and
+/// parentheses.
+fn stat_field(pid: i32, n: usize) -> Option<i32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(1)?.parse().ok()
+    after_name.split_whitespace().nth(n - 3)?.parse().ok()
+}
+
+/// The process group of process `pid` (`/proc/PID/stat` field 5), if it exists.
+pub fn process_group(pid: i32) -> Option<i32> {
+    stat_field(pid, 5)
 }
 
 /// This process's pid.
@@ -122,6 +133,13 @@ mod tests {
             let _ = signal_process(*pid, Signal::SIGKILL);
         }
         let _ = child.wait();
+    }
+
+    #[test]
+    fn stat_fields_are_read_after_the_command_name() {
+        let me = own_pid();
+        assert_eq!(parent_of(me), Some(nix::unistd::getppid().as_raw()));
+        assert_eq!(process_group(me), Some(nix::unistd::getpgrp().as_raw()));
     }
 
     #[test]

@@ -24,6 +24,20 @@ pub enum Event {
         prog: supd_core::ProgId,
         paths: Vec<String>,
     },
+    /// A health check of run `run` of `prog` ended.
+    ProbeResult {
+        prog: supd_core::ProgId,
+        run: u32,
+        ok: bool,
+        detail: String,
+    },
+    /// An sd_notify message from process `pid`, a member of process group `pgid`.
+    Notify {
+        pgid: i32,
+        pid: i32,
+        ready: bool,
+        status: Option<String>,
+    },
     /// A client request that needs the owner; answered through `reply`.
     Control {
         id: u64,

@@ -21,13 +21,16 @@ pub struct Launcher {
     /// supd's own environment, which programs inherit.
     base_env: Vec<(OsString, OsString)>,
     plane: Rc<LogPlane>,
+    /// `NOTIFY_SOCKET` for programs with `ready = "notify"`.
+    notify_socket: Option<String>,
 }
 
 impl Launcher {
-    pub fn new(plane: Rc<LogPlane>) -> Self {
+    pub fn new(plane: Rc<LogPlane>, notify_socket: Option<String>) -> Self {
         Launcher {
             base_env: std::env::vars_os().collect(),
             plane,
+            notify_socket,
         }
     }
 
@@ -36,10 +39,7 @@ impl Launcher {
     /// The user is resolved again at every start, so an entrypoint that creates users
     /// before supd — or a reload — is always seen.
     pub fn launch(&self, prog: ProgId, spec: &ProgramSpec) -> Result<u32, SpawnError> {
-        let run_as = match &spec.user {
-            Some(user) => Some(run_as(user, &UserDb::system()).map_err(SpawnError)?),
-            None => None,
-        };
+        let run_as = Self::run_as(spec)?;
         let (stdout, stdout_pipe) = self.output(&spec.stdout, Stream::Stdout, &spec.name)?;
         let (stderr, stderr_pipe) = self.output(&spec.stderr, Stream::Stderr, &spec.name)?;
         let req = SpawnRequest {
@@ -91,13 +91,44 @@ impl Launcher {
         Ok((Output::Fd(write), Some((read, target))))
     }
 
-    /// supd's environment, then the identity variables of the program's user, then the
-    /// program's own `environment`, later entries replacing earlier ones.
+    /// Starts a `command` health check of `spec`: same user, directory and environment as
+    /// the program, output discarded. Its exit is collected by supd's reaper like any other.
+    pub fn launch_check(&self, spec: &ProgramSpec, argv: &[String]) -> Result<u32, SpawnError> {
+        let run_as = Self::run_as(spec)?;
+        spawn(SpawnRequest {
+            argv: argv.iter().map(OsString::from).collect(),
+            env: self.environment(spec, run_as.as_ref()),
+            cwd: spec.directory.clone(),
+            credentials: run_as.and_then(|r| r.credentials),
+            umask: spec.umask,
+            stdout: Output::Null,
+            stderr: Output::Null,
+        })
+    }
+
+    /// The program's user, resolved now (an entrypoint may have created it just before).
+    fn run_as(spec: &ProgramSpec) -> Result<Option<RunAs>, SpawnError> {
+        spec.user
+            .as_ref()
+            .map(|user| run_as(user, &UserDb::system()).map_err(SpawnError))
+            .transpose()
+    }
+
+    /// supd's environment, then `NOTIFY_SOCKET` (for `ready = "notify"`), then the identity
+    /// variables of the program's user, then the program's own `environment`, later entries
+    /// replacing earlier ones.
     fn environment(&self, spec: &ProgramSpec, run_as: Option<&RunAs>) -> Vec<(OsString, OsString)> {
         let mut env = self.base_env.clone();
+        let notify = match (&self.notify_socket, spec.ready) {
+            (Some(socket), supd_config::Readiness::Notify) => {
+                vec![("NOTIFY_SOCKET".to_string(), Some(socket.clone()))]
+            }
+            _ => Vec::new(),
+        };
         let identity = run_as.map_or(&[][..], |r| &r.env[..]);
         let own = spec.environment.iter().map(|(k, v)| (k, Some(v)));
-        for (k, v) in identity.iter().map(|(k, v)| (k, v.as_ref())).chain(own) {
+        let set = notify.iter().chain(identity).map(|(k, v)| (k, v.as_ref()));
+        for (k, v) in set.chain(own) {
             let k = OsString::from(k);
             env.retain(|(name, _)| *name != k);
             if let Some(v) = v {

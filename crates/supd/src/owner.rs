@@ -16,12 +16,13 @@ use supd_proto::{
 };
 use supd_sys::process;
 use supd_sys::reap::{Ended, Reaped, reap_one};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::event::{Event, Sig};
 use crate::launch::Launcher;
 use crate::logplane::LogPlane;
 use crate::names::Names;
+use crate::probe;
 use crate::timers::Timers;
 
 /// A client waiting for the core's [`Effect::Reply`].
@@ -49,6 +50,10 @@ pub struct Owner {
     plane: Rc<LogPlane>,
     /// Clients waiting for a reload's outcome.
     reloads: HashMap<ReqId, Waiting>,
+    /// `command` health checks running: their pid, and where their exit status goes.
+    checks: HashMap<i32, oneshot::Sender<ExitStatus>>,
+    /// The event queue, for tasks the owner starts (health checks).
+    events: mpsc::UnboundedSender<Event>,
 }
 
 impl Owner {
@@ -57,8 +62,11 @@ impl Owner {
         launcher: Launcher,
         names: Rc<Names>,
         plane: Rc<LogPlane>,
+        events: mpsc::UnboundedSender<Event>,
     ) -> Self {
         Owner {
+            checks: HashMap::new(),
+            events,
             state: State::new(config.programs.clone(), config.supd.shutdown_timeout),
             config_path: config.path.clone(),
             socket: config.supd.socket.clone(),
@@ -121,6 +129,33 @@ impl Owner {
                 );
             }
             Event::FilesChanged { prog, paths } => self.feed(Input::FilesChanged { prog, paths }),
+            Event::ProbeResult {
+                prog,
+                run,
+                ok,
+                detail,
+            } => self.feed(Input::ProbeResult {
+                prog,
+                run,
+                ok,
+                detail,
+            }),
+            Event::Notify {
+                pgid,
+                pid,
+                ready,
+                status,
+            } => match self.state.programs.iter().position(|p| p.pid == Some(pgid)) {
+                Some(prog) => self.feed(Input::Notify {
+                    prog,
+                    from_pid: pid,
+                    ready,
+                    status,
+                }),
+                None => tracing::debug!(
+                    "ignored an sd_notify message from pid {pid}: not a process of any program"
+                ),
+            },
             Event::Control { id, request, reply } => self.control(id, request, reply),
         }
     }
@@ -174,6 +209,10 @@ impl Owner {
                         error: e.0,
                     },
                 })
+            }
+            Effect::Probe { prog, run } => {
+                self.start_check(prog, run);
+                None
             }
             Effect::SignalGroup { pgid, signal } => {
                 if let Err(e) = process::signal_group(pgid, signal) {
@@ -274,6 +313,10 @@ impl Owner {
                             core_dumped,
                         },
                     };
+                    if let Some(check) = self.checks.remove(&pid) {
+                        let _ = check.send(status);
+                        continue;
+                    }
                     let group_alive = process::group_alive(pid);
                     if !self.state.programs.iter().any(|p| p.pid == Some(pid)) {
                         tracing::debug!("reaped adopted process {pid}: {status}");
@@ -352,6 +395,32 @@ impl Owner {
                 self.feed(Input::Shutdown { force: false });
                 return;
             }
+            Request::Wait { names, timeout_ms } => {
+                let progs = if names.is_empty() {
+                    Ok(self
+                        .state
+                        .current()
+                        .filter(|(_, p)| p.spec.autostart)
+                        .map(|(i, _)| i)
+                        .collect())
+                } else {
+                    self.names.resolve(&names, false)
+                };
+                match progs {
+                    Ok(progs) => {
+                        self.next_req += 1;
+                        let req = self.next_req;
+                        self.waiting.insert(req, Waiting { id, reply });
+                        self.feed(Input::Wait {
+                            req,
+                            progs,
+                            timeout: timeout_ms.map(Duration::from_millis),
+                        });
+                        return;
+                    }
+                    Err(e) => error(ErrorKind::UnknownProgram, e),
+                }
+            }
             Request::Reload => {
                 self.reload(Some(Waiting { id, reply }));
                 return;
@@ -362,6 +431,42 @@ impl Owner {
             ),
         };
         let _ = reply.send(answer);
+    }
+
+    /// Starts one health check of run `run` of `prog`, as a task that reports back as an
+    /// event. A `command` check is spawned here, so its pid is known to the reaper before
+    /// it can exit.
+    fn start_check(&mut self, prog: usize, run: u32) {
+        let spec = &self.state.programs[prog].spec;
+        let Some(health) = &spec.health else {
+            return;
+        };
+        let check = match probe::Check::network(&health.check) {
+            Some(check) => check,
+            None => {
+                let supd_config::HealthCheck::Command(argv) = &health.check else {
+                    return;
+                };
+                match self.launcher.launch_check(spec, argv) {
+                    Ok(pid) => {
+                        let (tx, rx) = oneshot::channel();
+                        self.checks.insert(pid as i32, tx);
+                        probe::Check::Command {
+                            pgid: pid as i32,
+                            exit: rx,
+                        }
+                    }
+                    Err(e) => probe::Check::Failed(e.0),
+                }
+            }
+        };
+        tokio::task::spawn_local(probe::run(
+            prog,
+            run,
+            check,
+            health.timeout,
+            self.events.clone(),
+        ));
     }
 
     /// Re-reads the config; a valid one goes to the core as a difference to apply, an
@@ -509,6 +614,24 @@ impl Owner {
                 .and(p.started_at)
                 .map(|t| now.saturating_sub(t).as_millis() as u64),
             reason: p.reason.clone(),
+            autostart: p.spec.autostart,
+            health: p
+                .health
+                .as_ref()
+                .filter(|_| p.pid.is_some())
+                .map(|h| match h.healthy {
+                    Some(true) => "healthy".to_string(),
+                    Some(false) => format!(
+                        "unhealthy: {} ({} in a row)",
+                        h.last_failure.as_deref().unwrap_or("check failed"),
+                        h.failures
+                    ),
+                    None => match &h.last_failure {
+                        Some(why) => format!("starting: {why}"),
+                        None => "not checked yet".to_string(),
+                    },
+                }),
+            notify_status: p.notify_status.clone(),
         }
     }
 }

@@ -15,7 +15,7 @@ use super::walker::{
     set,
 };
 use super::{health, suggest, watch};
-use crate::spec::{OutputTarget, ProgramSpec, RestartPolicy, UserSpec};
+use crate::spec::{OutputTarget, ProgramSpec, Readiness, RestartPolicy, UserSpec};
 
 pub(super) const PROGRAM_KEYS: &[&str] = &[
     "command",
@@ -35,6 +35,7 @@ pub(super) const PROGRAM_KEYS: &[&str] = &[
     "depends_on",
     "oneshot",
     "critical",
+    "ready",
     "stdout",
     "stderr",
     "watch",
@@ -118,6 +119,14 @@ fn read_lifecycle(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec) {
     set(
         &mut spec.critical,
         sec.get("critical").and_then(|f| w.bool(&f)),
+    );
+    const READY: &[(&str, Readiness)] = &[
+        ("started", Readiness::Started),
+        ("notify", Readiness::Notify),
+    ];
+    set(
+        &mut spec.ready,
+        sec.get("ready").and_then(|f| w.choice(&f, READY)),
     );
 }
 
