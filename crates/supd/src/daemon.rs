@@ -96,7 +96,22 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         names.clone(),
     ));
 
-    let mut owner = Owner::new(&config, Launcher::new(plane.clone()), names, plane.clone());
+    let notify = match crate::notify::open(events_tx.clone()) {
+        Ok(socket) => Some(socket.env_value),
+        Err(e) => {
+            tracing::warn!(
+                "cannot open the sd_notify socket ({e}); programs with ready = \"notify\" will never be ready"
+            );
+            None
+        }
+    };
+    let mut owner = Owner::new(
+        &config,
+        Launcher::new(plane.clone(), notify),
+        names,
+        plane.clone(),
+        events_tx.clone(),
+    );
     let watched: Vec<_> = config.programs.iter().enumerate().collect();
     // In place before anything starts; dropped (watching stops) once the loop is over.
     let watchers = match crate::watch::start(&watched, events_tx.clone()) {

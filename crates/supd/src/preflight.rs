@@ -31,13 +31,6 @@ pub fn check(config: &Config) -> Vec<Diagnostic> {
         }
         // Accepted by the config schema, not carried out by this build yet: refuse rather
         // than silently ignore it.
-        if p.health.is_some() {
-            problem(
-                &p.name,
-                "health",
-                "health checks are not available in this build of supd".into(),
-            );
-        }
         if let Some(dir) = &p.directory
             && !dir.is_dir()
         {

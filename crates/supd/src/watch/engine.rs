@@ -56,6 +56,9 @@ use super::{Change, fstype, io_reason};
 /// fallbacks when inotify cannot be used.
 pub const AUTO_POLL: Duration = Duration::from_secs(1);
 
+/// Advice when the inotify watch limit is reached.
+const RAISE_LIMIT: &str = "raise the limit with `sysctl -w fs.inotify.max_user_watches=524288`";
+
 /// What the watch thread is woken by.
 pub enum Msg {
     /// An event (or error) from notify's inotify thread.
@@ -199,7 +202,8 @@ impl Engine {
                     engine.native = Some(watcher);
                     if !engine.watch_native_roots() {
                         tracing::warn!(
-                            "{name}: cannot watch {}; polling every {}s instead",
+                            "{name}: {}: polling every {}s instead ({RAISE_LIMIT} to use \
+                             inotify)",
                             engine.limit_hit.take().unwrap_or_default(),
                             AUTO_POLL.as_secs()
                         );
@@ -317,13 +321,15 @@ impl Engine {
                 if self.running && !self.limit_warned {
                     self.limit_warned = true;
                     tracing::warn!(
-                        "{}: cannot watch {}: {}; changes in it are not seen",
+                        "{}: cannot watch {}: {}; changes in it are not seen ({RAISE_LIMIT}, \
+                         or set poll = \"1s\" in [program.{}.watch])",
                         self.name,
                         dir.display(),
-                        describe(&e)
+                        describe(&e),
+                        self.name
                     );
                 } else if !self.running && self.limit_hit.is_none() {
-                    self.limit_hit = Some(format!("{}: {}", dir.display(), describe(&e)));
+                    self.limit_hit = Some(format!("{} at {}", describe(&e), dir.display()));
                 }
                 false
             }
@@ -345,7 +351,8 @@ impl Engine {
 
     /// Watches `start` (under root `ri`) and every directory below it that is not
     /// ignored. With `report`, the entries found count as changes (a directory that just
-    /// appeared). False when the watch limit was hit.
+    /// appeared). False when the watch limit was hit (without `report`, the walk stops
+    /// there).
     fn walk_native(
         &mut self,
         ri: usize,
@@ -355,10 +362,15 @@ impl Engine {
         let (root_dir, prune) = (self.roots[ri].dir.clone(), self.roots[ri].prune.clone());
         let mut dirs = vec![start.to_path_buf()];
         let mut found: Vec<(PathBuf, bool)> = Vec::new();
+        let mut limited = false;
         while let Some(dir) = dirs.pop() {
             self.refresh_gitignore(&dir);
-            if !self.add_watch(&dir) {
-                return false;
+            if !limited && !self.add_watch(&dir) {
+                limited = true;
+                if report.is_none() {
+                    return false;
+                }
+                // Still list the rest: the files already there are changes to report.
             }
             for (path, meta) in self.list(&root_dir, &dir, &prune) {
                 let is_dir = meta.is_dir();
@@ -377,7 +389,7 @@ impl Engine {
                 }
             }
         }
-        true
+        !limited
     }
 
     /// The entries of `dir` that are not ignored (directories of `prune` left out), in
@@ -745,12 +757,9 @@ fn describe(e: &notify::Error) -> String {
     match &e.kind {
         notify::ErrorKind::MaxFilesWatch => {
             let limit = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
-                .map(|s| format!(" ({})", s.trim()))
+                .map(|s| format!(" = {}", s.trim()))
                 .unwrap_or_default();
-            format!(
-                "the inotify watch limit fs.inotify.max_user_watches{limit} is reached: \
-                 raise it (sysctl -w fs.inotify.max_user_watches=524288) or set poll = \"1s\""
-            )
+            format!("the inotify watch limit is reached (fs.inotify.max_user_watches{limit})")
         }
         notify::ErrorKind::Io(io) if io.raw_os_error() == Some(libc::EMFILE) => {
             "too many inotify instances: raise fs.inotify.max_user_instances or set poll = \"1s\""
