@@ -81,6 +81,11 @@ pub struct CtlOutput {
 pub struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Captured {
+    /// Reads `from` to its end in a thread, keeping everything.
+    pub fn spawn_reader(from: impl Read + Send + 'static) -> (Captured, JoinHandle<()>) {
+        Self::spawn(from)
+    }
+
     fn spawn(mut from: impl Read + Send + 'static) -> (Captured, JoinHandle<()>) {
         let captured = Captured::default();
         let sink = captured.clone();
