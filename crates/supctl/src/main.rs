@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use supd_proto::{ErrorKind, Reply, Request, ServerMessage};
+use supd_proto::{ErrorKind, Reply, Request, ServerMessage, Stream};
 
 use client::{Client, Failure};
 
@@ -81,6 +81,24 @@ enum Command {
         /// Keep printing new output until interrupted
         #[arg(short = 'f', long)]
         follow: bool,
+        /// Only output from the last DURATION ("5m", "1h")
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        since: Option<std::time::Duration>,
+        /// Only what the programs wrote to stdout
+        #[arg(long, conflicts_with = "stderr")]
+        stdout: bool,
+        /// Only what the programs wrote to stderr
+        #[arg(long)]
+        stderr: bool,
+        /// One JSON object per line: {"ts", "program", "stream", "line"}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print state changes as they happen, until interrupted
+    Events {
+        /// One JSON object per event: {"ts_ms", "program", "from", "to", "pid", "exit_code", "signal", "reason"}
+        #[arg(long)]
+        json: bool,
     },
     /// Exit 0 when every autostart program is up (and healthy), else 1: for Docker
     /// HEALTHCHECK and Kubernetes exec probes
@@ -141,29 +159,53 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             names,
             lines,
             follow,
+            since,
+            stdout,
+            stderr,
+            json,
         } => {
-            // Pad prefixes to the longest name shown when several programs are shown.
-            let width = if names.len() == 1 && names[0] != "all" {
+            // Prefix lines with (padded) names when several programs are shown.
+            let width = if json || names.len() == 1 && names[0] != "all" {
                 None
             } else {
-                Some(
-                    client::program_names(&socket, &names)?
-                        .iter()
-                        .map(String::len)
-                        .max()
-                        .unwrap_or(0),
-                )
+                let names = client::program_names(&socket, &names)?;
+                Some(names.iter().map(String::len).max().unwrap_or(0))
+            };
+            let since_ms = since.map(|d| {
+                std::time::SystemTime::now()
+                    .checked_sub(d)
+                    .unwrap_or(std::time::UNIX_EPOCH)
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |t| t.as_millis() as u64)
+            });
+            let stream = match (stdout, stderr) {
+                (true, _) => Some(Stream::Stdout),
+                (_, true) => Some(Stream::Stderr),
+                _ => None,
             };
             let mut client = Client::connect(&socket)?;
             client.send(Request::Logs {
                 names,
                 lines: Some(lines),
                 follow,
+                since_ms,
+                stream,
             })?;
-            let mut out = render::LogPrinter::new(width);
+            let mut out = render::LogPrinter::new(width, json);
             loop {
                 match client.next()? {
                     ServerMessage::Log { chunk, .. } => out.print(&chunk)?,
+                    ServerMessage::End { .. } => return Ok(0),
+                    other => return Err(unexpected(other)),
+                }
+            }
+        }
+        Command::Events { json } => {
+            let mut client = Client::connect(&socket)?;
+            client.send(Request::Events)?;
+            loop {
+                match client.next()? {
+                    ServerMessage::Event { event, .. } => render::event(&event, json)?,
                     ServerMessage::End { .. } => return Ok(0),
                     other => return Err(unexpected(other)),
                 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use supd_proto::{LogChunk, ProgramState, ProgramStatus, Stream};
+use supd_proto::{LogChunk, ProgramState, ProgramStatus, StateEvent, Stream};
 
 use crate::client::Failure;
 
@@ -81,37 +81,76 @@ pub fn status_json(programs: &[ProgramStatus]) -> String {
     serde_json::to_string_pretty(programs).unwrap_or_else(|_| "[]".into())
 }
 
-/// Prints log chunks: raw for one program, `name | line` (padded) for several.
+/// Prints log chunks: raw for one program, `name | line` (padded) for several, or one JSON
+/// object per line.
 pub struct LogPrinter {
     width: Option<usize>,
+    json: bool,
 }
 
 impl LogPrinter {
-    pub fn new(width: Option<usize>) -> Self {
-        LogPrinter { width }
+    pub fn new(width: Option<usize>, json: bool) -> Self {
+        LogPrinter { width, json }
     }
 
     pub fn print(&mut self, chunk: &LogChunk) -> Result<(), Failure> {
-        let text = match self.width {
-            None => chunk.text.clone(),
-            Some(width) => {
-                let mut out = String::with_capacity(chunk.text.len() + 16);
-                for line in chunk.text.split_inclusive('\n') {
-                    let _ = write!(out, "{:<width$} | {line}", chunk.program);
-                }
-                out
+        let mut out = String::with_capacity(chunk.text.len() + 16);
+        for line in chunk.text.split_inclusive('\n') {
+            if self.json {
+                let object = serde_json::json!({
+                    "ts": ts_text(chunk.ts_ms),
+                    "program": chunk.program,
+                    "stream": match chunk.stream { Stream::Stdout => "stdout", Stream::Stderr => "stderr" },
+                    "line": line.strip_suffix('\n').unwrap_or(line),
+                });
+                let _ = writeln!(out, "{object}");
+            } else if let Some(width) = self.width {
+                let _ = write!(out, "{:<width$} | {line}", chunk.program);
+            } else {
+                out.push_str(line);
             }
+        }
+        // JSON lines all go to stdout; text goes back to the stream it came from.
+        let result = match (self.json, chunk.stream) {
+            (false, Stream::Stderr) => io::stderr().lock().write_all(out.as_bytes()),
+            _ => io::stdout().lock().write_all(out.as_bytes()),
         };
-        let result = match chunk.stream {
-            Stream::Stdout => io::stdout().lock().write_all(text.as_bytes()),
-            Stream::Stderr => io::stderr().lock().write_all(text.as_bytes()),
-        };
-        // A closed stdout (`supctl logs | head`) ends the command quietly.
-        result.map_err(|_| Failure {
-            code: 0,
-            message: "output closed".into(),
-        })
+        result.map_err(closed)
     }
+}
+
+/// A closed stdout (`supctl logs | head`) ends the command quietly.
+fn closed(_: io::Error) -> Failure {
+    Failure {
+        code: 0,
+        message: "output closed".into(),
+    }
+}
+
+/// Milliseconds since the epoch as `2026-11-23T16:01:02.123Z`.
+fn ts_text(ms: u64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
+/// One state change: `2026-11-23T16:01:02.123Z web: running -> exited (exited with 1)`.
+pub fn event(e: &StateEvent, json: bool) -> Result<(), Failure> {
+    let text = if json {
+        serde_json::to_string(e).unwrap_or_default()
+    } else {
+        let mut line = format!("{} {}: {} -> {}", ts_text(e.ts_ms), e.program, e.from, e.to);
+        if let Some(pid) = e.pid {
+            let _ = write!(line, " (pid {pid})");
+        }
+        if let Some(reason) = e.reason.as_deref().filter(|r| !r.is_empty()) {
+            let _ = write!(line, ": {reason}");
+        }
+        line
+    };
+    let mut out = io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|_| out.flush())
+        .map_err(closed)
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ const SUPD_KEYS: &[&str] = &[
     "socket_group",
     "shutdown_timeout",
     "log_format",
+    "log_timestamps",
 ];
 
 /// Parses and validates a whole config file.
@@ -157,6 +158,9 @@ fn supd(w: &mut Walker, field: Field) -> SupdSpec {
         .and_then(|f| w.choice(&f, LOG_FORMATS))
     {
         spec.log_format = format;
+    }
+    if let Some(b) = sec.get("log_timestamps").and_then(|f| w.bool(&f)) {
+        spec.log_timestamps = b;
     }
     spec
 }

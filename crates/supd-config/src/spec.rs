@@ -39,6 +39,8 @@ pub struct SupdSpec {
     pub shutdown_timeout: Duration,
     /// Console format of program output. Default [`LogFormat::Prefix`].
     pub log_format: LogFormat,
+    /// Start `prefix` lines with a UTC timestamp. Default false.
+    pub log_timestamps: bool,
 }
 
 impl Default for SupdSpec {
@@ -49,6 +51,7 @@ impl Default for SupdSpec {
             socket_group: None,
             shutdown_timeout: Duration::from_secs(30),
             log_format: LogFormat::Prefix,
+            log_timestamps: false,
         }
     }
 }
@@ -100,8 +103,12 @@ pub enum OutputTarget {
     Console,
     /// Discarded (`/dev/null`).
     Null,
-    /// Appended to this file (resolved like [`SupdSpec::socket`]).
+    /// Appended to this file (resolved like [`SupdSpec::socket`]); rotated at
+    /// `log_max_size`, reopened on SIGUSR1.
     File(PathBuf),
+    /// Wherever the program's stdout goes (only for `stderr`: supervisord's
+    /// `redirect_stderr`).
+    Stdout,
 }
 
 /// One `[program.NAME]` table.
@@ -148,6 +155,11 @@ pub struct ProgramSpec {
     pub ready: Readiness,
     pub stdout: OutputTarget,
     pub stderr: OutputTarget,
+    /// A log file that reaches this size is rotated (`name.log` → `name.log.1` ...).
+    /// Default 50 MB.
+    pub log_max_size: u64,
+    /// Rotated files kept (`name.log.1` ... `name.log.N`); 0 truncates instead. Default 5.
+    pub log_backups: u32,
     pub watch: Option<WatchSpec>,
     pub health: Option<HealthSpec>,
 }
@@ -177,6 +189,8 @@ impl ProgramSpec {
             ready: Readiness::Started,
             stdout: OutputTarget::Console,
             stderr: OutputTarget::Console,
+            log_max_size: 50_000_000,
+            log_backups: 5,
             watch: None,
             health: None,
         }

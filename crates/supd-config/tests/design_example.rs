@@ -36,6 +36,7 @@ fn design_example_parses_with_the_documented_values() {
             socket_group: Some(IdRef::Name("ops".into())),
             shutdown_timeout: Duration::from_secs(30),
             log_format: LogFormat::Prefix,
+            log_timestamps: false,
         }
     );
 

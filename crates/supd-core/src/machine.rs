@@ -386,6 +386,9 @@ impl<'a> Cx<'a> {
             self.set(p, ProgramState::Exited, what);
             return;
         }
+        // Every exit is first an `exited` (for the event stream: running → exited →
+        // backoff → starting); what happens next is decided below, in the same step.
+        self.set(p, ProgramState::Exited, String::new());
         if oneshot {
             if success {
                 self.st.programs[p].failures = 0;

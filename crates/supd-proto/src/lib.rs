@@ -82,7 +82,17 @@ pub enum Request {
         lines: Option<usize>,
         #[serde(default)]
         follow: bool,
+        /// Only output that arrived at or after this time (milliseconds since the Unix
+        /// epoch).
+        #[serde(default)]
+        since_ms: Option<u64>,
+        /// Only this stream.
+        #[serde(default)]
+        stream: Option<Stream>,
     },
+    /// A live stream of state changes, as [`ServerMessage::Event`]s, until the client
+    /// hangs up.
+    Events,
     Shutdown,
     /// Re-read the config and apply only the difference.
     Reload,
@@ -115,6 +125,11 @@ pub enum ServerMessage {
     Log {
         id: u64,
         chunk: LogChunk,
+    },
+    /// A state change, for `events`.
+    Event {
+        id: u64,
+        event: StateEvent,
     },
     /// The end of a stream (`logs` without `--follow` ends with this too).
     End {
@@ -251,11 +266,31 @@ pub enum Stream {
     Stderr,
 }
 
+/// A program changed state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateEvent {
+    /// Milliseconds since the Unix epoch.
+    pub ts_ms: u64,
+    pub program: String,
+    pub from: ProgramState,
+    pub to: ProgramState,
+    /// The process after the change, if any.
+    pub pid: Option<u32>,
+    /// For `to: exited`: how the run ended.
+    pub exit_code: Option<i32>,
+    pub signal: Option<String>,
+    /// Why the program is in its new state.
+    pub reason: Option<String>,
+}
+
 /// Whole lines a program wrote to one stream, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogChunk {
     pub program: String,
     pub stream: Stream,
+    /// When supd read them, in milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub ts_ms: u64,
     /// One or more lines, each ending in `\n`. Invalid UTF-8 is replaced by U+FFFD.
     pub text: String,
 }

@@ -15,15 +15,17 @@ use std::time::Duration;
 
 use supd_proto::{
     ClientMessage, ErrorKind, ErrorReply, Hello, LogChunk, MAX_LINE, PROTOCOL_VERSION, Request,
-    ServerMessage, decode, encode,
+    ServerMessage, Stream, decode, encode,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::net::unix::OwnedWriteHalf;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::bulletin::Bulletin;
 use crate::event::Event;
 use crate::logplane::LogPlane;
+use crate::logplane::ring::Record;
 use crate::names::Names;
 
 /// A client must say hello and make its request within this time.
@@ -118,6 +120,7 @@ pub async fn serve(
     events: mpsc::UnboundedSender<Event>,
     plane: Rc<LogPlane>,
     names: Rc<Names>,
+    bulletin: Rc<Bulletin>,
 ) {
     loop {
         match listener.accept().await {
@@ -126,6 +129,7 @@ pub async fn serve(
                     events: events.clone(),
                     plane: plane.clone(),
                     names: names.clone(),
+                    bulletin: bulletin.clone(),
                 };
                 tokio::task::spawn_local(conn.run(stream));
             }
@@ -142,6 +146,7 @@ struct Conn {
     events: mpsc::UnboundedSender<Event>,
     plane: Rc<LogPlane>,
     names: Rc<Names>,
+    bulletin: Rc<Bulletin>,
 }
 
 /// What ended a conversation early; the client is told when it can still listen.
@@ -224,13 +229,24 @@ impl Conn {
         write: &mut OwnedWriteHalf,
         read: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
     ) -> Result<(), Abort> {
-        if let Request::Logs {
-            names,
-            lines,
-            follow,
-        } = &request
-        {
-            return self.logs(id, names, *lines, *follow, write, read).await;
+        match &request {
+            Request::Logs {
+                names,
+                lines,
+                follow,
+                since_ms,
+                stream,
+            } => {
+                let filter = LogFilter {
+                    since: since_ms.map(|ms| std::time::UNIX_EPOCH + Duration::from_millis(ms)),
+                    stream: *stream,
+                };
+                return self
+                    .logs(id, names, *lines, *follow, filter, write, read)
+                    .await;
+            }
+            Request::Events => return self.events(id, write, read).await,
+            _ => {}
         }
         let shutdown = request == Request::Shutdown;
         let (tx, rx) = oneshot::channel();
@@ -266,12 +282,14 @@ impl Conn {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn logs(
         &self,
         id: u64,
         names: &[String],
         lines: Option<usize>,
         follow: bool,
+        filter: LogFilter,
         write: &mut OwnedWriteHalf,
         read: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
     ) -> Result<(), Abort> {
@@ -281,11 +299,11 @@ impl Conn {
             .map_err(|message| Abort::Tell(Some(id), ErrorKind::UnknownProgram, message))?;
         // Subscribe before reading the backlog, so nothing falls between the two.
         let mut live = follow.then(|| self.plane.follow());
-        let backlog = self.plane.tail(&progs, lines.unwrap_or(100));
+        let keep = |r: &Record| progs.contains(&r.prog) && filter.keeps(r);
+        let backlog = self.plane.tail(&progs, lines.unwrap_or(100), keep);
         let mut last = self.plane.last_seq();
         for (record, bytes) in backlog {
-            self.send_chunk(id, write, record.prog, record.stream, &bytes)
-                .await?;
+            self.send_chunk(id, write, &record, &bytes).await?;
         }
         let Some(live) = live.as_mut() else {
             return send(write, &ServerMessage::End { id }).await;
@@ -295,18 +313,18 @@ impl Conn {
             tokio::select! {
                 got = live.recv() => match got {
                     Ok(record) => {
-                        if record.seq <= last || !progs.contains(&record.prog) {
+                        if record.seq <= last || !keep(&record) {
                             continue;
                         }
                         last = record.seq;
-                        self.send_chunk(id, write, record.prog, record.stream, &record.data).await?;
+                        self.send_chunk(id, write, &record, &record.data).await?;
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
                         return Err(Abort::Tell(Some(id), ErrorKind::Refused, format!(
-                            "this follower fell {n} chunks behind the programs' output and was cut off"
+                            "cut off: this follower fell {n} chunks behind the programs' output"
                         )));
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    Err(broadcast::error::RecvError::Closed) => {
                         return send(write, &ServerMessage::End { id }).await;
                     }
                 },
@@ -316,24 +334,69 @@ impl Conn {
         }
     }
 
+    async fn events(
+        &self,
+        id: u64,
+        write: &mut OwnedWriteHalf,
+        read: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+    ) -> Result<(), Abort> {
+        let mut live = self.bulletin.subscribe();
+        let mut eof = [0u8; 1];
+        loop {
+            tokio::select! {
+                got = live.recv() => match got {
+                    Ok(event) => {
+                        let msg = ServerMessage::Event { id, event: (*event).clone() };
+                        send_following(write, &msg).await?;
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        return Err(Abort::Tell(Some(id), ErrorKind::Refused, format!(
+                            "cut off: this listener fell {n} events behind"
+                        )));
+                    }
+                    Err(broadcast::error::RecvError::Closed) => {
+                        return send(write, &ServerMessage::End { id }).await;
+                    }
+                },
+                _ = read.read(&mut eof) => return Err(Abort::Gone),
+            }
+        }
+    }
+
     async fn send_chunk(
         &self,
         id: u64,
         write: &mut OwnedWriteHalf,
-        prog: usize,
-        stream: supd_proto::Stream,
+        record: &Record,
         bytes: &[u8],
     ) -> Result<(), Abort> {
+        let ts_ms = record
+            .at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
         // Stay well below the protocol's line limit even after JSON escaping.
         for piece in split_lines(bytes, MAX_LINE / 8) {
             let chunk = LogChunk {
-                program: self.names.name(prog).to_string(),
-                stream,
+                program: self.names.name(record.prog),
+                stream: record.stream,
+                ts_ms,
                 text: String::from_utf8_lossy(piece).into_owned(),
             };
-            send(write, &ServerMessage::Log { id, chunk }).await?;
+            send_following(write, &ServerMessage::Log { id, chunk }).await?;
         }
         Ok(())
+    }
+}
+
+/// What `logs` shows besides the program selection.
+struct LogFilter {
+    since: Option<std::time::SystemTime>,
+    stream: Option<Stream>,
+}
+
+impl LogFilter {
+    fn keeps(&self, r: &Record) -> bool {
+        self.since.is_none_or(|t| r.at >= t) && self.stream.is_none_or(|s| r.stream == s)
     }
 }
 
@@ -382,4 +445,21 @@ async fn read_message(
 
 async fn send(write: &mut OwnedWriteHalf, msg: &ServerMessage) -> Result<(), Abort> {
     write.write_all(&encode(msg)).await.map_err(|_| Abort::Gone)
+}
+
+/// A client that follows a stream must keep reading: one that has not taken a message for
+/// this long is cut off (it would otherwise hold its task and backlog forever).
+const FOLLOWER_PATIENCE: Duration = Duration::from_secs(5);
+
+async fn send_following(write: &mut OwnedWriteHalf, msg: &ServerMessage) -> Result<(), Abort> {
+    match tokio::time::timeout(FOLLOWER_PATIENCE, send(write, msg)).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::info!(
+                "cut off a follower that has not read anything for {}s",
+                FOLLOWER_PATIENCE.as_secs()
+            );
+            Err(Abort::Gone)
+        }
+    }
 }

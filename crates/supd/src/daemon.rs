@@ -68,13 +68,17 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         names: config.programs.iter().map(|p| p.name.clone()).collect(),
         colour_stdout: !no_colour && std::io::stdout().is_terminal(),
         colour_stderr: !no_colour && std::io::stderr().is_terminal(),
+        format: crate::logplane::format::ConsoleFormat {
+            kind: config.supd.log_format,
+            timestamps: config.supd.log_timestamps,
+        },
     };
     let supd_prefix = prefix(
         "supd",
         style.width(),
         style.colour_stderr.then_some(SUPD_COLOUR),
     );
-    crate::logging::install(output.clone(), supd_prefix);
+    crate::logging::install(output.clone(), style.format, supd_prefix);
     tracing::info!(
         "supd {} starting {} program{} from {} (pid {}{}, control socket {})",
         env!("CARGO_PKG_VERSION"),
@@ -89,11 +93,13 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     let plane = LogPlane::new(output.clone(), &style);
     let names = Rc::new(Names::new(style.names.clone()));
     let listener = socket.listener.clone();
+    let bulletin = Rc::new(crate::bulletin::Bulletin::default());
     let server = tokio::task::spawn_local(control::serve(
         listener,
         events_tx.clone(),
         plane.clone(),
         names.clone(),
+        bulletin.clone(),
     ));
 
     let notify = match crate::notify::open(events_tx.clone()) {
@@ -110,6 +116,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         Launcher::new(plane.clone(), notify),
         names,
         plane.clone(),
+        bulletin,
         events_tx.clone(),
     );
     let watched: Vec<_> = config.programs.iter().enumerate().collect();

@@ -40,8 +40,8 @@ impl Launcher {
     /// before supd — or a reload — is always seen.
     pub fn launch(&self, prog: ProgId, spec: &ProgramSpec) -> Result<u32, SpawnError> {
         let run_as = Self::run_as(spec)?;
-        let (stdout, stdout_pipe) = self.output(&spec.stdout, Stream::Stdout, &spec.name)?;
-        let (stderr, stderr_pipe) = self.output(&spec.stderr, Stream::Stderr, &spec.name)?;
+        let (stdout, stdout_pipe) = self.output(spec, Stream::Stdout, None)?;
+        let (stderr, stderr_pipe) = self.output(spec, Stream::Stderr, Some(&stdout))?;
         let req = SpawnRequest {
             argv: spec.command.iter().map(OsString::from).collect(),
             env: self.environment(spec, run_as.as_ref()),
@@ -61,30 +61,47 @@ impl Launcher {
     }
 
     /// The child's side of one output stream, and supd's side (pipe and destination) when
-    /// supd carries it: always, except for `null`.
+    /// supd carries it: always, except for `null`. `stdout_fd` is the child's stdout, for
+    /// `stderr = "stdout"`.
     fn output(
         &self,
-        target: &OutputTarget,
+        spec: &ProgramSpec,
         stream: Stream,
-        name: &str,
+        stdout_fd: Option<&Output>,
     ) -> Result<(Output, Option<(OwnedFd, Target)>), SpawnError> {
         let which = match stream {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
         };
-        let target = match target {
+        let wanted = match stream {
+            Stream::Stdout => &spec.stdout,
+            Stream::Stderr => &spec.stderr,
+        };
+        let target = match wanted {
             OutputTarget::Null => return Ok((Output::Null, None)),
-            OutputTarget::Console => match stream {
-                Stream::Stdout => Target::Stdout,
-                Stream::Stderr => Target::Stderr,
-            },
-            OutputTarget::File(path) => self.plane.file_target(path).map_err(|e| {
-                SpawnError(format!(
-                    "cannot open {which} log file {} of {name}: {}",
-                    path.display(),
-                    describe(&e)
-                ))
-            })?,
+            OutputTarget::Stdout => {
+                // The very same pipe (or /dev/null): both streams interleave exactly as
+                // the program wrote them.
+                let same = match stdout_fd {
+                    Some(Output::Fd(fd)) => Output::Fd(fd.try_clone().map_err(|e| {
+                        SpawnError(format!("cannot share stdout with stderr: {}", describe(&e)))
+                    })?),
+                    _ => Output::Null,
+                };
+                return Ok((same, None));
+            }
+            OutputTarget::Console => self.plane.console_target(stream),
+            OutputTarget::File(path) => self
+                .plane
+                .file_target(path, spec.log_max_size, spec.log_backups)
+                .map_err(|e| {
+                    SpawnError(format!(
+                        "cannot open {which} log file {} of {}: {}",
+                        path.display(),
+                        spec.name,
+                        describe(&e)
+                    ))
+                })?,
         };
         let (read, write) = supd_sys::pipe::new_pipe()
             .map_err(|e| SpawnError(format!("cannot create the {which} pipe: {}", describe(&e))))?;

@@ -3,6 +3,7 @@
 //! Exit codes (DESIGN.md): 0 after a requested shutdown; 2 for a config or usage error;
 //! 1 for an internal failure; a critical program's own code when it fails for good.
 
+mod bulletin;
 mod control;
 mod daemon;
 mod event;

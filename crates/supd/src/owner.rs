@@ -12,12 +12,14 @@ use std::time::{Duration, Instant};
 use supd_config::Signal;
 use supd_core::{Action, Effect, ExitStatus, Input, ReqId, State, step};
 use supd_proto::{
-    ActionOutcome, ErrorKind, ErrorReply, ProgramStatus, Reply, Request, ServerMessage,
+    ActionOutcome, ErrorKind, ErrorReply, ProgramState, ProgramStatus, Reply, Request,
+    ServerMessage, StateEvent,
 };
 use supd_sys::process;
 use supd_sys::reap::{Ended, Reaped, reap_one};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::bulletin::Bulletin;
 use crate::event::{Event, Sig};
 use crate::launch::Launcher;
 use crate::logplane::LogPlane;
@@ -54,6 +56,8 @@ pub struct Owner {
     checks: HashMap<i32, oneshot::Sender<ExitStatus>>,
     /// The event queue, for tasks the owner starts (health checks).
     events: mpsc::UnboundedSender<Event>,
+    /// State changes, for `supctl events`.
+    bulletin: Rc<Bulletin>,
 }
 
 impl Owner {
@@ -62,9 +66,11 @@ impl Owner {
         launcher: Launcher,
         names: Rc<Names>,
         plane: Rc<LogPlane>,
+        bulletin: Rc<Bulletin>,
         events: mpsc::UnboundedSender<Event>,
     ) -> Self {
         Owner {
+            bulletin,
             checks: HashMap::new(),
             events,
             state: State::new(config.programs.clone(), config.supd.shutdown_timeout),
@@ -263,9 +269,39 @@ impl Owner {
                 }
                 None
             }
-            Effect::Changed { prog, message, .. } => {
+            Effect::Changed {
+                prog,
+                from,
+                to,
+                message,
+            } => {
                 if !message.is_empty() {
                     tracing::info!("{}: {message}", self.names.name(prog));
+                }
+                if from != to {
+                    let p = &self.state.programs[prog];
+                    self.bulletin.publish(|| StateEvent {
+                        ts_ms: std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_millis() as u64),
+                        program: p.spec.name.clone(),
+                        from,
+                        to,
+                        pid: p.pid.filter(|_| p.has_process()).map(|pid| pid as u32),
+                        exit_code: match (to, p.last_exit) {
+                            (ProgramState::Exited, Some(ExitStatus::Exited(c))) => Some(c),
+                            _ => None,
+                        },
+                        signal: match (to, p.last_exit) {
+                            (ProgramState::Exited, Some(ExitStatus::Signaled { signal, .. })) => {
+                                Some(signal.as_str().to_string())
+                            }
+                            _ => None,
+                        },
+                        reason: (!message.is_empty())
+                            .then(|| message.clone())
+                            .or(p.reason.clone()),
+                    });
                 }
                 None
             }
@@ -425,9 +461,9 @@ impl Owner {
                 self.reload(Some(Waiting { id, reply }));
                 return;
             }
-            Request::Logs { .. } => error(
+            Request::Logs { .. } | Request::Events => error(
                 ErrorKind::BadRequest,
-                "logs are served by the log plane".into(),
+                "streams are served by the control connection itself".into(),
             ),
         };
         let _ = reply.send(answer);

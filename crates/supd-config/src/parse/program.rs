@@ -38,6 +38,8 @@ pub(super) const PROGRAM_KEYS: &[&str] = &[
     "ready",
     "stdout",
     "stderr",
+    "log_max_size",
+    "log_backups",
     "watch",
     "health",
 ];
@@ -166,20 +168,37 @@ fn show(d: Duration) -> String {
 fn read_outputs(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec) {
     set(
         &mut spec.stdout,
-        sec.get("stdout").and_then(|f| output(w, &f)),
+        sec.get("stdout").and_then(|f| output(w, &f, false)),
     );
     set(
         &mut spec.stderr,
-        sec.get("stderr").and_then(|f| output(w, &f)),
+        sec.get("stderr").and_then(|f| output(w, &f, true)),
+    );
+    set(
+        &mut spec.log_max_size,
+        sec.get("log_max_size").and_then(|f| w.size(&f)),
+    );
+    set(
+        &mut spec.log_backups,
+        sec.get("log_backups").and_then(|f| {
+            let n = w.integer(&f, 0..=1000, "a number of backups from 0 to 1000")?;
+            u32::try_from(n).ok()
+        }),
     );
 }
 
-/// `"console"`, `"null"` or a file path.
-fn output(w: &mut Walker, field: &Field) -> Option<OutputTarget> {
-    let s = w.nonempty_string(field, "\"console\", \"null\" or a file path")?;
+/// `"console"`, `"null"`, a file path, or (for stderr) `"stdout"`.
+fn output(w: &mut Walker, field: &Field, is_stderr: bool) -> Option<OutputTarget> {
+    let expected = if is_stderr {
+        "\"console\", \"null\", \"stdout\" or a file path"
+    } else {
+        "\"console\", \"null\" or a file path"
+    };
+    let s = w.nonempty_string(field, expected)?;
     Some(match s.as_str() {
         "console" => OutputTarget::Console,
         "null" => OutputTarget::Null,
+        "stdout" if is_stderr => OutputTarget::Stdout,
         _ => OutputTarget::File(resolve(&w.base, &s)),
     })
 }

@@ -314,6 +314,30 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// A size in bytes: a string such as `"50MB"`, `"512KB"`, `"1GiB"`, `"1000"`, or a
+    /// TOML integer of bytes. Never zero.
+    pub fn size(&mut self, field: &Field) -> Option<u64> {
+        let parsed = match field.value.get_ref() {
+            DeValue::Integer(i) => integer_value(i).and_then(|n| u64::try_from(n).ok()),
+            DeValue::String(_) => {
+                let s = self.string(field)?;
+                parse_size(&s)
+            }
+            _ => None,
+        };
+        match parsed {
+            Some(n) if n > 0 => Some(n),
+            _ => {
+                let message = format!(
+                    "expected a size like \"50MB\", \"512KB\" or \"1GB\", found {}",
+                    found(field.value.get_ref())
+                );
+                self.bad(field, message);
+                None
+            }
+        }
+    }
+
     /// A duration string such as `"250ms"`, `"10s"`, `"1m"` or `"1h 30m"`.
     pub fn duration(&mut self, field: &Field) -> Option<Duration> {
         match field.value.get_ref() {
@@ -566,8 +590,41 @@ pub(super) fn resolve(base: &Path, p: &str) -> PathBuf {
     }
 }
 
+/// `"50MB"` → 50,000,000; `"1MiB"` → 1,048,576; `"1000"` → 1000. Units: B, KB, MB, GB
+/// (powers of 1000) and KiB, MiB, GiB (powers of 1024), case-insensitive.
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1000,
+        "mb" | "m" => 1000 * 1000,
+        "gb" | "g" => 1000 * 1000 * 1000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        use super::parse_size;
+        assert_eq!(parse_size("50MB"), Some(50_000_000));
+        assert_eq!(parse_size("10 mb"), Some(10_000_000));
+        assert_eq!(parse_size("1MiB"), Some(1 << 20));
+        assert_eq!(parse_size("512KB"), Some(512_000));
+        assert_eq!(parse_size("1000"), Some(1000));
+        assert_eq!(parse_size("12 parsecs"), None);
+        assert_eq!(parse_size("MB"), None);
+        assert_eq!(parse_size("99999999999999999999GB"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! Guarantees: every byte fed comes out exactly once, in order; a line is emitted only when
 //! its `\n` arrived, at end of stream, or when it reaches [`MAX_LINE`] bytes (then it is
-//! emitted in `MAX_LINE` pieces, so memory stays bounded whatever a program writes).
+//! emitted in `MAX_LINE` pieces, so memory stays bounded whatever a program writes). Each
+//! emitted piece says whether it ends its line (`complete`), so a consumer can mark the
+//! pieces of an over-long line.
 
 use memchr::memchr_iter;
 
@@ -16,8 +18,9 @@ pub struct Framer {
 }
 
 impl Framer {
-    /// Calls `line` with each line completed by `data` (without its `\n`).
-    pub fn feed(&mut self, data: &[u8], line: &mut impl FnMut(&[u8])) {
+    /// Calls `line(piece, complete)` for each line (or `MAX_LINE` piece of one) that `data`
+    /// completes, without its `\n`; `complete` is false for a piece its line goes on after.
+    pub fn feed(&mut self, data: &[u8], line: &mut impl FnMut(&[u8], bool)) {
         let mut start = 0;
         for nl in memchr_iter(b'\n', data) {
             if self.partial.is_empty() {
@@ -32,7 +35,7 @@ impl Framer {
         let mut rest = &data[start..];
         if self.partial.is_empty() {
             while rest.len() >= MAX_LINE {
-                line(&rest[..MAX_LINE]);
+                line(&rest[..MAX_LINE], false);
                 rest = &rest[MAX_LINE..];
             }
             self.partial.extend_from_slice(rest);
@@ -41,17 +44,17 @@ impl Framer {
             if self.partial.len() >= MAX_LINE {
                 let whole = self.partial.len() / MAX_LINE * MAX_LINE;
                 for piece in self.partial[..whole].chunks(MAX_LINE) {
-                    line(piece);
+                    line(piece, false);
                 }
                 self.partial.drain(..whole);
             }
         }
     }
 
-    /// End of stream: a last line without `\n` is emitted as a line.
-    pub fn finish(&mut self, line: &mut impl FnMut(&[u8])) {
+    /// End of stream: a last line without `\n` is emitted as a (complete) line.
+    pub fn finish(&mut self, line: &mut impl FnMut(&[u8], bool)) {
         if !self.partial.is_empty() {
-            line(&self.partial);
+            line(&self.partial, true);
             self.clear();
         }
     }
@@ -71,12 +74,13 @@ impl Framer {
 }
 
 /// A complete line, in `MAX_LINE` pieces when longer (an empty line is one empty piece).
-fn emit_pieces(s: &[u8], line: &mut impl FnMut(&[u8])) {
+fn emit_pieces(s: &[u8], line: &mut impl FnMut(&[u8], bool)) {
     if s.len() <= MAX_LINE {
-        line(s);
+        line(s, true);
     } else {
-        for piece in s.chunks(MAX_LINE) {
-            line(piece);
+        let pieces = s.len().div_ceil(MAX_LINE);
+        for (i, piece) in s.chunks(MAX_LINE).enumerate() {
+            line(piece, i + 1 == pieces);
         }
     }
 }
@@ -89,9 +93,9 @@ mod tests {
         let mut f = Framer::default();
         let mut out = Vec::new();
         for c in chunks {
-            f.feed(c, &mut |l| out.push(l.to_vec()));
+            f.feed(c, &mut |l, _| out.push(l.to_vec()));
         }
-        f.finish(&mut |l| out.push(l.to_vec()));
+        f.finish(&mut |l, _| out.push(l.to_vec()));
         out
     }
 
@@ -131,11 +135,24 @@ mod tests {
     }
 
     #[test]
+    fn only_the_last_piece_of_a_long_line_is_complete() {
+        let mut f = Framer::default();
+        let mut flags = Vec::new();
+        let mut input = vec![b'z'; MAX_LINE * 2 + 1];
+        input.push(b'\n');
+        f.feed(&input, &mut |_, complete| flags.push(complete));
+        assert_eq!(flags, [false, false, true]);
+    }
+
+    #[test]
     fn partial_memory_is_bounded() {
         let mut f = Framer::default();
         let mut n = 0;
         for _ in 0..100 {
-            f.feed(&[b'y'; 10_000], &mut |_| n += 1);
+            f.feed(&[b'y'; 10_000], &mut |_, complete| {
+                assert!(!complete);
+                n += 1
+            });
             assert!(f.pending() < MAX_LINE);
         }
         assert_eq!(n, 1_000_000 / MAX_LINE);

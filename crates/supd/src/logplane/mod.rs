@@ -14,6 +14,7 @@
 //! A pump runs until its pipe reaches end of file — that is, until every process holding the
 //! write end has exited — so lines written just before a program dies are never lost.
 
+pub mod format;
 pub mod framer;
 pub mod output;
 pub mod ring;
@@ -31,6 +32,7 @@ use supd_proto::Stream;
 use tokio::net::unix::pipe;
 use tokio::sync::broadcast;
 
+use format::ConsoleFormat;
 use framer::Framer;
 use output::{Output, Target};
 use ring::{Record, Ring};
@@ -42,6 +44,7 @@ const FOLLOW_BACKLOG: usize = 4096;
 
 /// Per-program output state.
 struct ProgramLog {
+    name: String,
     /// `web    | ` (or coloured), per stream.
     prefix: [Vec<u8>; 2],
     ring: RefCell<Ring>,
@@ -54,6 +57,7 @@ pub struct LogPlane {
     /// By program id; grows when a reload adds programs.
     programs: RefCell<Vec<ProgramLog>>,
     colour: [bool; 2],
+    format: ConsoleFormat,
     seq: Cell<u64>,
     followers: RefCell<Option<broadcast::Sender<Arc<Record>>>>,
     /// Pumps still running; the daemon waits for zero before exiting.
@@ -72,6 +76,7 @@ pub struct Style {
     pub names: Vec<String>,
     pub colour_stdout: bool,
     pub colour_stderr: bool,
+    pub format: ConsoleFormat,
 }
 
 impl Style {
@@ -111,6 +116,7 @@ impl LogPlane {
             files: RefCell::default(),
             programs: RefCell::new(Vec::new()),
             colour: [style.colour_stdout, style.colour_stderr],
+            format: style.format,
             seq: Cell::new(0),
             followers: RefCell::new(None),
             pumps: Cell::new(0),
@@ -134,8 +140,12 @@ impl LogPlane {
             let prefix = [0, 1]
                 .map(|s| prefix(name, width, self.colour[s].then(|| colour_of(i))).into_bytes());
             match programs.get_mut(i) {
-                Some(p) => p.prefix = prefix,
+                Some(p) => {
+                    p.prefix = prefix;
+                    p.name.clone_from(name);
+                }
                 None => programs.push(ProgramLog {
+                    name: name.clone(),
                     prefix,
                     ring: RefCell::default(),
                 }),
@@ -143,14 +153,24 @@ impl LogPlane {
         }
     }
 
-    /// The writer target for log file `path`, opening it on first use (for appending).
-    pub fn file_target(&self, path: &Path) -> io::Result<Target> {
+    /// Where a program's `console` output of `stream` goes: supd's stdout or stderr — both
+    /// stdout in `json` format, whose objects carry the stream themselves.
+    pub fn console_target(&self, stream: Stream) -> Target {
+        match (self.format.kind, stream) {
+            (supd_config::LogFormat::Json, _) | (_, Stream::Stdout) => Target::Stdout,
+            (_, Stream::Stderr) => Target::Stderr,
+        }
+    }
+
+    /// The writer target for log file `path`, opening it on first use (for appending),
+    /// rotated at `max_size` bytes keeping `backups` old files.
+    pub fn file_target(&self, path: &Path, max_size: u64, backups: u32) -> io::Result<Target> {
         let mut files = self.files.borrow_mut();
         if let Some(&id) = files.get(path) {
             return Ok(Target::File(id));
         }
         let id = files.len();
-        self.output.open_file(id, path)?;
+        self.output.open_file(id, path, max_size, backups)?;
         files.insert(path.to_path_buf(), id);
         Ok(Target::File(id))
     }
@@ -189,7 +209,7 @@ impl LogPlane {
     }
 
     /// Frames `data` read from a program, returning the bytes for its target, if any:
-    /// prefixed lines for supd's console, the lines as written for a log file.
+    /// the console format for supd's stdout/stderr, the lines as written for a log file.
     fn frame(
         &self,
         prog: ProgId,
@@ -198,18 +218,37 @@ impl LogPlane {
         framer: &mut Framer,
         data: Option<&[u8]>,
     ) -> Option<Vec<u8>> {
+        let at = std::time::SystemTime::now();
         let programs = self.programs.borrow();
-        let prefix: &[u8] = match target {
-            Target::File(_) => &[],
-            Target::Stdout | Target::Stderr => &programs[prog].prefix[stream as usize],
+        let program = &programs[prog];
+        let console = !matches!(target, Target::File(_));
+        let fmt = self.format;
+        let needs_ts = console && (fmt.timestamps || fmt.kind == supd_config::LogFormat::Json);
+        let ts = if needs_ts {
+            format::timestamp(at)
+        } else {
+            String::new()
         };
+        let prefix = &program.prefix[stream as usize];
         let len = data.map_or(framer.pending(), <[u8]>::len);
         let mut out = Vec::with_capacity(len + len / 8 + prefix.len() + 1);
         let mut raw = Vec::with_capacity(len + 1);
-        let mut line = |l: &[u8]| {
-            out.extend_from_slice(prefix);
-            out.extend_from_slice(l);
-            out.push(b'\n');
+        let mut line = |l: &[u8], complete: bool| {
+            if console {
+                format::console_line(
+                    &mut out,
+                    fmt,
+                    &ts,
+                    prefix,
+                    &program.name,
+                    stream,
+                    l,
+                    complete,
+                );
+            } else {
+                out.extend_from_slice(l);
+                out.push(b'\n');
+            }
             raw.extend_from_slice(l);
             raw.push(b'\n');
         };
@@ -220,11 +259,12 @@ impl LogPlane {
         if raw.is_empty() {
             return None;
         }
-        self.record(prog, stream, raw);
+        drop(programs);
+        self.record(prog, stream, raw, at);
         Some(out)
     }
 
-    fn record(&self, prog: ProgId, stream: Stream, data: Vec<u8>) {
+    fn record(&self, prog: ProgId, stream: Stream, data: Vec<u8>, at: std::time::SystemTime) {
         let seq = self.seq.get() + 1;
         self.seq.set(seq);
         let record = Arc::new(Record {
@@ -232,6 +272,7 @@ impl LogPlane {
             prog,
             stream,
             data,
+            at,
         });
         if let Some(tx) = self.followers.borrow().as_ref()
             && tx.receiver_count() > 0
@@ -241,11 +282,16 @@ impl LogPlane {
         self.programs.borrow()[prog].ring.borrow_mut().push(record);
     }
 
-    /// The last `n` lines of the given programs, merged in arrival order.
-    pub fn tail(&self, progs: &[ProgId], n: usize) -> Vec<(Arc<Record>, Vec<u8>)> {
+    /// The last `n` lines of the given programs that `keep` accepts, merged in arrival order.
+    pub fn tail(
+        &self,
+        progs: &[ProgId],
+        n: usize,
+        keep: impl Fn(&Record) -> bool,
+    ) -> Vec<(Arc<Record>, Vec<u8>)> {
         let records = progs
             .iter()
-            .flat_map(|&p| self.programs.borrow()[p].ring.borrow().tail(n))
+            .flat_map(|&p| self.programs.borrow()[p].ring.borrow().tail_where(n, &keep))
             .collect();
         ring::last_lines(records, n)
     }

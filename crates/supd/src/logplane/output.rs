@@ -8,10 +8,11 @@
 //! thread so that a blocked `write(2)` never stalls the event loop.
 //!
 //! Log files are opened by the event loop (so a bad path is reported when the program
-//! starts) and then owned by the writer, which reopens them all on request (SIGUSR1, after
-//! an external logrotate moved them away). A write error on a file (disk full) is reported
-//! once; the lines for that file are dropped until a write succeeds again, and supervision
-//! goes on.
+//! starts) and then owned by the writer, which rotates them by size (`name.log` →
+//! `name.log.1` → ... → `name.log.N`, cutting only between lines, so no file exceeds the
+//! limit by more than one line) and reopens them all on request (SIGUSR1, after an external
+//! logrotate moved them away). A write error on a file (disk full) is reported once; the
+//! lines for that file are dropped until a write succeeds again, and supervision goes on.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice};
@@ -52,6 +53,8 @@ enum Msg {
         id: usize,
         path: PathBuf,
         file: File,
+        max_size: u64,
+        backups: u32,
     },
     /// Reopen every log file at its path.
     Reopen,
@@ -112,13 +115,15 @@ impl Output {
     }
 
     /// Opens `path` for appending (creating it, mode 0644) and hands it to the writer as
-    /// [`Target::File`]`(id)`.
-    pub fn open_file(&self, id: usize, path: &Path) -> io::Result<()> {
+    /// [`Target::File`]`(id)`, to be rotated at `max_size` bytes keeping `backups` old files.
+    pub fn open_file(&self, id: usize, path: &Path, max_size: u64, backups: u32) -> io::Result<()> {
         let file = open_log(path)?;
         let _ = self.tx.send(Msg::AddFile {
             id,
             path: path.to_path_buf(),
             file,
+            max_size,
+            backups,
         });
         Ok(())
     }
@@ -150,8 +155,106 @@ fn open_log(path: &Path) -> io::Result<File> {
 struct LogFile {
     path: PathBuf,
     file: Option<File>,
+    /// Bytes in the current file.
+    size: u64,
+    max_size: u64,
+    backups: u32,
     /// A write failed and was reported; cleared by the next successful write.
     failing: bool,
+}
+
+impl LogFile {
+    fn new(path: PathBuf, file: File, max_size: u64, backups: u32) -> Self {
+        let size = file.metadata().map_or(0, |m| m.len());
+        LogFile {
+            path,
+            file: Some(file),
+            size,
+            max_size,
+            backups,
+            failing: false,
+        }
+    }
+
+    /// Appends whole lines, rotating first whenever the next lines would take the file past
+    /// `max_size`; a single line longer than that gets a file of its own.
+    fn append(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        let total: u64 = parts.iter().map(|p| p.len() as u64).sum();
+        if self.size + total <= self.max_size {
+            return self.write(parts, total);
+        }
+        for part in parts {
+            let mut rest: &[u8] = part;
+            while !rest.is_empty() {
+                let room = self.max_size.saturating_sub(self.size) as usize;
+                let cut = if rest.len() <= room {
+                    rest.len()
+                } else {
+                    match memchr::memrchr(b'\n', &rest[..room]) {
+                        Some(i) => i + 1,
+                        // Not one whole line fits: an empty file takes the first line anyway.
+                        None if self.size == 0 => {
+                            memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1)
+                        }
+                        None => 0,
+                    }
+                };
+                if cut > 0 {
+                    self.write(&[&rest[..cut]], cut as u64)?;
+                    rest = &rest[cut..];
+                }
+                if !rest.is_empty() {
+                    self.rotate()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, parts: &[&[u8]], total: u64) -> io::Result<()> {
+        let file = self
+            .file
+            .as_ref()
+            .ok_or_else(|| io::Error::other("not open"))?;
+        write_all(file.as_fd(), parts).map_err(io::Error::from)?;
+        self.size += total;
+        Ok(())
+    }
+
+    /// `name.log.(N-1)` → `name.log.N`, ..., `name.log` → `name.log.1`, then a new empty
+    /// `name.log`. With no backups, the file is just emptied.
+    fn rotate(&mut self) -> io::Result<()> {
+        if self.backups == 0 {
+            if let Some(f) = &self.file {
+                f.set_len(0)?;
+            }
+            self.size = 0;
+            return Ok(());
+        }
+        let numbered = |n: u32| {
+            let mut p = self.path.clone().into_os_string();
+            p.push(format!(".{n}"));
+            PathBuf::from(p)
+        };
+        for n in (1..self.backups).rev() {
+            let from = numbered(n);
+            if from.exists() {
+                std::fs::rename(&from, numbered(n + 1))?;
+            }
+        }
+        std::fs::rename(&self.path, numbered(1))?;
+        self.file = Some(open_log(&self.path)?);
+        self.size = 0;
+        Ok(())
+    }
+
+    fn reopen(&mut self) -> io::Result<()> {
+        let file = open_log(&self.path)?;
+        self.size = file.metadata().map_or(0, |m| m.len());
+        self.file = Some(file);
+        self.failing = false;
+        Ok(())
+    }
 }
 
 /// The writer thread's state.
@@ -176,16 +279,18 @@ impl Writer {
                         batches.push(b);
                     }
                     // Control messages apply in order with the writes around them.
-                    Msg::AddFile { id, path, file } => {
+                    Msg::AddFile {
+                        id,
+                        path,
+                        file,
+                        max_size,
+                        backups,
+                    } => {
                         self.flush(&mut batches, budget);
                         if self.files.len() <= id {
                             self.files.resize_with(id + 1, || None);
                         }
-                        self.files[id] = Some(LogFile {
-                            path,
-                            file: Some(file),
-                            failing: false,
-                        });
+                        self.files[id] = Some(LogFile::new(path, file, max_size, backups));
                     }
                     Msg::Reopen => {
                         self.flush(&mut batches, budget);
@@ -253,10 +358,7 @@ impl Writer {
                 let Some(Some(log)) = self.files.get_mut(id) else {
                     return;
                 };
-                let Some(file) = log.file.as_ref() else {
-                    return;
-                };
-                match write_all(file.as_fd(), parts) {
+                match log.append(parts) {
                     Ok(()) => log.failing = false,
                     Err(e) => {
                         if !log.failing {
@@ -276,11 +378,8 @@ impl Writer {
     fn reopen(&mut self) {
         let mut problems = Vec::new();
         for log in self.files.iter_mut().flatten() {
-            match open_log(&log.path) {
-                Ok(file) => {
-                    log.file = Some(file);
-                    log.failing = false;
-                }
+            match log.reopen() {
+                Ok(()) => {}
                 Err(e) => problems.push(format!(
                     "cannot reopen log file {}: {}; still writing to the old one",
                     log.path.display(),

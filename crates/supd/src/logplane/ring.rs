@@ -23,6 +23,8 @@ pub struct Record {
     pub stream: Stream,
     /// One or more lines, each ending in `\n`.
     pub data: Vec<u8>,
+    /// When they were read.
+    pub at: std::time::SystemTime,
 }
 
 impl Record {
@@ -62,11 +64,12 @@ impl Ring {
         }
     }
 
-    /// Newest records holding at least `n` lines (fewer if the ring has fewer), oldest first.
-    pub fn tail(&self, n: usize) -> Vec<Arc<Record>> {
+    /// Newest records that `keep` accepts holding at least `n` lines (fewer if the ring has
+    /// fewer), oldest first.
+    pub fn tail_where(&self, n: usize, keep: impl Fn(&Record) -> bool) -> Vec<Arc<Record>> {
         let mut lines = 0;
         let mut out = Vec::new();
-        for r in self.records.iter().rev() {
+        for r in self.records.iter().rev().filter(|r| keep(r)) {
             if lines >= n {
                 break;
             }
@@ -108,6 +111,7 @@ mod tests {
             prog,
             stream: Stream::Stdout,
             data: data.as_bytes().to_vec(),
+            at: std::time::SystemTime::UNIX_EPOCH,
         })
     }
 
@@ -117,10 +121,10 @@ mod tests {
         ring.push(rec(1, 0, "1\n2\n"));
         ring.push(rec(2, 0, "3\n"));
         ring.push(rec(3, 0, "4\n5\n"));
-        let got = last_lines(ring.tail(3), 3);
+        let got = last_lines(ring.tail_where(3, |_| true), 3);
         let text: Vec<u8> = got.iter().flat_map(|(_, b)| b.clone()).collect();
         assert_eq!(text, b"3\n4\n5\n");
-        let all = last_lines(ring.tail(100), 100);
+        let all = last_lines(ring.tail_where(100, |_| true), 100);
         let text: Vec<u8> = all.iter().flat_map(|(_, b)| b.clone()).collect();
         assert_eq!(text, b"1\n2\n3\n4\n5\n");
     }
@@ -143,6 +147,9 @@ mod tests {
             ring.push(rec(i, 0, &line));
         }
         assert!(ring.bytes <= RING_BYTES);
-        assert_eq!(ring.tail(usize::MAX).len(), RING_BYTES / 1024);
+        assert_eq!(
+            ring.tail_where(usize::MAX, |_| true).len(),
+            RING_BYTES / 1024
+        );
     }
 }
