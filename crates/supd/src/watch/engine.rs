@@ -104,6 +104,14 @@ impl Stamp {
     }
 }
 
+/// One entry of a directory listing.
+struct Entry {
+    path: PathBuf,
+    is_dir: bool,
+    /// When asked for.
+    stamp: Option<Stamp>,
+}
+
 /// How a raw event saw a path.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Seen {
@@ -372,13 +380,12 @@ impl Engine {
                 }
                 // Still list the rest: the files already there are changes to report.
             }
-            for (path, meta) in self.list(&root_dir, &dir, &prune) {
-                let is_dir = meta.is_dir();
-                if is_dir {
-                    dirs.push(path.clone());
+            for entry in self.list(&root_dir, &dir, &prune, false) {
+                if entry.is_dir {
+                    dirs.push(entry.path.clone());
                 }
                 if report.is_some() {
-                    found.push((path, is_dir));
+                    found.push((entry.path, entry.is_dir));
                 }
             }
         }
@@ -392,9 +399,11 @@ impl Engine {
         !limited
     }
 
-    /// The entries of `dir` that are not ignored (directories of `prune` left out), in
-    /// name order. An unreadable directory is warned about once.
-    fn list(&mut self, root: &Path, dir: &Path, prune: &[PathBuf]) -> Vec<(PathBuf, Metadata)> {
+    /// The entries of `dir`, in name order, without the ignored directories and those of
+    /// `prune` (files are all there: whether one counts is only asked when it changes).
+    /// With `stat`, each comes with its metadata (not following symbolic links); without,
+    /// nothing is read but the directory. An unreadable directory is warned about once.
+    fn list(&mut self, root: &Path, dir: &Path, prune: &[PathBuf], stat: bool) -> Vec<Entry> {
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(e) => {
@@ -410,21 +419,27 @@ impl Engine {
                 return Vec::new();
             }
         };
-        let mut out: Vec<(PathBuf, Metadata)> = entries
+        let mut out: Vec<Entry> = entries
             .flatten()
             .filter_map(|entry| {
                 let path = entry.path();
-                // Not following symbolic links: a link is an entry like a file.
-                let meta = entry.metadata().ok()?;
-                let is_dir = meta.is_dir();
-                if self.matcher.is_ignored(root, &path, is_dir) || (is_dir && prune.contains(&path))
-                {
+                let is_dir = entry.file_type().ok()?.is_dir();
+                if is_dir && (prune.contains(&path) || self.matcher.is_ignored(root, &path, true)) {
                     return None;
                 }
-                Some((path, meta))
+                let stamp = if stat {
+                    Some(Stamp::of(&entry.metadata().ok()?))
+                } else {
+                    None
+                };
+                Some(Entry {
+                    path,
+                    is_dir,
+                    stamp,
+                })
             })
             .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
         out
     }
 
@@ -671,11 +686,13 @@ impl Engine {
             while let Some(dir) = dirs.pop() {
                 self.refresh_gitignore(&dir);
                 let root_dir = self.roots[ri].dir.clone();
-                for (path, meta) in self.list(&root_dir, &dir, &prune) {
-                    if meta.is_dir() {
-                        dirs.push(path.clone());
+                for entry in self.list(&root_dir, &dir, &prune, true) {
+                    if entry.is_dir {
+                        dirs.push(entry.path.clone());
                     }
-                    order.push((ri, path, Stamp::of(&meta)));
+                    if let Some(stamp) = entry.stamp {
+                        order.push((ri, entry.path, stamp));
+                    }
                 }
             }
         }
@@ -934,6 +951,24 @@ mod tests {
             std::fs::rename(root.join(".conf.toml.tmp"), root.join("conf.toml")).unwrap();
             assert_eq!(w.until("conf.toml"), ["conf.toml"]);
         }
+    }
+
+    #[test]
+    fn with_several_roots_paths_are_shown_under_the_root_name() {
+        let (_dir, root) = tree();
+        std::fs::create_dir_all(root.join("app")).unwrap();
+        std::fs::create_dir_all(root.join("config")).unwrap();
+        let mut spec = spec(&root, &["*.py"], PollMode::Off);
+        spec.paths = vec![root.join("app"), root.join("config")];
+        let mut w = start(&spec);
+        std::fs::write(root.join("app/views.py"), "").unwrap();
+        w.until("app/views.py");
+        std::fs::write(root.join("config/settings.py"), "").unwrap();
+        w.until("config/settings.py");
+        // Outside both roots: not watched at all.
+        std::fs::write(root.join("manage.py"), "").unwrap();
+        std::fs::write(root.join("app/sentinel.py"), "").unwrap();
+        assert_eq!(w.until("app/sentinel.py"), ["app/sentinel.py"]);
     }
 
     #[test]

@@ -146,9 +146,11 @@ impl Matcher {
             path == log
                 || (path.parent() == log.parent()
                     && match (path.file_name(), log.file_name()) {
-                        (Some(name), Some(log)) => {
-                            name.as_encoded_bytes().starts_with(log.as_encoded_bytes())
-                        }
+                        // Rotated copies: `web.log.1`, `web.log.2.gz`, `web.log-20250101`.
+                        (Some(name), Some(log)) => name
+                            .as_encoded_bytes()
+                            .strip_prefix(log.as_encoded_bytes())
+                            .is_some_and(|rest| rest.starts_with(b".") || rest.starts_with(b"-")),
                         _ => false,
                     })
         })
@@ -400,6 +402,8 @@ mod tests {
         let m = Matcher::new(&[], &[], vec![PathBuf::from("/w/logs/web.log")]).unwrap();
         assert!(!relevant(&m, "logs/web.log"));
         assert!(!relevant(&m, "logs/web.log.1"));
+        assert!(!relevant(&m, "logs/web.log-20250101.gz"));
+        assert!(relevant(&m, "logs/web.logger.py"));
         assert!(relevant(&m, "logs/other.log"));
         assert!(relevant(&m, "web.log"));
     }
