@@ -146,6 +146,13 @@ pub struct StartOptions {
     /// Run supd as PID 1 of a new PID namespace (`unshare --pid --fork --mount-proc`);
     /// needs root (check [`is_root`] and skip, saying why, when not).
     pub pid1: bool,
+    /// Extra arguments for supd, after `--config PATH` (e.g. `--profile dev`).
+    pub args: Vec<String>,
+    /// Run supd on this file (name in the temp dir, text) instead of the generated
+    /// `supd.toml`; `programs` and `supd_table` are then unused. The text must put the
+    /// socket at `supd.sock` in the temp dir (e.g. a supervisord file with
+    /// `[unix_http_server] file=%(here)s/supd.sock`).
+    pub config_file: Option<(String, String)>,
 }
 
 impl Supd {
@@ -159,13 +166,23 @@ impl Supd {
             .prefix("supd-e2e-")
             .tempdir()
             .expect("temp dir");
-        let config = dir.path().join("supd.toml");
         let socket = dir.path().join("supd.sock");
-        let text = format!(
-            "[supd]\nsocket = \"supd.sock\"\n{}\n\n{}",
-            opts.supd_table, programs
-        );
-        std::fs::write(&config, text).expect("write config");
+        let config = match &opts.config_file {
+            Some((name, text)) => {
+                let config = dir.path().join(name);
+                std::fs::write(&config, text).expect("write config");
+                config
+            }
+            None => {
+                let config = dir.path().join("supd.toml");
+                let text = format!(
+                    "[supd]\nsocket = \"supd.sock\"\n{}\n\n{}",
+                    opts.supd_table, programs
+                );
+                std::fs::write(&config, text).expect("write config");
+                config
+            }
+        };
         let token = format!(
             "{}-{}-{}",
             std::process::id(),
@@ -183,6 +200,7 @@ impl Supd {
         };
         cmd.arg("--config")
             .arg(&config)
+            .args(&opts.args)
             .current_dir(dir.path())
             .env("SUPD_E2E_TOKEN", &token)
             .env("NO_COLOR", "1")

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 ///
 /// Displays as `FILE:LINE: KEY: MESSAGE` (parts that are unknown are left out), for example
 /// `supd.toml:12: program.web.restart: expected one of "always", "on-failure", "never", found "sometimes"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
     pub file: PathBuf,
     /// 1-based line, when the problem has a place in the file.
@@ -31,23 +31,19 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Every problem found in one file, sorted by line. Never empty.
+/// Every problem found, sorted by file (the main config file first, then the files it pulls
+/// in, in the order it names them) and by line. Never empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
     /// The file could not be read at all.
     pub fn io(path: &Path, err: &std::io::Error) -> Self {
-        let what = match err.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            _ => strip_os_error(&err.to_string()),
-        };
         Diagnostics(vec![Diagnostic {
             file: path.to_path_buf(),
             line: None,
             key: None,
-            message: format!("cannot read config file: {what}"),
+            message: format!("cannot read config file: {}", io_reason(err)),
         }])
     }
 
@@ -77,6 +73,17 @@ impl fmt::Display for Diagnostics {
 }
 
 impl std::error::Error for Diagnostics {}
+
+/// Why a file could not be read, in a few words: `no such file`, `permission denied`, ...
+pub(crate) fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
+        std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
+        _ => strip_os_error(&err.to_string()),
+    }
+}
 
 /// `"No such file or directory (os error 2)"` -> `"No such file or directory"`.
 pub(crate) fn strip_os_error(s: &str) -> String {

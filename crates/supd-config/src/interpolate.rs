@@ -9,6 +9,10 @@
 //!   untouched for the shell of the program to expand.
 //!
 //! Names are `[A-Za-z_][A-Za-z0-9_]*`. Defaults are literal text up to the first `}`.
+//!
+//! Where a variable's value comes from is the caller's business: it passes a lookup that
+//! says, per name, [`Var::Set`], [`Var::Unset`] or [`Var::Refused`] (a name that may not be
+//! used here at all, such as `INSTANCE` outside a program with instances).
 
 use std::fmt;
 
@@ -21,6 +25,17 @@ pub(crate) enum Error {
     Unterminated,
     /// `${...}` whose name is not `[A-Za-z_][A-Za-z0-9_]*`.
     BadName(String),
+    /// A variable the lookup refused, with its one-sentence reason.
+    Refused(String),
+}
+
+/// What a lookup knows about one variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Var {
+    Set(String),
+    Unset,
+    /// The name may not be used here; the sentence says why.
+    Refused(String),
 }
 
 impl fmt::Display for Error {
@@ -38,12 +53,13 @@ impl fmt::Display for Error {
                 "invalid variable name {name:?} in \"${{{name}}}\" (expected letters, digits \
                  and _, not starting with a digit, optionally followed by \":-default\")"
             ),
+            Error::Refused(why) => f.write_str(why),
         }
     }
 }
 
 /// Replaces every `${VAR}` / `${VAR:-default}` in `s`, looking variables up with `env`.
-pub(crate) fn interpolate(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, Error> {
+pub(crate) fn interpolate(s: &str, env: &dyn Fn(&str) -> Var) -> Result<String, Error> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(dollar) = rest.find('$') {
@@ -66,7 +82,7 @@ pub(crate) fn interpolate(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Resu
 }
 
 /// The value of one `${...}` body: `NAME` or `NAME:-default`.
-fn expand(body: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, Error> {
+fn expand(body: &str, env: &dyn Fn(&str) -> Var) -> Result<String, Error> {
     let (name, default) = match body.split_once(":-") {
         Some((name, default)) => (name, Some(default)),
         None => (body, None),
@@ -75,10 +91,11 @@ fn expand(body: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, Er
         return Err(Error::BadName(name.to_string()));
     }
     match (env(name), default) {
-        (Some(value), Some(default)) if value.is_empty() => Ok(default.to_string()),
-        (Some(value), _) => Ok(value),
-        (None, Some(default)) => Ok(default.to_string()),
-        (None, None) => Err(Error::Unset(name.to_string())),
+        (Var::Refused(why), _) => Err(Error::Refused(why)),
+        (Var::Set(value), Some(default)) if value.is_empty() => Ok(default.to_string()),
+        (Var::Set(value), _) => Ok(value),
+        (Var::Unset, Some(default)) => Ok(default.to_string()),
+        (Var::Unset, None) => Err(Error::Unset(name.to_string())),
     }
 }
 
@@ -108,7 +125,18 @@ mod tests {
     }
 
     fn run(s: &str) -> Result<String, Error> {
-        interpolate(s, &env)
+        interpolate(s, &|name| match name {
+            "NOPE_REFUSED" => Var::Refused("not here".to_string()),
+            _ => env(name).map_or(Var::Unset, Var::Set),
+        })
+    }
+
+    #[test]
+    fn refused_names_are_errors_even_with_a_default() {
+        assert_eq!(
+            run("${NOPE_REFUSED:-x}"),
+            Err(Error::Refused("not here".to_string()))
+        );
     }
 
     #[test]

@@ -2,7 +2,15 @@
 //!
 //! This crate owns the config contract of DESIGN.md: which keys exist, their defaults, their
 //! types, and the error messages a user sees. It is pure: no process, no socket, no clock; the
-//! only I/O is reading the file itself (and `$VAR`s through an injected lookup).
+//! only I/O is reading the files the config names — the file itself, the files of
+//! `[supd] include` (listing the directories of their globs) and `env_file`s — and `$VAR`s
+//! through an injected lookup.
+//!
+//! One config can be several files: `[supd] include = ["conf.d/*.toml"]` adds the
+//! `[program.*]` tables of other files ([`include`] owns the pattern rules), and `env_file`
+//! (in `[supd]` and per program) reads variables in docker compose's `.env` syntax. Which
+//! programs run depends on the active profiles ([`LoadOptions`]), and `instances = N` turns
+//! one table into `N` programs `NAME:0` .. `NAME:N-1`.
 //!
 //! Reading happens in two stages:
 //! 1. **Syntax**: the TOML text is parsed into a spanned document tree (every key and value
@@ -16,6 +24,8 @@
 //! sorted by line. A caller prints them, one per line, and exits 2.
 
 mod diagnostic;
+mod envfile;
+pub mod include;
 mod interpolate;
 mod parse;
 pub mod signal;
@@ -26,21 +36,37 @@ pub use spec::*;
 
 use std::path::Path;
 
-/// Reads and validates the config file at `path`, interpolating `${VAR}` from supd's own
-/// environment.
+/// Reads and validates the config file at `path` (and the files it names), interpolating
+/// `${VAR}` from supd's own environment, with no active profile.
 pub fn load(path: &Path) -> Result<Config, Diagnostics> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// Like [`load`], with `options` (the active profiles).
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Config, Diagnostics> {
     let text = std::fs::read_to_string(path).map_err(|e| Diagnostics::io(path, &e))?;
-    parse_str(&text, path, &|name| std::env::var(name).ok())
+    parse_str_with(&text, path, &|name| std::env::var(name).ok(), options)
 }
 
 /// Validates config `text` as if read from `path` (used for messages and to resolve relative
-/// paths), with `${VAR}` looked up through `env`.
+/// paths, including those of includes and env files, which are read from disk), with
+/// `${VAR}` looked up through `env` and no active profile.
 pub fn parse_str(
     text: &str,
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, Diagnostics> {
-    parse::parse(text, path, env)
+    parse_str_with(text, path, env, &LoadOptions::default())
+}
+
+/// Like [`parse_str`], with `options` (the active profiles).
+pub fn parse_str_with(
+    text: &str,
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    options: &LoadOptions,
+) -> Result<Config, Diagnostics> {
+    parse::parse(text, path, env, options)
 }
 
 /// Only the `[supd] socket` key of the file at `path` (default [`DEFAULT_SOCKET`]), resolved

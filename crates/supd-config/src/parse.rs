@@ -1,30 +1,46 @@
-//! TOML text -> [`Config`], with every problem collected.
+//! TOML files -> [`Config`], with every problem collected.
 //!
-//! This module owns the two stages described in the crate docs:
-//! 1. [`syntax`]: the text becomes a spanned tree
-//!    ([`toml::de::DeTable::parse_recoverable`]); syntax errors are returned alone, since a
-//!    broken tree would only produce spurious schema errors.
-//! 2. The schema walk: the top level and `[supd]` here, `[program.NAME]` in [`program`], the
-//!    `depends_on` graph in [`graph`], all through the typed accessors of [`walker`].
+//! This module owns the two stages described in the crate docs, and how the files of one
+//! config come together:
+//! 1. [`syntax`]: the text of each file becomes a spanned tree
+//!    ([`toml::de::DeTable::parse_recoverable`]); a file with syntax errors reports those
+//!    alone, since a broken tree would only produce spurious schema errors.
+//! 2. The schema walk, in this order:
+//!    - `[supd] env_file` (its path interpolated from supd's own environment only), whose
+//!      variables then feed every other `${VAR}`;
+//!    - the rest of `[supd]`, here, including `include`, whose files are read next;
+//!    - every `[program.NAME]` table of every file: first `profiles` and `instances`
+//!      ([`select`]), which decide what runs and under which names, then each table in full
+//!      ([`program`]), once per instance, with its own `env_file` loaded first;
+//!    - the `depends_on` graph over the programs of every file ([`graph`]).
 //!
-//! Nothing here touches the file system: relative paths are resolved lexically against the
-//! directory of the config path as given.
+//! Each file has its own [`Walker`], so every problem names the file it is in and a line
+//! there; problems in env files name the env file and its line. The only I/O is reading
+//! the files the config names (includes, env files) and listing the directories of include
+//! globs; relative paths are resolved lexically against the directory of the file that
+//! contains them.
 
 mod graph;
 mod health;
 pub(crate) mod program;
+mod select;
 pub(crate) mod suggest;
 mod walker;
 mod watch;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use toml::Spanned;
 use toml::de::DeTable;
 
-use crate::diagnostic::Diagnostics;
-use crate::spec::{Config, DEFAULT_SOCKET, LogFormat, ProgramSpec, SupdSpec};
-use walker::{Field, Section, Walker};
+use crate::diagnostic::{Diagnostic, Diagnostics, io_reason};
+use crate::spec::{Config, DEFAULT_SOCKET, LoadOptions, LogFormat, ProgramSpec, SupdSpec};
+use select::{Known, Universe};
+use walker::{Field, InstanceVar, Section, Walker, resolve};
+
+pub(crate) use walker::shorten;
 
 const TOP_KEYS: &[&str] = &["supd", "program"];
 const SUPD_KEYS: &[&str] = &[
@@ -34,32 +50,439 @@ const SUPD_KEYS: &[&str] = &[
     "shutdown_timeout",
     "log_format",
     "log_timestamps",
+    "include",
+    "env_file",
 ];
 
-/// Parses and validates a whole config file.
+/// A file named by `[supd] include`, read.
+struct Included {
+    path: PathBuf,
+    text: String,
+}
+
+/// One `[program.NAME]` table of one of the files.
+struct Entry<'t, 'i> {
+    /// Index of the file's walker.
+    file: usize,
+    name: String,
+    sec: Section<'t, 'i>,
+}
+
+/// Parses and validates a config file and the files it names.
 pub(crate) fn parse(
     text: &str,
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
+    options: &LoadOptions,
 ) -> Result<Config, Diagnostics> {
-    let mut w = Walker::new(text, path, env);
-    let Some(doc) = syntax(&mut w, text) else {
-        return w.finish(empty_config(path));
+    let mut main = Walker::new(text, path, env);
+    let Some(doc) = syntax(&mut main, text) else {
+        return main.finish(empty_config(path, options));
     };
+    let mut env_files = EnvFiles::new(path);
     let root = Section::root(doc.get_ref());
-    w.check_keys(&root, TOP_KEYS);
-    let supd = root
+    main.check_keys(&root, TOP_KEYS);
+    let supd_sec = root
         .get("supd")
-        .map_or_else(SupdSpec::default, |f| supd(&mut w, f));
-    let programs = root
-        .get("program")
-        .map(|f| programs(&mut w, f))
-        .unwrap_or_default();
-    w.finish(Config {
+        .and_then(|f| main.table(f, "a table like [supd]"));
+    if let Some(f) = supd_sec.as_ref().and_then(|s| s.get("env_file")) {
+        main.vars.supd_file = Rc::new(env_files.load(&mut main, &f));
+    }
+    let supd = supd_sec
+        .as_ref()
+        .map_or_else(SupdSpec::default, |s| supd(&mut main, s));
+    let included = match supd_sec.as_ref().and_then(|s| s.get("include")) {
+        Some(f) => read_includes(&mut main, &f, &mut env_files.order),
+        None => Vec::new(),
+    };
+
+    let supd_vars = main.vars.supd_file.clone();
+    let mut walkers = vec![main];
+    let mut trees = Vec::with_capacity(included.len());
+    for inc in &included {
+        let mut w = Walker::new(&inc.text, &inc.path, env);
+        w.vars.supd_file = supd_vars.clone();
+        trees.push(syntax(&mut w, &inc.text));
+        walkers.push(w);
+    }
+    let mut tables = vec![(0, doc.get_ref())];
+    for (i, tree) in trees.iter().enumerate() {
+        if let Some(tree) = tree {
+            tables.push((i + 1, tree.get_ref()));
+        }
+    }
+
+    let entries = program_tables(&mut walkers, &tables);
+    let active_profiles = dedup(&options.profiles);
+    let mut universe = Universe {
+        programs: Vec::with_capacity(entries.len()),
+        active_profiles: active_profiles.clone(),
+    };
+    for e in &entries {
+        let w = &mut walkers[e.file];
+        let profiles = select::profiles(w, &e.sec);
+        let instances = select::instances(w, &e.sec);
+        universe.programs.push(Known {
+            name: e.name.clone(),
+            active: select::is_active(&profiles, &active_profiles),
+            profiles,
+            instances,
+        });
+    }
+    for message in universe.unknown_profiles() {
+        walkers[0].push(Diagnostic {
+            file: path.to_path_buf(),
+            line: None,
+            key: None,
+            message,
+        });
+    }
+
+    let mut programs = Vec::new();
+    let mut inactive = Vec::new();
+    let mut nodes = Vec::with_capacity(entries.len());
+    for (e, known) in entries.iter().zip(&universe.programs) {
+        let w = &mut walkers[e.file];
+        let (specs, node) = read_program(w, e, known, &universe, &mut env_files);
+        nodes.extend(node);
+        if known.active {
+            programs.extend(specs);
+        } else {
+            inactive.push(e.name.clone());
+        }
+    }
+    graph::report_cycles(&mut walkers, &nodes);
+
+    let config = Config {
         path: path.to_path_buf(),
         supd,
         programs,
-    })
+        inactive,
+        options: LoadOptions {
+            profiles: active_profiles,
+        },
+    };
+    finish(walkers, &env_files.order, config)
+}
+
+/// `items` without empty strings and repeats, in order.
+fn dedup(items: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        if !item.is_empty() && !out.contains(item) {
+            out.push(item.clone());
+        }
+    }
+    out
+}
+
+/// `value` when no file had a problem; else every problem, sorted by file (in `order`,
+/// then any other) and line, each once.
+fn finish<T>(walkers: Vec<Walker>, order: &[PathBuf], value: T) -> Result<T, Diagnostics> {
+    let mut all: Vec<Diagnostic> = walkers
+        .into_iter()
+        .flat_map(Walker::into_problems)
+        .collect();
+    if all.is_empty() {
+        return Ok(value);
+    }
+    let rank = |d: &Diagnostic| {
+        order
+            .iter()
+            .position(|f| *f == d.file)
+            .unwrap_or(order.len())
+    };
+    all.sort_by_key(|d| (rank(d), d.line.unwrap_or(0)));
+    let mut seen = HashSet::new();
+    all.retain(|d| seen.insert(d.clone()));
+    Err(Diagnostics(all))
+}
+
+/// Reads the files of `[supd] include`, in order, each once (the main file never).
+fn read_includes(main: &mut Walker, field: &Field, order: &mut Vec<PathBuf>) -> Vec<Included> {
+    let items = main
+        .string_items(field, "an array of paths or globs like [\"conf.d/*.toml\"]")
+        .unwrap_or_default();
+    let identity = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let main_id = identity(main.file());
+    let mut seen = HashSet::from([main_id.clone()]);
+    let mut out = Vec::new();
+    for (pattern, at) in items {
+        if pattern.is_empty() {
+            main.error(
+                at,
+                &field.key,
+                "expected a path or a glob, found an empty string",
+            );
+            continue;
+        }
+        let resolved = resolve(&main.base, &pattern);
+        let files = match crate::include::glob_files(&resolved) {
+            Ok(files) => files,
+            Err(why) => {
+                main.error(at, &field.key, format!("cannot include {pattern:?}: {why}"));
+                continue;
+            }
+        };
+        for file in files {
+            let id = identity(&file);
+            if id == main_id && !crate::include::is_glob(&resolved) {
+                let message = format!("{pattern:?} is this config file itself");
+                main.error(at, &field.key, message);
+            }
+            if !seen.insert(id) {
+                continue;
+            }
+            match std::fs::read_to_string(&file) {
+                Ok(text) => {
+                    order.push(file.clone());
+                    out.push(Included { path: file, text });
+                }
+                Err(e) => {
+                    let message = format!(
+                        "cannot read included file {}: {}",
+                        file.display(),
+                        io_reason(&e)
+                    );
+                    main.error(at, &field.key, message);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every `[program.NAME]` table of every file, in file order (the main file first), each
+/// name once: a second definition is reported, naming the first.
+fn program_tables<'t, 'i>(
+    walkers: &mut [Walker],
+    tables: &[(usize, &'t DeTable<'i>)],
+) -> Vec<Entry<'t, 'i>> {
+    let main_file = walkers[0].file().to_path_buf();
+    let mut entries: Vec<Entry> = Vec::new();
+    // name -> (file, line) of its first definition
+    let mut first: Vec<(String, usize, usize)> = Vec::new();
+    for &(file, table) in tables {
+        let root = Section::root(table);
+        if file > 0 {
+            included_top_level(&mut walkers[file], &root, &main_file);
+        }
+        let Some(field) = root.get("program") else {
+            continue;
+        };
+        let w = &mut walkers[file];
+        let Some(sec) = w.table(field, "a table of programs like [program.web]") else {
+            continue;
+        };
+        for (key, value) in sec.table.iter() {
+            let name: &str = key.get_ref();
+            let key_path = sec.child(name);
+            let at = key.span().start;
+            let w = &mut walkers[file];
+            if let Some(problem) = program_name_problem(name) {
+                w.error(at, &key_path, problem);
+            }
+            if let Some((_, f, line)) = first.iter().find(|(n, _, _)| n == name) {
+                let message = format!(
+                    "program {name:?} is already defined in {}:{line} (a program may be \
+                     defined only once in a config file and the files it includes)",
+                    walkers[*f].file().display()
+                );
+                walkers[file].error(at, &key_path, message);
+                continue;
+            }
+            first.push((name.to_string(), file, w.line(at)));
+            let field = Field {
+                key: key_path,
+                value,
+            };
+            let Some(sec) = walkers[file].table(field, "a table like [program.web]") else {
+                continue;
+            };
+            entries.push(Entry {
+                file,
+                name: name.to_string(),
+                sec,
+            });
+        }
+    }
+    entries
+}
+
+/// An included file may hold only `[program.*]` tables.
+fn included_top_level(w: &mut Walker, root: &Section, main_file: &Path) {
+    for key in root.table.keys() {
+        let name: &str = key.get_ref();
+        let at = key.span().start;
+        match name {
+            "program" => {}
+            "supd" => {
+                let message = format!(
+                    "[supd] is only allowed in the main config file {} (an included file may \
+                     only define [program.*] tables)",
+                    main_file.display()
+                );
+                w.error(at, "supd", message);
+            }
+            _ => {
+                let message = suggest::unknown_key_message(name, &["program"]);
+                w.error(at, &root.child(name), message);
+            }
+        }
+    }
+}
+
+/// Reads one program table: once, or once per instance. Returns the specs (named
+/// `NAME:i` for instances) and the program's node of the dependency graph.
+fn read_program(
+    w: &mut Walker,
+    e: &Entry,
+    known: &Known,
+    universe: &Universe,
+    env_files: &mut EnvFiles,
+) -> (Vec<ProgramSpec>, Option<graph::Node>) {
+    let count = known.instances.unwrap_or(1);
+    let mut specs = Vec::with_capacity(count as usize);
+    let mut node = None;
+    w.vars.lenient = !known.active;
+    for i in 0..count {
+        w.vars.instance = match known.instances {
+            None => InstanceVar::NotInstanced,
+            Some(_) => InstanceVar::Instance(i),
+        };
+        w.vars.program_file.clear();
+        let before = w.problem_count();
+        let file_vars = match e.sec.get("env_file") {
+            Some(f) if known.active => env_files.load(w, &f),
+            Some(f) => {
+                // Not run: its env files need not exist.
+                let _ = w.string_or_items(&f, ENV_FILE_EXPECTED);
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        w.vars.program_file = file_vars.clone();
+        let read = program::program(w, &e.name, &e.sec, universe);
+        let mut spec = read.spec;
+        let instance_var = known
+            .instances
+            .map(|_| vec![("INSTANCE".to_string(), i.to_string())])
+            .unwrap_or_default();
+        let inherited: Vec<(String, String)> = w
+            .vars
+            .supd_file
+            .iter()
+            .filter(|(k, _)| w.env_var(k).is_none())
+            .cloned()
+            .collect();
+        spec.environment = merge_env(&[&inherited, &file_vars, &instance_var, &spec.environment]);
+        if known.instances.is_some() {
+            spec.name = crate::spec::instance_name(&e.name, i);
+        }
+        specs.push(spec);
+        if node.is_none() {
+            let mut n = read.node;
+            n.file = e.file;
+            node = Some(n);
+        }
+        if w.problem_count() > before {
+            break; // the other instances would only repeat these problems
+        }
+    }
+    w.vars.instance = InstanceVar::Outside;
+    w.vars.lenient = false;
+    w.vars.program_file.clear();
+    (specs, node)
+}
+
+/// The layers of a program's environment, lowest first, as one list: each variable once, at
+/// its first place, with its last value.
+fn merge_env(layers: &[&[(String, String)]]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in layers.iter().flat_map(|l| l.iter()) {
+        match out.iter_mut().find(|(name, _)| name == k) {
+            Some(slot) => slot.1.clone_from(v),
+            None => out.push((k.clone(), v.clone())),
+        }
+    }
+    out
+}
+
+/// Variables in order: name and value.
+type EnvVars = Vec<(String, String)>;
+
+const ENV_FILE_EXPECTED: &str = "a path like \".env\" or an array of paths";
+
+/// The env files read so far (each is read and checked once, whoever names it), and the
+/// order in which files were first read (for sorting problems).
+struct EnvFiles {
+    /// Path -> its variables, or why it cannot be read.
+    cache: Vec<(PathBuf, Result<EnvVars, String>)>,
+    /// The main file first, then every file read after it.
+    order: Vec<PathBuf>,
+}
+
+impl EnvFiles {
+    fn new(main: &Path) -> Self {
+        EnvFiles {
+            cache: Vec::new(),
+            order: vec![main.to_path_buf()],
+        }
+    }
+
+    /// The variables of the env file(s) of `field` (`env_file`), later files overriding
+    /// earlier ones. Problems go to `w` (bad lines: with the env file's path and line).
+    fn load(&mut self, w: &mut Walker, field: &Field) -> Vec<(String, String)> {
+        let items = w
+            .string_or_items(field, ENV_FILE_EXPECTED)
+            .unwrap_or_default();
+        let mut layers = Vec::new();
+        for (p, at) in items {
+            if p.is_empty() {
+                w.error(at, &field.key, "expected a path, found an empty string");
+                continue;
+            }
+            let path = resolve(&w.base, &p);
+            layers.push(self.read(w, &path, at, &field.key));
+        }
+        let refs: Vec<&[(String, String)]> = layers.iter().map(Vec::as_slice).collect();
+        merge_env(&refs)
+    }
+
+    fn read(&mut self, w: &mut Walker, path: &Path, at: usize, key: &str) -> Vec<(String, String)> {
+        if let Some((_, known)) = self.cache.iter().find(|(p, _)| p == path) {
+            return match known {
+                Ok(vars) => vars.clone(),
+                Err(message) => {
+                    w.error(at, key, message.clone());
+                    Vec::new()
+                }
+            };
+        }
+        let result = match std::fs::read_to_string(path) {
+            Ok(text) => {
+                self.order.push(path.to_path_buf());
+                let (vars, problems) = crate::envfile::parse(&text);
+                for p in problems {
+                    w.push(Diagnostic {
+                        file: path.to_path_buf(),
+                        line: Some(p.line),
+                        key: p.key,
+                        message: p.message,
+                    });
+                }
+                Ok(vars)
+            }
+            Err(e) => {
+                let message = format!("cannot read env file {}: {}", path.display(), io_reason(&e));
+                w.error(at, key, message.clone());
+                Err(message)
+            }
+        };
+        let vars = result.clone().unwrap_or_default();
+        self.cache.push((path.to_path_buf(), result));
+        vars
+    }
 }
 
 /// Only `[supd] socket`, resolved; problems anywhere else are ignored.
@@ -72,7 +495,7 @@ pub(crate) fn socket_only(
     let Some(doc) = syntax(&mut w, text) else {
         return w.finish(PathBuf::from(DEFAULT_SOCKET));
     };
-    let socket_field = Section::root(doc.get_ref())
+    let supd_sec = Section::root(doc.get_ref())
         .get("supd")
         .and_then(|f| match f.value.get_ref() {
             toml::de::DeValue::Table(table) => Some(Section {
@@ -81,8 +504,13 @@ pub(crate) fn socket_only(
                 table,
             }),
             _ => None,
-        })
-        .and_then(|sec| sec.get("socket"));
+        });
+    if let Some(f) = supd_sec.as_ref().and_then(|s| s.get("env_file")) {
+        // Best effort: a broken env file is reported by `supd check`, not here.
+        let mut scratch = Walker::new(text, path, env);
+        w.vars.supd_file = Rc::new(EnvFiles::new(path).load(&mut scratch, &f));
+    }
+    let socket_field = supd_sec.and_then(|sec| sec.get("socket"));
     let socket = match socket_field {
         Some(f) => w.path(&f),
         None => Some(PathBuf::from(DEFAULT_SOCKET)),
@@ -90,11 +518,13 @@ pub(crate) fn socket_only(
     w.finish(socket.unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET)))
 }
 
-fn empty_config(path: &Path) -> Config {
+fn empty_config(path: &Path, options: &LoadOptions) -> Config {
     Config {
         path: path.to_path_buf(),
         supd: SupdSpec::default(),
         programs: Vec::new(),
+        inactive: Vec::new(),
+        options: options.clone(),
     }
 }
 
@@ -104,10 +534,77 @@ fn syntax<'i>(w: &mut Walker, text: &'i str) -> Option<Spanned<DeTable<'i>>> {
     if errors.is_empty() {
         return Some(doc);
     }
+    // `[program.NAME]` headers seen twice: (offset of the repeated header's line).
+    let mut repeated: Vec<usize> = Vec::new();
     for e in &errors {
         let span = e.span();
-        let message = syntax_message(e.message(), span.clone().and_then(|s| text.get(s)));
-        w.error_at(span.map(|s| s.start), None, message);
+        let at = span.as_ref().map(|s| s.start);
+        let snippet = span.clone().and_then(|s| text.get(s));
+        if e.message().starts_with("duplicate key")
+            && let Some(at) = at
+        {
+            let header = header_start(text, at);
+            if repeated.contains(&header) {
+                continue; // a key of a repeated program table: the header says it all
+            }
+            if let Some((name, first)) = repeated_program(text, header) {
+                repeated.push(header);
+                let message = format!(
+                    "program {name:?} is already defined in {}:{} (a program may be defined \
+                     only once in a config file and the files it includes)",
+                    w.file().display(),
+                    w.line(first)
+                );
+                w.error(at, &format!("program.{name}"), message);
+                continue;
+            }
+        }
+        w.error_at(at, None, syntax_message(e.message(), snippet));
+    }
+    None
+}
+
+/// Offset of the start of the `[table]` header line that `at` falls under (0 if none).
+fn header_start(text: &str, at: usize) -> usize {
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if offset > at {
+            break;
+        }
+        if line.trim_start().starts_with('[') {
+            start = offset;
+        }
+        offset += line.len();
+    }
+    start
+}
+
+/// When the line at `header` is `[program.NAME]` and an earlier line is the same header:
+/// NAME and the offset of the earlier one.
+fn repeated_program(text: &str, header: usize) -> Option<(String, usize)> {
+    let name_of = |line: &str| -> Option<String> {
+        let inner = line.trim().strip_prefix('[')?.split(']').next()?;
+        if inner.starts_with('[') {
+            return None;
+        }
+        let parts: Vec<&str> = inner
+            .split('.')
+            .map(|p| p.trim().trim_matches(['"', '\'']))
+            .collect();
+        match parts.as_slice() {
+            ["program", name] => Some(name.to_string()),
+            _ => None,
+        }
+    };
+    let line = text.get(header..)?.lines().next()?;
+    let name = name_of(line)?;
+    let mut offset = 0;
+    for earlier in text.get(..header)?.split_inclusive('\n') {
+        if name_of(earlier).as_deref() == Some(name.as_str()) {
+            return Some((name, offset));
+        }
+        offset += earlier.len();
     }
     None
 }
@@ -129,18 +626,15 @@ fn syntax_message(message: &str, snippet: Option<&str>) -> String {
     }
 }
 
-/// The `[supd]` table.
-fn supd(w: &mut Walker, field: Field) -> SupdSpec {
+/// The `[supd]` table (its `env_file` and `include` are read by [`parse`]).
+fn supd(w: &mut Walker, sec: &Section) -> SupdSpec {
     const LOG_FORMATS: &[(&str, LogFormat)] = &[
         ("prefix", LogFormat::Prefix),
         ("raw", LogFormat::Raw),
         ("json", LogFormat::Json),
     ];
     let mut spec = SupdSpec::default();
-    let Some(sec) = w.table(field, "a table like [supd]") else {
-        return spec;
-    };
-    w.check_keys(&sec, SUPD_KEYS);
+    w.check_keys(sec, SUPD_KEYS);
     if let Some(socket) = sec.get("socket").and_then(|f| w.path(&f)) {
         spec.socket = socket;
     }
@@ -165,38 +659,18 @@ fn supd(w: &mut Walker, field: Field) -> SupdSpec {
     spec
 }
 
-/// The `[program.*]` tables, in file order, then the `depends_on` cycle search.
-fn programs(w: &mut Walker, field: Field) -> Vec<ProgramSpec> {
-    let Some(sec) = w.table(field, "a table of programs like [program.web]") else {
-        return Vec::new();
-    };
-    let names: Vec<&str> = sec.table.keys().map(|k| k.get_ref().as_ref()).collect();
-    let mut specs = Vec::with_capacity(names.len());
-    let mut nodes = Vec::with_capacity(names.len());
-    for (key, value) in sec.table.iter() {
-        let name: &str = key.get_ref();
-        let path = sec.child(name);
-        if let Some(problem) = program_name_problem(name) {
-            w.error(key.span().start, &path, problem);
-        }
-        let field = Field { key: path, value };
-        let Some(program_sec) = w.table(field, "a table like [program.web]") else {
-            continue;
-        };
-        let read = program::program(w, name, &program_sec, &names);
-        specs.push(read.spec);
-        nodes.push(read.node);
-    }
-    graph::report_cycles(w, &nodes);
-    specs
-}
-
 /// Names are `[A-Za-z0-9_.-]+`; `all` and `supd` are reserved.
 fn program_name_problem(name: &str) -> Option<String> {
     let valid = !name.is_empty()
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if !valid && name.contains(':') {
+        return Some(format!(
+            "invalid program name {name:?} (\":\" is reserved for the instances of a program \
+             with instances = N; use letters, digits, \"_\", \".\" and \"-\")"
+        ));
+    }
     if !valid {
         return Some(format!(
             "invalid program name {name:?} (use letters, digits, \"_\", \".\" and \"-\")"

@@ -9,20 +9,50 @@ use std::time::Duration;
 
 pub use nix::sys::signal::Signal;
 
-/// A whole config file, validated.
+/// A whole config, validated: the main file and the files it includes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// The file this was read from, as given (used in messages).
     pub path: PathBuf,
     pub supd: SupdSpec,
-    /// Programs in file order (start order among independent programs, status order).
+    /// The programs that run with the active profiles, in file order (the main file's, then
+    /// each included file's), a program with `instances = N` as `NAME:0` .. `NAME:N-1`.
+    /// This is the start order among independent programs and the status order.
     pub programs: Vec<ProgramSpec>,
+    /// Programs of the files left out by the active profiles (their names as written).
+    pub inactive: Vec<String>,
+    /// What this config was loaded with (a reload loads with the same).
+    pub options: LoadOptions,
 }
 
 impl Config {
     pub fn program(&self, name: &str) -> Option<&ProgramSpec> {
         self.programs.iter().find(|p| p.name == name)
     }
+}
+
+/// How to load a config (see [`crate::load_with`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Active profiles (`supd --profile`, `$SUPD_PROFILE`): programs with `profiles` run
+    /// when they name one of these; programs without `profiles` always run. Empty: only
+    /// programs without `profiles` run. Naming a profile no program has is an error.
+    pub profiles: Vec<String>,
+}
+
+/// The name of instance `i` of program `name` (`worker:1`).
+pub fn instance_name(name: &str, i: u32) -> String {
+    format!("{name}:{i}")
+}
+
+/// `worker:1` -> `("worker", 1)`; `None` for a name that is not an instance's. (Names in a
+/// config cannot contain `:`, so only instances have one.)
+pub fn split_instance(name: &str) -> Option<(&str, u32)> {
+    let (base, i) = name.rsplit_once(':')?;
+    if base.is_empty() || i.is_empty() || !i.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((base, i.parse().ok()?))
 }
 
 /// The `[supd]` table.
@@ -114,14 +144,17 @@ pub enum OutputTarget {
 /// One `[program.NAME]` table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProgramSpec {
-    /// The NAME of `[program.NAME]`: `[A-Za-z0-9_.-]+`, never `all`.
+    /// The NAME of `[program.NAME]`: `[A-Za-z0-9_.-]+`, never `all`; `NAME:i` for
+    /// instance `i` of a program with `instances` (see [`split_instance`]).
     pub name: String,
     /// argv; never empty. A string `command` is split like a shell would (no shell runs).
     pub command: Vec<String>,
     /// Working directory (resolved like [`SupdSpec::socket`]). `None`: supd's own working
     /// directory.
     pub directory: Option<PathBuf>,
-    /// Added to (and overriding) supd's own environment, in file order.
+    /// Added to (and overriding) supd's own environment, each variable once: the variables
+    /// of `[supd] env_file` that supd's own environment does not set, then the program's
+    /// `env_file`, then `INSTANCE` (for instances), then `environment`, later ones winning.
     pub environment: Vec<(String, String)>,
     pub user: Option<UserSpec>,
     /// e.g. `0o022`.
@@ -144,7 +177,8 @@ pub struct ProgramSpec {
     pub stop_signal: Signal,
     /// Then SIGKILL to the process group. Default 10 s.
     pub stop_timeout: Duration,
-    /// Names of programs that must be up before this one starts (all exist, no cycles).
+    /// Names of programs that must be up before this one starts (all exist, no cycles; a
+    /// dependency on a program with instances lists every instance).
     pub depends_on: Vec<String>,
     /// Runs to completion once (migrations). Default false.
     pub oneshot: bool,

@@ -220,8 +220,8 @@ fn duplicate_keys_and_tables_are_syntax_errors_naming_the_key() {
     assert_eq!(
         problems("[program.web]\ncommand = \"a\"\n[program.web]\ncommand = \"b\"\n"),
         [
-            r#"3: -: invalid TOML: key "web" is defined twice"#,
-            r#"4: -: invalid TOML: key "command" is defined twice"#,
+            "3: program.web: program \"web\" is already defined in /etc/supd/supd.toml:1 \
+             (a program may be defined only once in a config file and the files it includes)"
         ]
     );
 }

@@ -2,10 +2,10 @@
 //! go straight to the new program). Used by `supd exec`, the gosu replacement for
 //! entrypoint scripts.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CString, OsString};
 use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::unistd::{Gid, Uid};
 
@@ -19,23 +19,6 @@ pub fn drop_privileges(c: &Credentials) -> io::Result<()> {
     nix::unistd::setgid(Gid::from_raw(c.gid))?;
     nix::unistd::setuid(Uid::from_raw(c.uid))?;
     Ok(())
-}
-
-/// The file `program` names: itself when it contains a `/`, else the first executable
-/// match on `path` (a `PATH`-style list).
-pub fn find_program(program: &OsStr, path: Option<&OsStr>) -> Option<PathBuf> {
-    if program.as_bytes().contains(&b'/') {
-        return Some(PathBuf::from(program));
-    }
-    let path = path.unwrap_or(OsStr::new("/usr/local/bin:/usr/bin:/bin"));
-    std::env::split_paths(path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Replaces this process with `file`, run with `argv` and exactly `env`. Returns only on

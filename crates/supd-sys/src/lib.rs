@@ -14,6 +14,7 @@
 //! Nothing here decides anything: policy lives in `supd-core`.
 
 pub mod exec;
+pub mod memory;
 pub mod pipe;
 pub mod process;
 pub mod reap;

@@ -20,6 +20,9 @@ use crate::logplane::{LogPlane, SUPD_COLOUR, Style, prefix};
 use crate::names::Names;
 use crate::owner::Owner;
 
+/// Quiet time after a control request before supd gives back the memory it touched.
+const SHED_AFTER_QUIET: Duration = Duration::from_secs(2);
+
 /// After the last process is gone, how long output still in flight may take to drain.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -131,6 +134,11 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         }
     };
     owner.boot();
+    // Everything start-up needed is done: give back its memory (an idle supd stays small).
+    supd_sys::memory::shed_startup_pages();
+    // After a burst of control requests, shed again once things are quiet. This is a one-off
+    // timer armed by work, never a periodic one: an idle supd does not wake up.
+    let mut shed_at: Option<std::time::Instant> = None;
     let code = loop {
         if let Some(code) = owner.exit_code() {
             break code;
@@ -138,10 +146,19 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         let wake = owner.next_wakeup();
         tokio::select! {
             event = events.recv() => match event {
-                Some(event) => owner.on_event(event),
+                Some(event) => {
+                    if matches!(event, crate::event::Event::Control { .. }) {
+                        shed_at = Some(std::time::Instant::now() + SHED_AFTER_QUIET);
+                    }
+                    owner.on_event(event);
+                }
                 None => break 1,
             },
             _ = sleep_until(wake) => owner.on_timers(),
+            _ = sleep_until(shed_at) => {
+                shed_at = None;
+                supd_sys::memory::shed_startup_pages();
+            }
         }
     };
 

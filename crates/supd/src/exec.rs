@@ -30,11 +30,16 @@ pub fn exec(user: &str, command: &[OsString]) -> i32 {
         .iter()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.as_os_str());
-    let Some(file) = supd_sys::exec::find_program(program, path) else {
-        return fail(
-            127,
-            &format!("{}: command not found", program.to_string_lossy()),
-        );
+    let file = match supd_sys::spawn::find_executable(program, path, None) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            let name = program.to_string_lossy();
+            return fail(126, &format!("{name}: permission denied"));
+        }
+        Err(_) => {
+            let name = program.to_string_lossy();
+            return fail(127, &format!("{name}: command not found"));
+        }
     };
     if let Some(c) = &run_as.credentials
         && let Err(e) = supd_sys::exec::drop_privileges(c)

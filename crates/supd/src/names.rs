@@ -1,4 +1,6 @@
-//! Program names as users type them: `all`, several names, typos.
+//! Program names as users type them: `all`, several names, typos, and the instances of a
+//! program with `instances = N` (`worker` means `worker:0` .. `worker:N-1` when no program is
+//! named `worker` itself; `worker:1` is one of them).
 
 use std::cell::RefCell;
 
@@ -45,6 +47,8 @@ impl Names {
     }
 
     /// Resolves what a client named: program names or `all`, in the order given, each once.
+    /// A name that matches no program but is the base name of instances (`worker` for
+    /// `worker:0`, `worker:1`, ...) stands for all of them, in order.
     /// With no names, `empty_means_all` decides between every program and an error.
     ///
     /// The error names every unknown name and the closest known one, e.g.
@@ -76,6 +80,8 @@ impl Names {
                 progs.extend(all());
             } else if let Some(p) = names.iter().position(|n| n.as_deref() == Some(name)) {
                 progs.push(p);
+            } else if let Some(group) = instances_of(&names, name) {
+                progs.extend(group);
             } else {
                 unknown.push(unknown_name(&names, name));
             }
@@ -89,9 +95,36 @@ impl Names {
     }
 }
 
+/// The ids of the instances of `base` (`base:0`, `base:1`, ...), by instance number; `None`
+/// when there are none.
+fn instances_of(names: &[Option<String>], base: &str) -> Option<Vec<ProgId>> {
+    let mut group: Vec<(u32, ProgId)> = names
+        .iter()
+        .enumerate()
+        .filter_map(|(p, n)| {
+            let (b, i) = supd_config::split_instance(n.as_deref()?)?;
+            (b == base).then_some((i, p))
+        })
+        .collect();
+    if group.is_empty() {
+        return None;
+    }
+    group.sort_unstable();
+    Some(group.into_iter().map(|(_, p)| p).collect())
+}
+
 fn unknown_name(names: &[Option<String>], name: &str) -> String {
     let known: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
-    match supd_config::closest(name, known.iter().copied()) {
+    // The base names of instances are names too (`worker` for `worker:0` ...).
+    let mut candidates = known.clone();
+    for n in &known {
+        if let Some((base, _)) = supd_config::split_instance(n)
+            && !candidates.contains(&base)
+        {
+            candidates.push(base);
+        }
+    }
+    match supd_config::closest(name, candidates.iter().copied()) {
         Some(near) => format!("no program named {name:?} (did you mean {near:?}?)"),
         None if known.is_empty() => {
             format!("no program named {name:?} (the config has no programs)")
@@ -129,6 +162,48 @@ mod tests {
         assert_eq!(
             names().resolve(&["nginx".into()], false).unwrap_err(),
             "no program named \"nginx\" (programs: web, worker, vite)"
+        );
+    }
+
+    fn with_instances() -> Names {
+        Names::new(
+            ["web", "celery:0", "celery:1", "celery:2", "celery-beat"]
+                .map(String::from)
+                .to_vec(),
+        )
+    }
+
+    #[test]
+    fn a_base_name_means_all_its_instances_in_order() {
+        let n = with_instances();
+        assert_eq!(n.resolve(&["celery".into()], false).unwrap(), [1, 2, 3]);
+        assert_eq!(n.resolve(&["celery:1".into()], false).unwrap(), [2]);
+        assert_eq!(
+            n.resolve(&["celery:2".into(), "celery".into()], false)
+                .unwrap(),
+            [3, 1, 2]
+        );
+        assert_eq!(n.resolve(&["celery-beat".into()], false).unwrap(), [4]);
+        assert!(n.resolve(&["celery:3".into()], false).is_err());
+    }
+
+    #[test]
+    fn retired_instances_do_not_resolve_and_suggestions_know_base_names() {
+        let n = with_instances();
+        n.set(
+            ["web", "celery:0", "celery:1", "celery:2", "celery-beat"]
+                .map(String::from)
+                .to_vec(),
+            vec![false, false, false, true, false],
+        );
+        assert_eq!(n.resolve(&["celery".into()], false).unwrap(), [1, 2]);
+        assert_eq!(
+            n.resolve(&["celry".into()], false).unwrap_err(),
+            "no program named \"celry\" (did you mean \"celery\"?)"
+        );
+        assert_eq!(
+            n.resolve(&["celery:5".into()], false).unwrap_err(),
+            "no program named \"celery:5\" (did you mean \"celery:0\"?)"
         );
     }
 }

@@ -37,6 +37,8 @@ pub struct Owner {
     state: State,
     /// The config file, re-read by `reload`.
     config_path: std::path::PathBuf,
+    /// How it was loaded (the profiles given at start): a reload loads it the same way.
+    load_options: supd_config::LoadOptions,
     /// The control socket in use (a reload cannot move it).
     socket: std::path::PathBuf,
     boot: Instant,
@@ -75,6 +77,7 @@ impl Owner {
             events,
             state: State::new(config.programs.clone(), config.supd.shutdown_timeout),
             config_path: config.path.clone(),
+            load_options: config.options.clone(),
             socket: config.supd.socket.clone(),
             plane,
             reloads: HashMap::new(),
@@ -182,14 +185,26 @@ impl Owner {
             let now = self.now();
             let effects = step(&mut self.state, input, now);
             let mut follow_ups = Vec::new();
+            let mut forked = Vec::new();
             for effect in effects {
                 reap |= matches!(effect, Effect::SignalDescendants { .. });
-                if let Some(next) = self.execute(effect) {
-                    follow_ups.push(next);
+                match effect {
+                    // Fork every program this step starts first; confirm their execs after,
+                    // so they exec in parallel.
+                    Effect::Spawn { prog, run } => {
+                        let launched = self.launcher.launch(prog, &self.state.programs[prog].spec);
+                        forked.push((prog, run, launched));
+                    }
+                    other => follow_ups.extend(self.execute(other)),
                 }
             }
-            // Results of this step's effects come before anything queued earlier.
-            for next in follow_ups.into_iter().rev() {
+            let spawned = forked.into_iter().map(|(prog, run, launched)| {
+                spawn_result(prog, run, launched.and_then(|pending| pending.confirm()))
+            });
+            // Results of this step's effects come before anything queued earlier: the
+            // core hears of a pid before any exit could be matched against it.
+            let results: Vec<Input> = spawned.chain(follow_ups).collect();
+            for next in results.into_iter().rev() {
                 self.inbox.push_front(next);
             }
         }
@@ -201,20 +216,15 @@ impl Owner {
 
     fn execute(&mut self, effect: Effect) -> Option<Input> {
         match effect {
+            // `feed` forks spawns itself, to confirm them together; one arriving here
+            // alone is started and confirmed at once.
             Effect::Spawn { prog, run } => {
-                let result = self.launcher.launch(prog, &self.state.programs[prog].spec);
-                Some(match result {
-                    Ok(pid) => Input::Spawned {
-                        prog,
-                        run,
-                        pid: pid as i32,
-                    },
-                    Err(e) => Input::SpawnFailed {
-                        prog,
-                        run,
-                        error: e.0,
-                    },
-                })
+                let launched = self.launcher.launch(prog, &self.state.programs[prog].spec);
+                Some(spawn_result(
+                    prog,
+                    run,
+                    launched.and_then(|pending| pending.confirm()),
+                ))
             }
             Effect::Probe { prog, run } => {
                 self.start_check(prog, run);
@@ -505,21 +515,13 @@ impl Owner {
         ));
     }
 
-    /// Re-reads the config; a valid one goes to the core as a difference to apply, an
-    /// invalid one is reported (to the client, or the log) and changes nothing.
+    /// Re-reads the config (with the profiles supd was started with; a supervisord file is
+    /// converted again); a valid one goes to the core as a difference to apply, an invalid
+    /// one is reported (to the client, or the log) and changes nothing.
     fn reload(&mut self, client: Option<Waiting>) {
-        let loaded = supd_config::load(&self.config_path)
-            .map_err(|d| d.0)
-            .and_then(|config| {
-                let problems = crate::preflight::check(&config);
-                if problems.is_empty() {
-                    Ok(config)
-                } else {
-                    Err(problems)
-                }
-            });
+        let loaded = crate::source::load(&self.config_path, &self.load_options);
         let config = match loaded {
-            Ok(config) => config,
+            Ok(loaded) => loaded.config,
             Err(problems) => {
                 let text = problems
                     .iter()
@@ -669,5 +671,21 @@ impl Owner {
                 }),
             notify_status: p.notify_status.clone(),
         }
+    }
+}
+
+/// What the core hears of a spawn: the pid, or why there is none.
+fn spawn_result(prog: usize, run: u32, result: Result<u32, supd_sys::spawn::SpawnError>) -> Input {
+    match result {
+        Ok(pid) => Input::Spawned {
+            prog,
+            run,
+            pid: pid as i32,
+        },
+        Err(e) => Input::SpawnFailed {
+            prog,
+            run,
+            error: e.0,
+        },
     }
 }

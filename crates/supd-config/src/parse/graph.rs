@@ -1,5 +1,8 @@
 //! The `depends_on` graph: every cycle found is reported once, naming its programs.
 //!
+//! The graph is the merged one of every file (a program may depend on a program of another
+//! file), with one node per program table: the instances of a program share its node.
+//!
 //! Unknown names and self-dependencies are reported while each program is read (see
 //! [`super::program`]); the edges given here are only the ones between distinct, existing
 //! programs. The search is an iterative depth-first search, so a long chain of programs
@@ -14,6 +17,8 @@ pub(super) struct Node {
     pub name: String,
     /// Dotted key of the `depends_on` (`program.web.depends_on`), for messages.
     pub key: String,
+    /// Index of the walker (file) the program is in.
+    pub file: usize,
     /// Dependencies that exist and are not the program itself: name and byte offset of the
     /// array element naming it.
     pub deps: Vec<(String, usize)>,
@@ -28,7 +33,7 @@ enum Mark {
 
 /// Reports `dependency cycle: a -> b -> a` once per back edge of a depth-first search,
 /// at the element of the first program's `depends_on` that starts the cycle.
-pub(super) fn report_cycles(w: &mut Walker, nodes: &[Node]) {
+pub(super) fn report_cycles(w: &mut [Walker], nodes: &[Node]) {
     let index: HashMap<&str, usize> = nodes
         .iter()
         .enumerate()
@@ -51,7 +56,7 @@ pub(super) fn report_cycles(w: &mut Walker, nodes: &[Node]) {
     }
 }
 
-fn visit(w: &mut Walker, nodes: &[Node], edges: &[Vec<usize>], marks: &mut [Mark], start: usize) {
+fn visit(w: &mut [Walker], nodes: &[Node], edges: &[Vec<usize>], marks: &mut [Mark], start: usize) {
     // The current path, each node with the index of its next edge to follow.
     let mut path: Vec<(usize, usize)> = vec![(start, 0)];
     marks[start] = Mark::OnPath;
@@ -76,7 +81,7 @@ fn visit(w: &mut Walker, nodes: &[Node], edges: &[Vec<usize>], marks: &mut [Mark
 }
 
 /// `path` ends with an edge back to `to`, which is on `path`.
-fn report(w: &mut Walker, nodes: &[Node], path: &[(usize, usize)], to: usize) {
+fn report(w: &mut [Walker], nodes: &[Node], path: &[(usize, usize)], to: usize) {
     let Some(first) = path.iter().position(|&(n, _)| n == to) else {
         return;
     };
@@ -92,5 +97,7 @@ fn report(w: &mut Walker, nodes: &[Node], path: &[(usize, usize)], to: usize) {
         .find(|(d, _)| d == next_name)
         .map_or(0, |&(_, at)| at);
     let message = format!("dependency cycle: {}", names.join(" -> "));
-    w.error(at, &origin.key, message);
+    if let Some(w) = w.get_mut(origin.file) {
+        w.error(at, &origin.key, message);
+    }
 }

@@ -4,17 +4,22 @@
 //! Each reader starts from the defaults of [`ProgramSpec::new`] and overwrites what the table
 //! sets correctly; every problem goes to the [`Walker`]. A spec read with problems is thrown
 //! away by the caller.
+//!
+//! `env_file`, `profiles` and `instances` are read by the caller ([`super`] and
+//! [`super::select`]) before this table, since they change how it is read (which variables
+//! exist, whether problems matter, what `${INSTANCE}` is).
 
 use std::time::Duration;
 
 use toml::de::DeValue;
 
 use super::graph::Node;
+use super::select::Universe;
 use super::walker::{
     Field, IdError, Section, Walker, found, integer_text, out_of_range_id, parse_id_ref, resolve,
     set,
 };
-use super::{health, suggest, watch};
+use super::{health, watch};
 use crate::spec::{OutputTarget, ProgramSpec, Readiness, RestartPolicy, UserSpec};
 
 pub(super) const PROGRAM_KEYS: &[&str] = &[
@@ -42,6 +47,9 @@ pub(super) const PROGRAM_KEYS: &[&str] = &[
     "log_backups",
     "watch",
     "health",
+    "env_file",
+    "profiles",
+    "instances",
 ];
 
 /// A program as read, with its `depends_on` edges for the cycle search.
@@ -50,15 +58,16 @@ pub(super) struct Program {
     pub node: Node,
 }
 
-/// Reads `[program.NAME]`; `names` are every program of the file (for `depends_on`).
-pub(super) fn program(w: &mut Walker, name: &str, sec: &Section, names: &[&str]) -> Program {
+/// Reads `[program.NAME]`; `programs` are the programs of every file (for `depends_on`).
+/// The spec is named `NAME`; the caller renames instances.
+pub(super) fn program(w: &mut Walker, name: &str, sec: &Section, programs: &Universe) -> Program {
     w.check_keys(sec, PROGRAM_KEYS);
     let mut spec = ProgramSpec::new(name, Vec::new());
     read_process(w, sec, &mut spec);
     read_lifecycle(w, sec, &mut spec);
     read_delays(w, sec, &mut spec);
     read_outputs(w, sec, &mut spec);
-    let node = read_depends_on(w, sec, names, &mut spec);
+    let node = read_depends_on(w, sec, programs, &mut spec);
     let base = spec.directory.clone().unwrap_or_else(|| w.base.clone());
     spec.watch = sec.get("watch").and_then(|f| watch::watch(w, f, &base));
     spec.health = sec.get("health").and_then(|f| health::health(w, f));
@@ -203,11 +212,18 @@ fn output(w: &mut Walker, field: &Field, is_stderr: bool) -> Option<OutputTarget
     })
 }
 
-/// Reads `depends_on`: each name must be another program of the file.
-fn read_depends_on(w: &mut Walker, sec: &Section, names: &[&str], spec: &mut ProgramSpec) -> Node {
+/// Reads `depends_on`: each name must be another program (of any file), active when this
+/// one is. A program with instances stands for all of them.
+fn read_depends_on(
+    w: &mut Walker,
+    sec: &Section,
+    programs: &Universe,
+    spec: &mut ProgramSpec,
+) -> Node {
     let mut node = Node {
         name: spec.name.clone(),
         key: sec.child("depends_on"),
+        file: 0,
         deps: Vec::new(),
     };
     let Some(field) = sec.get("depends_on") else {
@@ -219,25 +235,19 @@ fn read_depends_on(w: &mut Walker, sec: &Section, names: &[&str], spec: &mut Pro
     for (dep, at) in items {
         if dep == spec.name {
             w.error(at, &field.key, "a program cannot depend on itself");
-        } else if !names.contains(&dep.as_str()) {
-            w.error(at, &field.key, unknown_program(&dep, names));
-        } else if !node.deps.iter().any(|(d, _)| *d == dep) {
-            node.deps.push((dep, at));
+            continue;
+        }
+        match programs.dependency(&spec.name, &dep) {
+            Err(message) => w.error(at, &field.key, message),
+            Ok(run_names) => {
+                if !node.deps.iter().any(|(d, _)| *d == dep) {
+                    node.deps.push((dep, at));
+                    spec.depends_on.extend(run_names);
+                }
+            }
         }
     }
-    spec.depends_on = node.deps.iter().map(|(d, _)| d.clone()).collect();
     node
-}
-
-fn unknown_program(name: &str, names: &[&str]) -> String {
-    match suggest::nearest(name, names) {
-        Some(s) => format!("unknown program {name:?} (did you mean {s:?}?)"),
-        None if names.is_empty() => format!("unknown program {name:?}"),
-        None => format!(
-            "unknown program {name:?} (known programs: {})",
-            names.join(", ")
-        ),
-    }
 }
 
 /// A command: a string split like a shell would (no shell runs), or an array of strings.

@@ -7,9 +7,16 @@
 //!
 //! Every string read through the walker is `${VAR}`-interpolated first (see
 //! [`crate::interpolate`]) and must not contain NUL (it would end up in a C string).
+//! Variables are looked up through the walker's [`Vars`]: the program's `env_file` first,
+//! then supd's own environment, then `[supd] env_file`; `INSTANCE` is the instance number
+//! inside a program with `instances`, and refused in any other program.
+//!
+//! There is one walker per file read (the main config file and each included one); each
+//! records its problems with its own file and lines.
 
 use std::borrow::Cow;
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 use std::time::Duration;
 
 use toml::Spanned;
@@ -17,7 +24,7 @@ use toml::de::{DeInteger, DeTable, DeValue};
 
 use super::suggest;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::interpolate::interpolate;
+use crate::interpolate::{Var, interpolate};
 use crate::spec::{IdRef, Signal};
 
 /// One value of the tree with its position.
@@ -111,6 +118,33 @@ impl LineIndex {
     }
 }
 
+/// Where `${VAR}`s come from, besides supd's own environment.
+#[derive(Clone, Default)]
+pub(super) struct Vars {
+    /// `[supd] env_file`: used when supd's own environment does not set the variable.
+    pub supd_file: Rc<Vec<(String, String)>>,
+    /// The `env_file` of the program being read: used before supd's own environment.
+    pub program_file: Vec<(String, String)>,
+    pub instance: InstanceVar,
+    /// Unset variables read as empty (for programs outside the active profiles, which are
+    /// checked but never run).
+    pub lenient: bool,
+}
+
+/// What `${INSTANCE}` means where the walker is reading.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub(super) enum InstanceVar {
+    /// Outside any program (`[supd]`): an ordinary variable.
+    #[default]
+    Outside,
+    /// In a program without `instances`: refused.
+    NotInstanced,
+    /// In instance N of a program with `instances`.
+    Instance(u32),
+    /// In a key read before instances are known (`profiles`): refused.
+    NotYet,
+}
+
 /// Collects diagnostics for one file while the schema code reads typed values from it.
 pub(super) struct Walker<'a> {
     file: &'a Path,
@@ -118,6 +152,7 @@ pub(super) struct Walker<'a> {
     env: &'a dyn Fn(&str) -> Option<String>,
     /// Directory of the config file: base of relative paths.
     pub base: PathBuf,
+    pub vars: Vars,
     diags: Vec<Diagnostic>,
 }
 
@@ -128,7 +163,72 @@ impl<'a> Walker<'a> {
             lines: LineIndex::new(text),
             env,
             base: file.parent().map(Path::to_path_buf).unwrap_or_default(),
+            vars: Vars::default(),
             diags: Vec::new(),
+        }
+    }
+
+    /// The file this walker reads.
+    pub fn file(&self) -> &'a Path {
+        self.file
+    }
+
+    /// The 1-based line of byte `offset` of this file.
+    pub fn line(&self, offset: usize) -> usize {
+        self.lines.line(offset)
+    }
+
+    /// Records a problem found elsewhere (in an env file this file names).
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.diags.push(diagnostic);
+    }
+
+    /// How many problems have been recorded so far.
+    pub fn problem_count(&self) -> usize {
+        self.diags.len()
+    }
+
+    /// Every problem recorded, in the order found.
+    pub fn into_problems(self) -> Vec<Diagnostic> {
+        self.diags
+    }
+
+    /// `name` in supd's own environment.
+    pub fn env_var(&self, name: &str) -> Option<String> {
+        (self.env)(name)
+    }
+
+    /// The value of `${name}` here.
+    fn lookup(&self, name: &str) -> Var {
+        if name == "INSTANCE" {
+            match self.vars.instance {
+                InstanceVar::Outside => {}
+                InstanceVar::Instance(i) => return Var::Set(i.to_string()),
+                InstanceVar::NotInstanced => {
+                    return Var::Refused(
+                        "${INSTANCE} is only set in a program with instances = N (add \
+                         instances, or remove ${INSTANCE})"
+                            .to_string(),
+                    );
+                }
+                InstanceVar::NotYet => {
+                    return Var::Refused("${INSTANCE} cannot be used in this key".to_string());
+                }
+            }
+        }
+        let find = |vars: &[(String, String)]| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        };
+        let value = find(&self.vars.program_file)
+            .or_else(|| (self.env)(name))
+            .or_else(|| find(&self.vars.supd_file));
+        if let Some(v) = value {
+            return Var::Set(v);
+        }
+        if self.vars.lenient {
+            Var::Set(String::new())
+        } else {
+            Var::Unset
         }
     }
 
@@ -201,7 +301,7 @@ impl<'a> Walker<'a> {
 
     /// Interpolates `raw`, the text of a string value of `key` at `offset`.
     pub fn interpolate(&mut self, key: &str, offset: usize, raw: &str) -> Option<String> {
-        match interpolate(raw, self.env) {
+        match interpolate(raw, &|name| self.lookup(name)) {
             Ok(s) if s.contains('\0') => {
                 self.error(
                     offset,
@@ -249,6 +349,26 @@ impl<'a> Walker<'a> {
     pub fn string_array(&mut self, field: &Field, expected: &str) -> Option<Vec<String>> {
         let items = self.string_items(field, expected)?;
         Some(items.into_iter().map(|(s, _)| s).collect())
+    }
+
+    /// A string or an array of strings (`env_file = ".env"` or `[".env", "local.env"]`),
+    /// each with the byte offset of its element.
+    pub fn string_or_items(
+        &mut self,
+        field: &Field,
+        expected: &str,
+    ) -> Option<Vec<(String, usize)>> {
+        match field.value.get_ref() {
+            DeValue::String(_) => Some(vec![(self.string(field)?, field.at())]),
+            DeValue::Array(_) => self.string_items(field, expected),
+            other => {
+                self.bad(
+                    field,
+                    format!("expected {expected}, found {}", found(other)),
+                );
+                None
+            }
+        }
     }
 
     /// Like [`Walker::string_array`], each string with the byte offset of its element.
@@ -565,7 +685,7 @@ pub(super) fn found(value: &DeValue) -> String {
 }
 
 /// At most 60 characters of `s`, for messages.
-fn shorten(s: &str) -> Cow<'_, str> {
+pub(crate) fn shorten(s: &str) -> Cow<'_, str> {
     const MAX: usize = 60;
     if s.chars().count() <= MAX {
         Cow::Borrowed(s)

@@ -82,3 +82,69 @@ pub fn program(body: &str) -> ProgramSpec {
 pub fn program_problem(body: &str) -> String {
     problem(&with_program(body))
 }
+
+/// A config made of several files in a temporary directory.
+pub struct Tree {
+    pub dir: tempfile::TempDir,
+}
+
+impl Tree {
+    /// Files as `(relative path, text)`; the main file is `supd.toml`.
+    pub fn new(files: &[(&str, &str)]) -> Tree {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (rel, text) in files {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        Tree { dir }
+    }
+
+    pub fn main(&self) -> std::path::PathBuf {
+        self.dir.path().join("supd.toml")
+    }
+
+    pub fn load(&self, profiles: &[&str]) -> Result<Config, Diagnostics> {
+        self.load_env(profiles, &env)
+    }
+
+    pub fn load_env(
+        &self,
+        profiles: &[&str],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, Diagnostics> {
+        let text = std::fs::read_to_string(self.main()).unwrap();
+        let options = supd_config::LoadOptions {
+            profiles: profiles.iter().map(|p| p.to_string()).collect(),
+        };
+        supd_config::parse_str_with(&text, &self.main(), env, &options)
+    }
+
+    /// The config, or a panic listing every problem.
+    #[track_caller]
+    pub fn ok(&self, profiles: &[&str]) -> Config {
+        match self.load(profiles) {
+            Ok(config) => config,
+            Err(problems) => panic!("expected a valid config, got:\n{problems}"),
+        }
+    }
+
+    /// Every problem as `FILE:LINE: KEY: MESSAGE`, with FILE relative to the tree.
+    #[track_caller]
+    pub fn problems(&self, profiles: &[&str]) -> Vec<String> {
+        match self.load(profiles) {
+            Ok(_) => panic!("expected problems, the config is valid"),
+            Err(problems) => problems.iter().map(|d| self.show(&d.to_string())).collect(),
+        }
+    }
+
+    /// `text` with the tree's directory taken out of the paths in it.
+    pub fn show(&self, text: &str) -> String {
+        text.replace(&format!("{}/", self.dir.path().display()), "")
+    }
+}
+
+/// The names of the programs of `config`.
+pub fn names(config: &Config) -> Vec<&str> {
+    config.programs.iter().map(|p| p.name.as_str()).collect()
+}
