@@ -1,0 +1,2 @@
+const response = await fetch("/api/hello");
+document.querySelector("#message").textContent = (await response.json()).message;
