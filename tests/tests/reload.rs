@@ -170,3 +170,40 @@ fn sighup_reloads_like_supctl_reload_also_as_pid_1() {
         assert!(supd.leftovers().is_empty());
     }
 }
+
+#[test]
+fn reload_starts_and_stops_file_watching() {
+    let program = |watch: &str| {
+        format!("[program.web]\ncommand = \"sleep 1000\"\nmin_uptime = \"0s\"\n{watch}")
+    };
+    let mut supd = Supd::start(&program(""));
+    std::fs::create_dir(supd.path("src")).unwrap();
+    let first = pid(&supd, "web");
+
+    rewrite(
+        &supd,
+        &program("[program.web.watch]\npaths = [\"src\"]\ndebounce = \"50ms\"\n"),
+    );
+    assert_eq!(supd.ctl(&["reload"]).stdout, "changed: web\n");
+    let second = supd.wait_new_pid("web", Some(first));
+    supd.wait_state("web", "running");
+    std::fs::write(supd.path("src/app.py"), "x = 1\n").unwrap();
+    let third = supd.wait_new_pid("web", Some(second));
+    assert_eq!(supd.program("web")["reason"], "app.py changed");
+
+    rewrite(&supd, &program(""));
+    assert_eq!(supd.ctl(&["reload"]).stdout, "changed: web\n");
+    let fourth = supd.wait_new_pid("web", Some(third));
+    supd.wait_state("web", "running");
+    // With the watch gone, a change restarts nothing: prove it with a restart we cause.
+    std::fs::write(supd.path("src/app.py"), "x = 2\n").unwrap();
+    assert_eq!(supd.ctl(&["restart", "web"]).code, 0);
+    let fifth = supd.wait_new_pid("web", Some(fourth));
+    assert_eq!(
+        supd.program("web")["restarts"],
+        4,
+        "only the restart we asked for"
+    );
+    let _ = fifth;
+    supd.terminate();
+}

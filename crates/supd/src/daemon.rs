@@ -123,16 +123,16 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         events_tx.clone(),
     );
     let watched: Vec<_> = config.programs.iter().enumerate().collect();
-    // In place before anything starts; dropped (watching stops) once the loop is over.
-    let watchers = match crate::watch::start(&watched, events_tx.clone()) {
-        Ok(watchers) => watchers,
+    // In place before anything starts; the owner keeps them in step with reloads.
+    match crate::watch::start(&watched, events_tx.clone()) {
+        Ok(watchers) => owner.set_watchers(watchers),
         Err(message) => {
             server.abort();
             drop(socket);
             output_thread.finish(output);
             return Err(StartError::user(message));
         }
-    };
+    }
     owner.boot();
     // Everything start-up needed is done: give back its memory (an idle supd stays small).
     supd_sys::memory::shed_startup_pages();
@@ -162,7 +162,6 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         }
     };
 
-    drop(watchers);
     server.abort();
     drop(socket);
     // Let connection tasks that were just handed an answer (the `shutdown` reply) write it.

@@ -60,6 +60,8 @@ pub struct Owner {
     events: mpsc::UnboundedSender<Event>,
     /// State changes, for `supctl events`.
     bulletin: Rc<Bulletin>,
+    /// File watching, kept in step with the config across reloads.
+    watchers: Option<crate::watch::Watchers>,
 }
 
 impl Owner {
@@ -72,6 +74,7 @@ impl Owner {
         events: mpsc::UnboundedSender<Event>,
     ) -> Self {
         Owner {
+            watchers: None,
             bulletin,
             checks: HashMap::new(),
             events,
@@ -90,6 +93,11 @@ impl Owner {
             inbox: VecDeque::new(),
             exit: None,
         }
+    }
+
+    /// Hands the file watchers to the owner, which updates them on reload.
+    pub fn set_watchers(&mut self, watchers: crate::watch::Watchers) {
+        self.watchers = Some(watchers);
     }
 
     /// The exit code, once everything is stopped.
@@ -330,6 +338,7 @@ impl Owner {
                 removed,
             } => {
                 self.sync_names();
+                self.sync_watchers(&added, &changed, &removed);
                 let names = |ids: Vec<usize>| ids.into_iter().map(|p| self.names.name(p)).collect();
                 let reply = Reply::Reloaded {
                     added: names(added),
@@ -574,6 +583,23 @@ impl Owner {
         let retired: Vec<bool> = self.state.programs.iter().map(|p| p.retired).collect();
         self.plane.set_programs(&all);
         self.names.set(all, retired);
+    }
+
+    /// After a reload: watch what added and changed programs now say; stop watching for
+    /// removed ones. A watch that cannot be set up is reported; the program runs anyway.
+    fn sync_watchers(&mut self, added: &[usize], changed: &[usize], removed: &[usize]) {
+        let Some(watchers) = self.watchers.as_mut() else {
+            return;
+        };
+        for &p in removed {
+            watchers.stop(p);
+        }
+        for &p in added.iter().chain(changed) {
+            let spec = &self.state.programs[p].spec;
+            if let Err(e) = watchers.set(p, spec) {
+                tracing::warn!("{}: not watching files: {e}", spec.name);
+            }
+        }
     }
 
     /// `start`/`stop`/`restart`: the core answers once every program reached its goal.

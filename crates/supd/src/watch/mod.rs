@@ -110,6 +110,11 @@ impl Watchers {
         self.active.insert(prog, handle);
         Ok(())
     }
+
+    /// Stops watching for `prog` (a program removed by a reload).
+    pub fn stop(&mut self, prog: ProgId) {
+        self.active.remove(&prog);
+    }
 }
 
 fn watch_program(
