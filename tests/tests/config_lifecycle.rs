@@ -364,6 +364,15 @@ fn supd_runs_a_supervisord_file_directly_and_reload_converts_it_again() {
     assert_eq!(out.stdout, "added: worker\n");
     running_pid(&supd, "worker");
 
+    // supctl finds the socket in it too.
+    let out = std::process::Command::new(supd_tests::bin("supctl"))
+        .args(["--config", "supervisord.conf", "status", "web"])
+        .current_dir(&dir)
+        .env_remove("SUPD_SOCKET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
     // `supd check` on it checks the converted config.
     let out = run_supd(&dir, &["check", "--config", "supervisord.conf"]);
     assert_eq!(out.code, 0, "{out:?}");

@@ -31,13 +31,22 @@ pub fn socket_path(socket: Option<PathBuf>, config: Option<PathBuf>) -> Result<P
     if let Some(s) = socket.or_else(|| std::env::var_os("SUPD_SOCKET").map(PathBuf::from)) {
         return Ok(s);
     }
-    match config.or_else(|| std::env::var_os("SUPD_CONFIG").map(PathBuf::from)) {
-        Some(config) => supd_config::socket_path(&config).map_err(|d| Failure {
-            code: 2,
-            message: format!("cannot find the control socket in the config: {d}"),
-        }),
-        None => Ok(PathBuf::from(supd_config::DEFAULT_SOCKET)),
+    let Some(config) = config.or_else(|| std::env::var_os("SUPD_CONFIG").map(PathBuf::from)) else {
+        return Ok(PathBuf::from(supd_config::DEFAULT_SOCKET));
+    };
+    let unusable = |why: String| Failure {
+        code: 2,
+        message: format!("cannot find the control socket in the config: {why}"),
+    };
+    if supd_import::is_supervisord(&config) {
+        // supd runs supervisord files converted; find the socket the same way.
+        let env = |name: &str| std::env::var(name).ok();
+        let converted =
+            supd_import::convert_file(&config, &env).map_err(|e| unusable(e.to_string()))?;
+        return supd_config::socket_path_in(&converted.toml, &config)
+            .map_err(|d| unusable(d.to_string()));
     }
+    supd_config::socket_path(&config).map_err(|d| unusable(d.to_string()))
 }
 
 pub struct Client {

@@ -74,7 +74,13 @@ pub fn parse_str_with(
 /// the socket even when someone is halfway through editing a program.
 pub fn socket_path(path: &Path) -> Result<std::path::PathBuf, Diagnostics> {
     let text = std::fs::read_to_string(path).map_err(|e| Diagnostics::io(path, &e))?;
-    parse::socket_only(&text, path, &|name| std::env::var(name).ok())
+    socket_path_in(&text, path)
+}
+
+/// [`socket_path`] of config `text` as if read from `path` (a supervisord file converted in
+/// memory, for instance).
+pub fn socket_path_in(text: &str, path: &Path) -> Result<std::path::PathBuf, Diagnostics> {
+    parse::socket_only(text, path, &|name| std::env::var(name).ok())
 }
 
 /// The candidate nearest to `word` when it is a plausible typo of it (for "did you mean"

@@ -60,6 +60,7 @@ mod command;
 mod convert;
 mod entr;
 mod expand;
+mod file;
 mod ini;
 mod program;
 mod render;
@@ -111,6 +112,8 @@ impl fmt::Display for ImportError {
 }
 
 impl std::error::Error for ImportError {}
+
+pub use file::{convert_file, is_supervisord};
 
 /// Converts supervisord INI text, read from `source`, to supd TOML text. `env` looks up
 /// variables whose value is needed now (where supd cannot interpolate `${VAR}` itself, e.g.

@@ -22,6 +22,7 @@ mod owner;
 mod preflight;
 mod probe;
 mod signals;
+mod source;
 mod timers;
 mod watch;
 
@@ -203,7 +204,8 @@ fn run(path: &Path, options: &LoadOptions) -> i32 {
 
 /// `supd import FILE`: 0 with the TOML on stdout and the notes on stderr, or 2 with one line.
 fn import(file: &Path) -> i32 {
-    match source::convert(file) {
+    let env = |name: &str| std::env::var(name).ok();
+    match supd_import::convert_file(file, &env) {
         Ok(conversion) => {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
@@ -227,174 +229,6 @@ fn import(file: &Path) -> i32 {
         Err(e) => {
             eprintln!("{e}");
             2
-        }
-    }
-}
-
-/// The config supd runs: a supd TOML file, or a supervisord file converted on the fly.
-///
-/// This module owns the choice between the two and the conversion's file handling (the
-/// `[include]` files of a supervisord config, `%(here)s`); everything else is the config
-/// crate's ([`supd_config`]) and the converter's ([`supd_import`]). `supd run`, `supd check`
-/// and every reload go through [`load`], so they accept exactly the same configs.
-pub(crate) mod source {
-    use std::path::{Path, PathBuf};
-
-    use supd_config::{Config, Diagnostic, LoadOptions};
-    use supd_import::{Conversion, ImportError, SourceFile};
-
-    /// Added to the file name of problems found in a converted config, whose lines are
-    /// those of the TOML `supd import` prints.
-    pub const CONVERTED: &str = " (converted)";
-
-    /// A config ready to run.
-    pub struct Loaded {
-        pub config: Config,
-        /// `Some(number of notes)` when it was converted from a supervisord file.
-        pub converted: Option<usize>,
-    }
-
-    /// Reads, validates and preflights the config at `path` (converting a supervisord file
-    /// first); every problem when there are any.
-    pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
-        let (result, converted) = if is_supervisord(path) {
-            let conversion = convert(path).map_err(|e| {
-                vec![Diagnostic {
-                    file: e.file,
-                    line: (e.line > 0).then_some(e.line),
-                    key: None,
-                    message: e.message,
-                }]
-            })?;
-            let env = |name: &str| std::env::var(name).ok();
-            let result = supd_config::parse_str_with(&conversion.toml, path, &env, options)
-                .map_err(|d| {
-                    // Lines of the converted TOML, not of the .conf file: say so.
-                    let shown = PathBuf::from(format!("{}{CONVERTED}", path.display()));
-                    d.0.into_iter()
-                        .map(|p| Diagnostic {
-                            file: shown.clone(),
-                            ..p
-                        })
-                        .collect::<Vec<_>>()
-                });
-            (result, Some(conversion.notes.len()))
-        } else {
-            let result = supd_config::load_with(path, options).map_err(|d| d.0);
-            (result, None)
-        };
-        let config = result?;
-        let problems = crate::preflight::check(&config);
-        if problems.is_empty() {
-            Ok(Loaded { config, converted })
-        } else {
-            Err(problems)
-        }
-    }
-
-    /// The one line `supd run`/`check` print for a supervisord file.
-    pub fn suggest_import(path: &Path, notes: usize) -> String {
-        let notes = match notes {
-            0 => String::new(),
-            1 => " (1 setting changed or has no equivalent)".to_string(),
-            n => format!(" ({n} settings changed or have no equivalent)"),
-        };
-        format!(
-            "supd: {p} is a supervisord config, converted on the fly{notes}; to keep a supd \
-             config, run: supd import {p} > supd.toml",
-            p = path.display()
-        )
-    }
-
-    /// A supervisord file: named `*.conf`/`*.ini`, or with a `[supervisord]` or
-    /// `[program:...]` section (which TOML cannot have).
-    pub fn is_supervisord(path: &Path) -> bool {
-        if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("conf") || e.eq_ignore_ascii_case("ini"))
-        {
-            return true;
-        }
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return false;
-        };
-        text.lines().any(|line| {
-            let line = line.trim();
-            line == "[supervisord]" || line.starts_with("[program:")
-        })
-    }
-
-    /// Converts the supervisord file at `path` and the files its `[include]` names; or why
-    /// not, one sentence about one file and line.
-    pub fn convert(path: &Path) -> Result<Conversion, ImportError> {
-        let error = |message: String| ImportError {
-            file: path.to_path_buf(),
-            line: 0,
-            message,
-        };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| error(format!("cannot read the file: {}", reason(&e))))?;
-        // `%(here)s` is the file's directory as given: make it absolute, so the converted
-        // paths mean the same wherever the TOML ends up. Messages keep the path as given.
-        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let as_given = |mut e: ImportError| {
-            if e.file == absolute {
-                e.file = path.to_path_buf();
-            }
-            e
-        };
-        let env = |name: &str| std::env::var(name).ok();
-        let first = supd_import::convert(&text, &absolute, &env).map_err(as_given)?;
-        let mut included: Vec<(PathBuf, String)> = Vec::new();
-        for pattern in &first.includes {
-            let files = supd_config::include::glob_files(pattern)
-                .map_err(|why| error(format!("[include] files: {why}")))?;
-            for file in files {
-                if file == absolute || included.iter().any(|(p, _)| *p == file) {
-                    continue;
-                }
-                let text = std::fs::read_to_string(&file).map_err(|e| {
-                    error(format!(
-                        "[include] files: cannot read {}: {}",
-                        file.display(),
-                        reason(&e)
-                    ))
-                })?;
-                included.push((file, text));
-            }
-        }
-        let mut conversion = if included.is_empty() {
-            first
-        } else {
-            let mut sources = vec![SourceFile {
-                path: &absolute,
-                text: &text,
-            }];
-            sources.extend(
-                included
-                    .iter()
-                    .map(|(path, text)| SourceFile { path, text }),
-            );
-            supd_import::convert_files(&sources, &env).map_err(as_given)?
-        };
-        let (from, to) = (absolute.display().to_string(), path.display().to_string());
-        for note in &mut conversion.notes {
-            if let Some(rest) = note.strip_prefix(&from) {
-                *note = format!("{to}{rest}");
-            }
-        }
-        Ok(conversion)
-    }
-
-    fn reason(e: &std::io::Error) -> String {
-        match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
-            _ => {
-                let s = e.to_string();
-                s.split(" (os error").next().unwrap_or(&s).to_string()
-            }
         }
     }
 }

@@ -1,0 +1,101 @@
+//! supervisord configs as files: telling one from a supd TOML file, and converting one
+//! together with the files its `[include]` names (which the pure [`crate::convert`] leaves
+//! to its caller).
+
+use std::path::{Path, PathBuf};
+
+use crate::{Conversion, ImportError, SourceFile};
+
+/// A supervisord file: named `*.conf`/`*.ini`, or with a `[supervisord]` or
+/// `[program:...]` section (which TOML cannot have).
+pub fn is_supervisord(path: &Path) -> bool {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("conf") || e.eq_ignore_ascii_case("ini"))
+    {
+        return true;
+    }
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    text.lines().any(|line| {
+        let line = line.trim();
+        line == "[supervisord]" || line.starts_with("[program:")
+    })
+}
+
+/// Converts the supervisord file at `path` and the files its `[include]` names; or why
+/// not, one sentence about one file and line.
+pub fn convert_file(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Conversion, ImportError> {
+    let error = |message: String| ImportError {
+        file: path.to_path_buf(),
+        line: 0,
+        message,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| error(format!("cannot read the file: {}", reason(&e))))?;
+    // `%(here)s` is the file's directory as given: make it absolute, so the converted
+    // paths mean the same wherever the TOML ends up. Messages keep the path as given.
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let as_given = |mut e: ImportError| {
+        if e.file == absolute {
+            e.file = path.to_path_buf();
+        }
+        e
+    };
+    let first = crate::convert(&text, &absolute, env).map_err(as_given)?;
+    let mut included: Vec<(PathBuf, String)> = Vec::new();
+    for pattern in &first.includes {
+        let files = supd_config::include::glob_files(pattern)
+            .map_err(|why| error(format!("[include] files: {why}")))?;
+        for file in files {
+            if file == absolute || included.iter().any(|(p, _)| *p == file) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                error(format!(
+                    "[include] files: cannot read {}: {}",
+                    file.display(),
+                    reason(&e)
+                ))
+            })?;
+            included.push((file, text));
+        }
+    }
+    let mut conversion = if included.is_empty() {
+        first
+    } else {
+        let mut sources = vec![SourceFile {
+            path: &absolute,
+            text: &text,
+        }];
+        sources.extend(
+            included
+                .iter()
+                .map(|(path, text)| SourceFile { path, text }),
+        );
+        crate::convert_files(&sources, env).map_err(as_given)?
+    };
+    let (from, to) = (absolute.display().to_string(), path.display().to_string());
+    for note in &mut conversion.notes {
+        if let Some(rest) = note.strip_prefix(&from) {
+            *note = format!("{to}{rest}");
+        }
+    }
+    Ok(conversion)
+}
+
+fn reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
+        _ => {
+            let s = e.to_string();
+            s.split(" (os error").next().unwrap_or(&s).to_string()
+        }
+    }
+}
