@@ -971,7 +971,9 @@ mod tests {
         std::fs::write(root.join("app/sentinel.py"), "").unwrap();
         let batch = w.until("app/sentinel.py");
         assert!(
-            batch.iter().all(|p| p != "manage.py" && !p.ends_with("/manage.py")),
+            batch
+                .iter()
+                .all(|p| p != "manage.py" && !p.ends_with("/manage.py")),
             "{batch:?}"
         );
     }
