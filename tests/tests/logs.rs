@@ -301,3 +301,110 @@ autostart = false
     assert_eq!(steps.last().unwrap().1, "fatal");
     assert!(seen.iter().all(|e| e["ts_ms"].is_u64()));
 }
+
+#[test]
+fn stderr_into_stdout_keeps_the_programs_own_order_and_timestamps_prefix_lines() {
+    let mut supd = Supd::start_with(
+        r#"
+[program.merged]
+command = ["sh", "-c", "echo one; echo two >&2; echo three; echo four >&2"]
+stderr = "stdout"
+restart = "never"
+min_uptime = "0s"
+"#,
+        StartOptions {
+            supd_table: "log_timestamps = true".into(),
+            ..Default::default()
+        },
+    );
+    supd.wait_state("merged", "exited");
+    supd.terminate();
+    let lines: Vec<(String, String)> = supd
+        .stdout
+        .lines()
+        .into_iter()
+        .map(|l| {
+            let (ts, rest) = l.split_once(' ').expect("a timestamp first");
+            (ts.to_string(), rest.to_string())
+        })
+        .collect();
+    let rest: Vec<&str> = lines.iter().map(|(_, r)| r.as_str()).collect();
+    assert_eq!(
+        rest,
+        [
+            "merged | one",
+            "merged | two",
+            "merged | three",
+            "merged | four"
+        ],
+        "both streams, one pipe, in the order written"
+    );
+    for (ts, _) in &lines {
+        assert!(humantime::parse_rfc3339(ts).is_ok(), "{ts} is RFC 3339");
+        assert!(ts.ends_with('Z'), "{ts} is UTC");
+    }
+    assert!(
+        supd.stderr.lines().iter().all(|l| !l.contains("merged |")),
+        "nothing of the program on supd's stderr"
+    );
+}
+
+#[test]
+fn a_full_disk_is_reported_once_and_supervision_goes_on() {
+    if !supd_tests::is_root() {
+        eprintln!("skipped: mounting a tiny tmpfs needs root; CI runs as root");
+        return;
+    }
+    // The log file on a 64 KiB tmpfs, and a program that writes more than that.
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&small)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(small.clone());
+    let mut supd = Supd::start(&format!(
+        r#"
+[program.writer]
+command = ["sh", "-c", "yes 'a line for the log' | head -c 200000; exec sleep 1000"]
+stdout = "{}"
+log_max_size = "1GB"
+min_uptime = "0s"
+
+[program.other]
+command = "sleep 1000"
+min_uptime = "0s"
+"#,
+        small.join("writer.log").display()
+    ));
+    let warning = "cannot write to log file";
+    wait_until("the full disk to be reported", DEADLINE, || {
+        supd.supd_messages()
+            .iter()
+            .any(|m| m.contains(warning))
+            .then_some(())
+    });
+    // Supervision goes on: the writer keeps running, supd answers, other programs work.
+    let writer = supd.program("writer");
+    assert_eq!(writer["state"], "running");
+    assert_eq!(supd.ctl(&["restart", "other"]).code, 0);
+    let reported = supd
+        .supd_messages()
+        .iter()
+        .filter(|m| m.contains(warning))
+        .count();
+    assert_eq!(reported, 1, "reported once: {:?}", supd.supd_messages());
+    assert_eq!(supd.terminate().code(), Some(0));
+}
