@@ -417,6 +417,15 @@ pub fn processes_with_env(needle: &str) -> Vec<i32> {
         .collect()
 }
 
+/// A TCP port nobody listens on right now (the kernel's choice), for programs that must
+/// listen somewhere; never a fixed port, so tests can run in parallel.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 /// True when running as root (tests that need it skip otherwise, saying why).
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()

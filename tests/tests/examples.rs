@@ -7,15 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use nix::sys::signal::Signal;
-use supd_tests::{Captured, DEADLINE, bin, ctl_at, path_with_helpers, wait_until};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use supd_tests::{Captured, DEADLINE, bin, ctl_at, free_port, path_with_helpers, wait_until};
 
 /// A tiny HTTP client: (status, body).
 fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {

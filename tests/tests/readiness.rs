@@ -5,16 +5,7 @@ use std::os::linux::net::SocketAddrExt;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use supd_tests::{DEADLINE, StartOptions, Supd, run_supd, wait_until};
-
-/// A port nobody listens on right now (the kernel's choice; free again when returned).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use supd_tests::{DEADLINE, StartOptions, Supd, free_port, run_supd, wait_until};
 
 /// Nanoseconds since the epoch written to `file` by a program at a moment of its life.
 fn stamp(supd: &Supd, file: &str) -> Option<u128> {
