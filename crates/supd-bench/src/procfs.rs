@@ -103,3 +103,15 @@ pub fn first_line(path: impl AsRef<Path>) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     Some(text.lines().next()?.trim().to_string())
 }
+
+/// Time `pid` has run on a CPU, in nanoseconds: the first field of
+/// `/proc/PID/task/*/schedstat`, summed over its live threads (exact, unlike clock ticks).
+pub fn runtime_ns(pid: i32) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut sum = 0;
+    for task in tasks.flatten() {
+        let text = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+        sum += text.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(sum)
+}

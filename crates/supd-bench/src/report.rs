@@ -68,6 +68,8 @@ pub struct Row {
     pub target: String,
     /// Whether supd meets the target (None: no target, or no figure).
     pub meets: Option<bool>,
+    /// A reference figure (a physical floor or ceiling of this machine), not a comparison.
+    pub reference: bool,
 }
 
 impl Row {
@@ -88,7 +90,23 @@ impl Row {
             supervisord_samples: Vec::new(),
             target: "–".into(),
             meets: None,
+            reference: false,
         }
+    }
+
+    /// A reference row: one figure of this machine, no supervisor involved.
+    pub fn reference(
+        group: &'static str,
+        label: impl Into<String>,
+        unit: &'static str,
+        value: &Series,
+    ) -> Row {
+        let mut row = Row::new(group, label, unit, Better::Lower);
+        row.supd = value.figure(stats::median);
+        row.supd_samples = value.values.clone();
+        row.supervisord = Err("n/a".into());
+        row.reference = true;
+        row
     }
 
     /// Sets both figures to a statistic of their samples (`f` is e.g. [`stats::median`]).
@@ -120,6 +138,9 @@ impl Row {
 
     /// How many times better supd is, as text.
     pub fn ratio(&self) -> String {
+        if self.reference {
+            return "–".into();
+        }
         let (Ok(a), Ok(b)) = (&self.supd, &self.supervisord) else {
             return "–".into();
         };
@@ -233,6 +254,7 @@ pub fn json(info: &[(String, String)], command: &str, rows: &[Row]) -> Value {
             "ratio": r.ratio(),
             "target": r.target,
             "meets_target": r.meets,
+            "reference": r.reference,
         })).collect::<Vec<_>>(),
     })
 }

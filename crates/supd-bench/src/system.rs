@@ -97,6 +97,11 @@ impl Program {
     }
 }
 
+/// Quiet time before an "idle" measurement: no client request for this long.
+pub const IDLE_QUIET: Duration = Duration::from_secs(3);
+/// Quiet time before scenarios that only need the programs up.
+pub const SHORT_QUIET: Duration = Duration::from_millis(200);
+
 /// How to start an instance.
 #[derive(Default)]
 pub struct Options {
@@ -220,7 +225,7 @@ impl Instance {
         }
     }
 
-    /// The supervisor's live children, except those for which `skip` holds.
+    /// The supervisor's live children (zombies excluded).
     pub fn children(&self) -> Vec<(i32, procfs::Stat)> {
         procfs::children(self.pid)
             .into_iter()
@@ -230,8 +235,10 @@ impl Instance {
 
     /// Waits until the supervisor has `n` live children, then past its 1 s readiness time
     /// (supd's `min_uptime`, supervisord's `startsecs`), then checks with its client that all
-    /// of them are running: the supervisor is settled and idle.
-    pub fn settle(&mut self, n: usize) -> Res<()> {
+    /// of them are running, then lets `quiet` pass without any request: the supervisor is
+    /// settled (and, with a quiet time of a few seconds, idle: whatever a request armed,
+    /// such as supd giving memory back 2 s after the last one, is over).
+    pub fn settle(&mut self, n: usize, quiet: Duration) -> Res<()> {
         let limit = Duration::from_secs(30 + n as u64 / 2);
         self.wait_for(&format!("{n} programs to be started"), limit, |i| {
             (i.children().len() >= n).then_some(())
@@ -240,7 +247,7 @@ impl Instance {
         self.wait_for("every program to be running", limit, |i| {
             i.all_running().then_some(())
         })?;
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(quiet);
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use crate::Res;
 use crate::Stamp;
 use crate::report::{Better, Row, Series};
 use crate::stats;
-use crate::system::{Instance, Options, Program, Sys};
+use crate::system::{Instance, Options, Program, SHORT_QUIET, Sys};
 
 pub fn run(ctx: &Ctx) -> Vec<Row> {
     let mut instances: Vec<(Sys, Instance)> = Vec::new();
@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx) -> Vec<Row> {
                 .ini("startsecs=0"),
         );
         let started = Instance::start(&ctx.tools, sys, &dir, &programs, Options::default())
-            .and_then(|mut inst| inst.settle(10).map(|()| inst));
+            .and_then(|mut inst| inst.settle(10, SHORT_QUIET).map(|()| inst));
         match started {
             Ok(inst) => instances.push((sys, inst)),
             Err(e) => {
@@ -71,6 +71,17 @@ pub fn run(ctx: &Ctx) -> Vec<Row> {
         ));
     }
     drop(instances);
+    let mut floor = Series::default();
+    for _ in 0..ctx.plan.samples {
+        let start = Instant::now();
+        let ran = std::process::Command::new("true")
+            .stdin(std::process::Stdio::null())
+            .output();
+        floor.push(match ran {
+            Ok(_) => Ok(start.elapsed().as_secs_f64() * 1000.0),
+            Err(e) => Err(format!("cannot run true: {e}")),
+        });
+    }
     let [s0, s1] = status;
     let [r0, r1] = restart;
     vec![
@@ -92,6 +103,12 @@ pub fn run(ctx: &Ctx) -> Vec<Row> {
         )
         .medians(&r0, &r1)
         .target("≤ 5 ms", |v| v <= 5.0),
+        Row::reference(
+            "control",
+            "reference: `true` run the same way (the floor of any client), p50",
+            "ms",
+            &floor,
+        ),
     ]
 }
 

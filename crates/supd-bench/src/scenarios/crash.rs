@@ -5,6 +5,7 @@
 //!
 //! supd runs with its defaults; supervisord with `startsecs=0` (and `autorestart=true`).
 
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
@@ -14,7 +15,7 @@ use super::{Ctx, ms, next_stamp, progress};
 use crate::report::{Better, Row, Series};
 use crate::stats;
 use crate::system::{Instance, Options, Program, Sys};
-use crate::{Res, mono_ns};
+use crate::{Res, guard, mono_ns};
 
 pub fn run(ctx: &Ctx) -> Vec<Row> {
     let mut instances: Vec<(Sys, Res<Instance>)> = Vec::new();
@@ -57,6 +58,11 @@ pub fn run(ctx: &Ctx) -> Vec<Row> {
         ));
     }
     let [supd, sv] = series;
+    let reference = spawn_reference(ctx);
+    progress(&format!(
+        "spawn → stamp, no supervisor: {:?} ms",
+        reference.values
+    ));
     vec![
         Row::new(
             "crash",
@@ -73,7 +79,46 @@ pub fn run(ctx: &Ctx) -> Vec<Row> {
             Better::Lower,
         )
         .stat(&supd, &sv, |v| stats::percentile(v, 95.0)),
+        Row::reference(
+            "crash",
+            "reference: the harness spawns the stamp program itself → its start stamp, p50",
+            "ms",
+            &reference,
+        ),
     ]
+}
+
+/// What starting the stamp program costs with no supervisor: from just before the harness
+/// spawns it to its own start stamp (fork, exec, dynamic loading, runtime start-up). Every
+/// "… started" figure of both systems includes this.
+fn spawn_reference(ctx: &Ctx) -> Series {
+    let dir = ctx.dir("spawn-reference");
+    let mut series = Series::default();
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return Series::failed(e.to_string());
+    }
+    for i in 0..ctx.plan.samples {
+        let file = dir.join(format!("s{i}"));
+        let t0 = mono_ns();
+        let child = Command::new(ctx.tools.stamp())
+            .arg(&file)
+            .env(guard::TOKEN_VAR, guard::new_token())
+            .stdin(Stdio::null())
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => return Series::failed(format!("cannot run bench-stamp: {e}")),
+        };
+        let v = next_stamp(&file, None, Duration::from_secs(10)).map(|s| ms(t0, s.ns));
+        let _ = child.kill();
+        let _ = child.wait();
+        series.push(v);
+        if series.broken() {
+            break;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    series
 }
 
 fn sample(inst: &Instance) -> Res<f64> {

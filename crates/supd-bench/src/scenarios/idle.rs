@@ -2,14 +2,16 @@
 //! wake-ups it spends with 100 of them while nothing happens.
 //!
 //! "Idle" starts once every program is started, past the 1 s readiness time of both systems
-//! and checked `running` with the client, plus half a second.
+//! and checked `running` with the client, and then 3 s without any client request (supd
+//! arms a one-shot timer after a request to give memory back 2 s later; an idle supervisor
+//! in a container is one nobody has talked to for a while).
 
 use std::time::Duration;
 
 use super::Ctx;
 use crate::procfs;
 use crate::report::{Better, Row};
-use crate::system::{Instance, Options, Program};
+use crate::system::{IDLE_QUIET, Instance, Options, Program};
 
 fn sleepers(n: usize) -> Vec<Program> {
     (0..n).map(|k| Program::sleeper(format!("p{k}"))).collect()
@@ -25,7 +27,7 @@ pub fn memory(ctx: &Ctx) -> Vec<Row> {
             |sys, dir| {
                 let mut inst =
                     Instance::start(&ctx.tools, sys, dir, &sleepers(n), Options::default())?;
-                inst.settle(n)?;
+                inst.settle(n, IDLE_QUIET)?;
                 let kib = procfs::pss_kib(inst.pid).ok_or("cannot read /proc/PID/smaps_rollup")?;
                 Ok(kib as f64 / 1024.0)
             },
@@ -52,7 +54,7 @@ pub fn cpu(ctx: &Ctx) -> Vec<Row> {
     let secs = ctx.plan.idle_secs;
     let (supd, sv, errors) = ctx.repeat("idle CPU, 100 programs", ctx.plan.runs, |sys, dir| {
         let mut inst = Instance::start(&ctx.tools, sys, dir, &sleepers(100), Options::default())?;
-        inst.settle(100)?;
+        inst.settle(100, IDLE_QUIET)?;
         let ticks0 = inst.cpu_ticks()?;
         let switches0 = procfs::context_switches(inst.pid).unwrap_or(0);
         // The measurement window itself: nothing happens during it.

@@ -97,16 +97,12 @@ pub fn run(ctx: &Ctx) -> Vec<Row> {
         Err(_) => row.target_text("≤ half of supervisord's"),
     };
     rows.push(row);
-    let mut row = Row::new(
+    rows.push(Row::reference(
         "logs",
         format!("reference: the same {mb:.0} MB written straight to a file (no supervisor)"),
         "MB/s",
-        Better::Higher,
-    );
-    row.supd = raw.figure(crate::stats::median);
-    row.supd_samples = raw.values.clone();
-    row.supervisord = Err("n/a".into());
-    rows.push(row.target_text("–"));
+        &raw,
+    ));
     rows.push(
         Row::new(
             "logs",

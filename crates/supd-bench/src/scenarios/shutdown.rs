@@ -15,7 +15,7 @@ use nix::sys::signal::Signal;
 
 use super::{Ctx, ms, poll};
 use crate::report::{Better, Row};
-use crate::system::{Instance, Options, Program};
+use crate::system::{Instance, Options, Program, SHORT_QUIET};
 use crate::{Res, mono_ns, procfs};
 
 pub fn run(ctx: &Ctx) -> Vec<Row> {
@@ -46,7 +46,7 @@ pub fn run(ctx: &Ctx) -> Vec<Row> {
         |sys, dir| {
             let p = Program::new("g", &["sh", "-c", "sleep 100000 & sleep 100000"]);
             let mut inst = Instance::start(&ctx.tools, sys, dir, &[p], Options::default())?;
-            inst.settle(1)?;
+            inst.settle(1, SHORT_QUIET)?;
             inst.wait_for("both sleeps", Duration::from_secs(10), |i| {
                 (sleeps(i) >= 2).then_some(())
             })?;
@@ -99,7 +99,7 @@ fn sleeps(inst: &Instance) -> usize {
 
 /// Settles `n` programs, sends SIGTERM, and returns ms until everything is gone.
 fn terminate(mut inst: Instance, n: usize) -> Res<f64> {
-    inst.settle(n)?;
+    inst.settle(n, SHORT_QUIET)?;
     let t0 = mono_ns();
     inst.signal(Signal::SIGTERM)?;
     inst.wait_exit()?;
