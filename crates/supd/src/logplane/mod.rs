@@ -39,6 +39,39 @@ use ring::{Record, Ring};
 
 /// One read from a pipe at most; also the size a pipe is grown to once a program fills it.
 const READ_SIZE: usize = 256 * 1024;
+/// A program that writes small amounts again this soon after supd read it gets its lines
+/// batched: supd waits this long before reading again, so a stream of small writes costs
+/// one wake-up per batch, not per line. A single line (or the first of a burst) is read at
+/// once; bulk output (reads of at least [`SMALL_READ`]) is never delayed.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(5);
+/// Reads smaller than this are "small writes" for [`COALESCE`].
+const SMALL_READ: usize = 16 * 1024;
+
+/// How a pump waits for its pipe.
+enum Pipe {
+    /// Registered with the event loop: woken when the pipe becomes readable.
+    Watched(pipe::Receiver),
+    /// Out of the event loop, read every [`COALESCE`] while the program writes often.
+    Paced(OwnedFd),
+}
+
+impl Pipe {
+    /// One non-blocking read (for a watched pipe, clearing its readiness when empty).
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Pipe::Watched(rx) => rx.try_read(buf),
+            Pipe::Paced(fd) => nix::unistd::read(fd, buf).map_err(io::Error::from),
+        }
+    }
+
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            Pipe::Watched(rx) => rx.as_fd(),
+            Pipe::Paced(fd) => fd.as_fd(),
+        }
+    }
+}
+
 /// Records a follower may lag behind before it is cut off.
 const FOLLOW_BACKLOG: usize = 4096;
 
@@ -319,27 +352,58 @@ async fn pump(
     target: Target,
 ) {
     let mut framer = Framer::default();
-    let mut grown = false;
+    let mut capacity = supd_sys::pipe::pipe_size(rx.as_fd()).unwrap_or(64 * 1024);
+    let mut last_small_read: Option<std::time::Instant> = None;
+    let mut pipe = Pipe::Watched(rx);
     loop {
-        if rx.readable().await.is_err() {
-            break;
-        }
-        let (out, eof) = SCRATCH.with_borrow_mut(|buf| match rx.try_read(buf) {
-            Ok(0) => (plane.frame(prog, stream, target, &mut framer, None), true),
-            Ok(n) => {
-                if n == buf.len() && !grown {
-                    // The program fills whole reads: let it write more per wake-up.
-                    grown = true;
-                    let _ = supd_sys::pipe::set_pipe_size(rx.as_fd(), READ_SIZE);
+        // How the next read is awaited: the pipe becomes readable, or (while the program
+        // trickles small writes) a short pause lets its lines pile up — with the pipe out
+        // of epoll meanwhile, so each write does not wake supd.
+        match &pipe {
+            Pipe::Watched(rx) => {
+                if rx.readable().await.is_err() {
+                    break;
                 }
-                (
-                    plane.frame(prog, stream, target, &mut framer, Some(&buf[..n])),
-                    false,
-                )
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => (None, false),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => (None, false),
-            Err(_) => (plane.frame(prog, stream, target, &mut framer, None), true),
+            Pipe::Paced(_) => tokio::time::sleep(COALESCE).await,
+        }
+        let mut trickling = false;
+        let mut bulk = false;
+        let (out, eof, empty) = SCRATCH.with_borrow_mut(|buf| match pipe.read(buf) {
+            Ok(0) => (
+                plane.frame(prog, stream, target, &mut framer, None),
+                true,
+                false,
+            ),
+            Ok(n) => {
+                if n >= capacity && capacity < READ_SIZE {
+                    // The program fills its pipe: let it write more per wake-up.
+                    capacity =
+                        supd_sys::pipe::set_pipe_size(pipe.fd(), READ_SIZE).unwrap_or(READ_SIZE);
+                }
+                if n < SMALL_READ {
+                    let now = std::time::Instant::now();
+                    trickling = last_small_read.is_some_and(|t| now - t < COALESCE);
+                    last_small_read = Some(now);
+                } else {
+                    bulk = true;
+                }
+                let out = plane.frame(prog, stream, target, &mut framer, Some(&buf[..n]));
+                (out, false, false)
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                (None, false, true)
+            }
+            Err(_) => (
+                plane.frame(prog, stream, target, &mut framer, None),
+                true,
+                false,
+            ),
         });
         if let Some(bytes) = out {
             plane.output.write(target, bytes).await;
@@ -347,6 +411,19 @@ async fn pump(
         if eof {
             break;
         }
+        pipe = match pipe {
+            Pipe::Watched(rx) if trickling => match rx.into_nonblocking_fd() {
+                Ok(fd) => Pipe::Paced(fd),
+                Err(_) => break,
+            },
+            // Quiet again (nothing arrived during a pause), or bulk output that should not
+            // wait: back to waiting on epoll.
+            Pipe::Paced(fd) if empty || bulk => match pipe::Receiver::from_owned_fd_unchecked(fd) {
+                Ok(rx) => Pipe::Watched(rx),
+                Err(_) => break,
+            },
+            other => other,
+        };
     }
     plane.pumps.set(plane.pumps.get() - 1);
     plane.drained.notify_waiters();
