@@ -97,27 +97,45 @@ pub fn json_line(
 /// digits), so nothing is lost and the result is always valid JSON.
 pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() + 2);
     out.push(b'"');
     for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '"' => out.extend_from_slice(b"\\\""),
-                '\\' => out.extend_from_slice(b"\\\\"),
-                '\n' => out.extend_from_slice(b"\\n"),
-                '\r' => out.extend_from_slice(b"\\r"),
-                '\t' => out.extend_from_slice(b"\\t"),
-                c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                    let n = c as u32;
-                    out.extend_from_slice(b"\\u00");
-                    out.push(HEX[(n >> 4) as usize]);
-                    out.push(HEX[(n & 15) as usize]);
-                }
-                c => {
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        // Valid UTF-8 is copied in runs; only `"`, `\` and ASCII control characters need
+        // escaping (bytes of multi-byte characters are all >= 0x80 and copied as they are).
+        let valid = chunk.valid().as_bytes();
+        let mut start = 0;
+        let mut i = 0;
+        while i < valid.len() {
+            // Skip eight plain bytes at a time.
+            if i + 8 <= valid.len() {
+                let word = u64::from_le_bytes(valid[i..i + 8].try_into().unwrap_or([0; 8]));
+                if !may_need_escape(word) {
+                    i += 8;
+                    continue;
                 }
             }
+            let b = valid[i];
+            i += 1;
+            let escape: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0..0x20 | 0x7f => b"",
+                _ => continue,
+            };
+            out.extend_from_slice(&valid[start..i - 1]);
+            if escape.is_empty() {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[(b >> 4) as usize]);
+                out.push(HEX[(b & 15) as usize]);
+            } else {
+                out.extend_from_slice(escape);
+            }
+            start = i;
         }
+        out.extend_from_slice(&valid[start..]);
         for &b in chunk.invalid() {
             out.extend_from_slice(b"\\\\x");
             out.push(HEX[(b >> 4) as usize]);
@@ -125,6 +143,20 @@ pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
         }
     }
     out.push(b'"');
+}
+
+/// Whether any byte of `word` may be `"`, `\\`, DEL or an ASCII control character (a
+/// cheap test, eight bytes at a time; it may say yes for nothing, never no for something).
+fn may_need_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    below_space
+        | zero_byte(word ^ (ONES * u64::from(b'"')))
+        | zero_byte(word ^ (ONES * u64::from(b'\\')))
+        | zero_byte(word ^ (ONES * 0x7f))
+        != 0
 }
 
 #[cfg(test)]
@@ -147,6 +179,29 @@ mod tests {
             let text = json(sample);
             let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
             assert!(parsed.is_string(), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_fast_scan_never_misses_a_byte_to_escape() {
+        for b in 0u8..=255 {
+            for pos in 0..8 {
+                let mut bytes = *b"abcdefgh";
+                bytes[pos] = b;
+                let word = u64::from_le_bytes(bytes);
+                if b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f {
+                    assert!(may_need_escape(word), "byte {b:#x} at {pos}");
+                }
+            }
+        }
+        assert!(!may_need_escape(u64::from_le_bytes(*b"plain ok")));
+        // Long lines with escapes at every offset come out like the simple loop's.
+        for pos in 0..20 {
+            let mut line = vec![b'x'; 20];
+            line[pos] = b'"';
+            let text = json(&line);
+            let back: String = serde_json::from_str(&text).unwrap();
+            assert_eq!(back.as_bytes(), &line[..]);
         }
     }
 
