@@ -3,16 +3,16 @@
 //! Everything the child needs (the executable's path, argv, environment, working
 //! directory, ids, umask, output descriptors, an empty signal mask) is prepared in the
 //! parent before `fork`, as C strings and pointer arrays. Between fork and exec the child
-//! makes only async-signal-safe system calls — `sigprocmask`, `signal(SIGPIPE, SIG_DFL)`,
-//! `dup2`, `setsid`, `setgroups`, `setgid`, `setuid`, `umask`, `chdir`, `execve` — and
-//! allocates nothing. If one of them fails, the child writes the errno to a close-on-exec
-//! pipe and exits 127; the parent reads that pipe to tell an exec that happened from one
-//! that did not, with the real reason (`No such file or directory`).
+//! makes only async-signal-safe system calls — `sigaction` (to reset supd's handlers),
+//! `sigprocmask`, `dup2`, `setsid`, `setgroups`, `setgid`, `setuid`, `umask`, `chdir`,
+//! `execve` — and allocates nothing. If one of them fails, the child leaves the errno in
+//! memory it shares with supd and exits 127, so supd reports the real reason (`No such file
+//! or directory`) instead of a program that exited 127.
 //!
-//! Spawning is split in two so that many programs start in parallel: [`fork_exec`] returns
-//! as soon as the child exists, and [`Pending::confirm`] later waits for its `execve`. A
-//! supervisor starting 100 programs forks all of them, then confirms them, while the
-//! children exec side by side.
+//! The child is created with `clone(CLONE_VM | CLONE_VFORK)` on a small stack of its own,
+//! as glibc's `posix_spawn` does: it shares supd's memory until it execs, so supd's page
+//! tables are never copied and supd takes no copy-on-write faults — a `fork` of a running
+//! supd costs both, for every start.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -64,24 +64,9 @@ impl std::fmt::Display for SpawnError {
 
 impl std::error::Error for SpawnError {}
 
-/// A forked child whose `execve` is not confirmed yet.
-#[derive(Debug)]
-pub struct Pending {
-    pub pid: u32,
-    /// Read end of the error pipe: end of file once `execve` succeeded, an errno otherwise.
-    errors: OwnedFd,
-    program: String,
-}
-
-/// Starts the program and waits until it runs: [`fork_exec`] then [`Pending::confirm`].
+/// Starts the program in a new session (so it leads its own process group, `pgid == pid`)
+/// with stdin on `/dev/null`, and returns its pid once `execve` has succeeded.
 pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
-    fork_exec(req)?.confirm()
-}
-
-/// Forks the child that will become the program (in a new session, so it leads its own
-/// process group, `pgid == pid`, with stdin on `/dev/null`). Returns at once; call
-/// [`Pending::confirm`] to learn whether `execve` succeeded.
-pub fn fork_exec(req: SpawnRequest) -> Result<Pending, SpawnError> {
     let Some(program) = req.argv.first() else {
         return Err(SpawnError("empty command".into()));
     };
@@ -111,70 +96,77 @@ pub fn fork_exec(req: SpawnRequest) -> Result<Pending, SpawnError> {
         Output::Fd(fd) => fd.as_raw_fd(),
     };
     let (stdout, stderr) = (fd_of(&req.stdout), fd_of(&req.stderr));
-    let (errors, report) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| cannot(describe(&io::Error::from(e))))?;
-
     let child = ChildPlan {
         stdin: null.as_raw_fd(),
         stdout,
         stderr,
-        report: report.as_raw_fd(),
+        failed: std::sync::atomic::AtomicI32::new(0),
         credentials: req.credentials.as_ref(),
         umask: req.umask,
         image: &image,
     };
-    // SAFETY: fork() itself is safe to call; what matters is the child side. The child runs
-    // only `ChildPlan::exec`, which makes async-signal-safe system calls on memory prepared
-    // before the fork (no allocation, no lock, no panic: every failure path is
-    // `report_and_exit`, which calls write(2) and _exit(2)).
-    match unsafe { libc::fork() } {
-        -1 => Err(cannot(describe(&io::Error::last_os_error()))),
-        0 => child.exec(),
-        pid => {
-            // The child has its own copies; ours go now (the write end of the error pipe
-            // must, or the parent would never see end of file).
-            drop(report);
-            drop(req.stdout);
-            drop(req.stderr);
-            Ok(Pending {
-                pid: pid as u32,
-                errors,
-                program: shown,
-            })
-        }
+    let pid = clone_vfork(&child).map_err(|e| cannot(describe(&e)))?;
+    // The child has exec'd (or exited): its copies of the descriptors are its own now.
+    drop(req.stdout);
+    drop(req.stderr);
+    match child.failed.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => Ok(pid),
+        // The child exits 127 on its own; supd's reaper collects it like any other.
+        errno => Err(cannot(describe(&io::Error::from_raw_os_error(errno)))),
     }
 }
 
-impl Pending {
-    /// Waits until the child has called `execve`: `Ok(pid)`, or why it could not. A child
-    /// that failed exits 127 on its own; supd's reaper collects it like any other.
-    pub fn confirm(self) -> Result<u32, SpawnError> {
-        let mut buf = [0u8; 4];
-        let mut got = 0;
-        loop {
-            match nix::unistd::read(&self.errors, &mut buf[got..]) {
-                Ok(0) => break,
-                Ok(n) => {
-                    got += n;
-                    if got == buf.len() {
-                        break;
-                    }
-                }
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(_) => break,
-            }
-        }
-        if got == buf.len() {
-            let errno = i32::from_ne_bytes(buf);
-            let e = io::Error::from_raw_os_error(errno);
-            return Err(SpawnError(format!(
-                "cannot run {:?}: {}",
-                self.program,
-                describe(&e)
-            )));
-        }
-        Ok(self.pid)
+/// Runs `plan.exec()` in a new process that shares supd's memory until it execs
+/// (`CLONE_VM | CLONE_VFORK`, as glibc's `posix_spawn` does): no page table is copied and
+/// supd takes no copy-on-write fault, which a `fork` of a running supd costs. supd waits
+/// until the child has called `execve` (or exited), with every signal blocked meanwhile,
+/// and the child runs on a stack of its own.
+fn clone_vfork(plan: &ChildPlan) -> io::Result<u32> {
+    const STACK: usize = 64 * 1024;
+    extern "C" fn entry(arg: *mut libc::c_void) -> libc::c_int {
+        // SAFETY: `arg` is the `&ChildPlan` passed to clone below; the parent keeps it
+        // alive and untouched until this child has exec'd or exited.
+        let plan = unsafe { &*(arg as *const ChildPlan) };
+        plan.exec()
     }
+    // SAFETY: a fresh private anonymous mapping; checked for failure before use.
+    let stack = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            STACK,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+            -1,
+            0,
+        )
+    };
+    if stack == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    let mut all = empty_sigset();
+    let mut old = empty_sigset();
+    // SAFETY: sigfillset/pthread_sigmask on local sets; clone gets a stack of STACK bytes
+    // (it grows down from its end), an entry point that never returns into Rust frames of
+    // the parent, and a pointer that outlives the call; munmap releases the stack once the
+    // child no longer uses it (CLONE_VFORK returns only after its exec or exit).
+    let pid = unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let pid = libc::clone(
+            entry,
+            stack.cast::<u8>().add(STACK).cast(),
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            plan as *const ChildPlan as *mut libc::c_void,
+        );
+        let error = io::Error::last_os_error();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        libc::munmap(stack, STACK);
+        if pid < 0 {
+            return Err(error);
+        }
+        pid
+    };
+    Ok(pid as u32)
 }
 
 /// The file `program` names: itself when it has a `/` (relative to `cwd`, where the child
@@ -297,25 +289,41 @@ struct ChildPlan<'a> {
     stdin: RawFd,
     stdout: RawFd,
     stderr: RawFd,
-    report: RawFd,
+    /// Where the child leaves the errno of a failed step (the child shares supd's memory
+    /// until it execs); 0 while nothing failed.
+    failed: std::sync::atomic::AtomicI32,
     credentials: Option<&'a Credentials>,
     umask: Option<u32>,
     image: &'a Image,
 }
 
 impl ChildPlan<'_> {
-    /// Runs in the forked child; never returns.
+    /// Runs in the child, which shares supd's memory until `execve` and starts with every
+    /// signal blocked; never returns.
     fn exec(&self) -> ! {
         let img = self.image;
         // SAFETY: every call below is an async-signal-safe system call on pointers into
-        // `Image`, which the parent built before forking and which the child's copy of the
-        // address space still holds; nothing allocates or takes a lock.
+        // `Image`, which the parent built before cloning and keeps alive while it waits for
+        // this child to exec (CLONE_VFORK); nothing allocates or takes a lock, and nothing
+        // writes to memory but `failed` and this child's own stack.
         unsafe {
+            // supd's signal handlers live in the memory this child shares with supd: make
+            // sure none can run here before exec resets them. The Rust runtime ignores
+            // SIGPIPE, and an ignored disposition would survive exec.
+            for sig in 1..libc::SIGRTMAX() {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                    && (old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN
+                        || sig == libc::SIGPIPE)
+                {
+                    let mut dfl: libc::sigaction = std::mem::zeroed();
+                    dfl.sa_sigaction = libc::SIG_DFL;
+                    libc::sigaction(sig, &dfl, std::ptr::null_mut());
+                }
+            }
             if libc::sigprocmask(libc::SIG_SETMASK, &img.empty_mask, std::ptr::null_mut()) != 0 {
                 self.report_and_exit();
             }
-            // The Rust runtime ignores SIGPIPE; an ignored disposition survives exec.
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
             for (from, to) in [(self.stdin, 0), (self.stdout, 1), (self.stderr, 2)] {
                 if libc::dup2(from, to) < 0 {
                     self.report_and_exit();
@@ -325,9 +333,11 @@ impl ChildPlan<'_> {
                 self.report_and_exit();
             }
             if let Some(c) = self.credentials {
-                if libc::setgroups(img.groups.len(), img.groups.as_ptr()) < 0
-                    || libc::setgid(c.gid) < 0
-                    || libc::setuid(c.uid) < 0
+                // Raw system calls: glibc's wrappers would try to change the credentials of
+                // every thread of supd (whose memory this child shares), not just its own.
+                if libc::syscall(libc::SYS_setgroups, img.groups.len(), img.groups.as_ptr()) < 0
+                    || libc::syscall(libc::SYS_setgid, c.gid) < 0
+                    || libc::syscall(libc::SYS_setuid, c.uid) < 0
                 {
                     self.report_and_exit();
                 }
@@ -349,15 +359,16 @@ impl ChildPlan<'_> {
         }
     }
 
-    /// Sends errno to the parent and exits 127, as a shell does for a command it cannot run.
+    /// Leaves errno for the parent and exits 127, as a shell does for a command it cannot
+    /// run.
     fn report_and_exit(&self) -> ! {
-        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
-        let bytes = errno.to_ne_bytes();
-        // SAFETY: write(2) and _exit(2) are async-signal-safe; `bytes` lives on this stack.
-        unsafe {
-            libc::write(self.report, bytes.as_ptr().cast(), bytes.len());
-            libc::_exit(127)
-        }
+        let errno = io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EINVAL);
+        self.failed
+            .store(errno.max(1), std::sync::atomic::Ordering::SeqCst);
+        // SAFETY: _exit(2) is async-signal-safe and does not return.
+        unsafe { libc::_exit(127) }
     }
 }
 
@@ -431,14 +442,9 @@ mod tests {
         std::fs::write(&script, "#!/no/such/interpreter\n").unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let pending = fork_exec(req(&[script.to_str().unwrap()])).unwrap();
-        let pid = pending.pid;
-        let e = pending.confirm().unwrap_err();
+        let e = spawn(req(&[script.to_str().unwrap()])).unwrap_err();
         assert!(e.0.ends_with(": No such file or directory"), "{}", e.0);
-        assert_eq!(
-            wait(pid),
-            nix::sys::wait::WaitStatus::Exited(nix::unistd::Pid::from_raw(pid as i32), 127)
-        );
+        // (The child that could not exec exited 127; in supd, the reaper collects it.)
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use supd_config::{OutputTarget, ProgramSpec};
 use supd_core::ProgId;
 use supd_proto::Stream;
-use supd_sys::spawn::{Output, Pending, SpawnError, SpawnRequest, describe, fork_exec, spawn};
+use supd_sys::spawn::{Output, SpawnError, SpawnRequest, describe, spawn};
 use supd_sys::users::UserDb;
 
 use crate::identity::{RunAs, run_as};
@@ -34,13 +34,11 @@ impl Launcher {
         }
     }
 
-    /// Forks one run of `spec`; its output pipes are handed to the log plane. Confirm the
-    /// exec with [`Pending::confirm`] (after forking everything else that starts now, so
-    /// the children exec in parallel).
+    /// Starts one run of `spec`; its output pipes are handed to the log plane.
     ///
     /// The user is resolved again at every start, so an entrypoint that creates users
     /// before supd — or a reload — is always seen.
-    pub fn launch(&self, prog: ProgId, spec: &ProgramSpec) -> Result<Pending, SpawnError> {
+    pub fn launch(&self, prog: ProgId, spec: &ProgramSpec) -> Result<u32, SpawnError> {
         let run_as = Self::run_as(spec)?;
         let (stdout, stdout_pipe) = self.output(spec, Stream::Stdout, None)?;
         let (stderr, stderr_pipe) = self.output(spec, Stream::Stderr, Some(&stdout))?;
@@ -53,13 +51,13 @@ impl Launcher {
             stdout,
             stderr,
         };
-        let pending = fork_exec(req)?;
+        let pid = spawn(req)?;
         for (stream, pipe) in [(Stream::Stdout, stdout_pipe), (Stream::Stderr, stderr_pipe)] {
             if let Some((fd, target)) = pipe {
                 self.plane.attach(prog, stream, fd, target);
             }
         }
-        Ok(pending)
+        Ok(pid)
     }
 
     /// The child's side of one output stream, and supd's side (pipe and destination) when

@@ -193,26 +193,13 @@ impl Owner {
             let now = self.now();
             let effects = step(&mut self.state, input, now);
             let mut follow_ups = Vec::new();
-            let mut forked = Vec::new();
             for effect in effects {
                 reap |= matches!(effect, Effect::SignalDescendants { .. });
-                match effect {
-                    // Fork every program this step starts first; confirm their execs after,
-                    // so they exec in parallel.
-                    Effect::Spawn { prog, run } => {
-                        let launched = self.launcher.launch(prog, &self.state.programs[prog].spec);
-                        forked.push((prog, run, launched));
-                    }
-                    other => follow_ups.extend(self.execute(other)),
-                }
+                follow_ups.extend(self.execute(effect));
             }
-            let spawned = forked.into_iter().map(|(prog, run, launched)| {
-                spawn_result(prog, run, launched.and_then(|pending| pending.confirm()))
-            });
             // Results of this step's effects come before anything queued earlier: the
             // core hears of a pid before any exit could be matched against it.
-            let results: Vec<Input> = spawned.chain(follow_ups).collect();
-            for next in results.into_iter().rev() {
+            for next in follow_ups.into_iter().rev() {
                 self.inbox.push_front(next);
             }
         }
@@ -224,16 +211,11 @@ impl Owner {
 
     fn execute(&mut self, effect: Effect) -> Option<Input> {
         match effect {
-            // `feed` forks spawns itself, to confirm them together; one arriving here
-            // alone is started and confirmed at once.
-            Effect::Spawn { prog, run } => {
-                let launched = self.launcher.launch(prog, &self.state.programs[prog].spec);
-                Some(spawn_result(
-                    prog,
-                    run,
-                    launched.and_then(|pending| pending.confirm()),
-                ))
-            }
+            Effect::Spawn { prog, run } => Some(spawn_result(
+                prog,
+                run,
+                self.launcher.launch(prog, &self.state.programs[prog].spec),
+            )),
             Effect::Probe { prog, run } => {
                 self.start_check(prog, run);
                 None
