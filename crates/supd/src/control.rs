@@ -317,7 +317,7 @@ impl Conn {
                             continue;
                         }
                         last = record.seq;
-                        self.send_chunk(id, write, &record, &record.data).await?;
+                        self.send_chunk(id, write, &record, &record.text()).await?;
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         return Err(Abort::Tell(Some(id), ErrorKind::Refused, format!(

@@ -27,7 +27,7 @@ use crate::names::Names;
 use crate::probe;
 use crate::timers::Timers;
 
-/// A client waiting for the core's [`Effect::Reply`].
+/// A client waiting for the core's answer ([`Effect::Reply`], [`Effect::Reloaded`]).
 struct Waiting {
     id: u64,
     reply: oneshot::Sender<ServerMessage>,
@@ -52,8 +52,6 @@ pub struct Owner {
     /// Set when the core says supd is done.
     exit: Option<i32>,
     plane: Rc<LogPlane>,
-    /// Clients waiting for a reload's outcome.
-    reloads: HashMap<ReqId, Waiting>,
     /// `command` health checks running: their pid, and where their exit status goes.
     checks: HashMap<i32, oneshot::Sender<ExitStatus>>,
     /// The event queue, for tasks the owner starts (health checks).
@@ -83,7 +81,6 @@ impl Owner {
             load_options: config.options.clone(),
             socket: config.supd.socket.clone(),
             plane,
-            reloads: HashMap::new(),
             boot: Instant::now(),
             timers: Timers::default(),
             launcher,
@@ -327,7 +324,7 @@ impl Owner {
                     changed: names(changed),
                     removed: names(removed),
                 };
-                if let Some(w) = req.and_then(|r| self.reloads.remove(&r)) {
+                if let Some(w) = req.and_then(|r| self.waiting.remove(&r)) {
                     let _ = w.reply.send(ServerMessage::Reply { id: w.id, reply });
                 }
                 None
@@ -543,7 +540,7 @@ impl Owner {
         }
         let req = client.map(|w| {
             self.next_req += 1;
-            self.reloads.insert(self.next_req, w);
+            self.waiting.insert(self.next_req, w);
             self.next_req
         });
         self.feed(Input::Reload {

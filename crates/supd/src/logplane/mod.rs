@@ -243,6 +243,11 @@ impl LogPlane {
 
     /// Frames `data` read from a program, returning the bytes for its target, if any:
     /// the console format for supd's stdout/stderr, the lines as written for a log file.
+    ///
+    /// The same buffer usually serves the ring too: when every line of the output is the
+    /// program's line behind a prefix of fixed length (the `prefix` and `raw` formats, log
+    /// files), the ring keeps the output and strips that prefix when `supctl logs` reads it,
+    /// so each byte is copied once. Only `json` needs a second, plain copy.
     fn frame(
         &self,
         prog: ProgId,
@@ -250,22 +255,29 @@ impl LogPlane {
         target: Target,
         framer: &mut Framer,
         data: Option<&[u8]>,
-    ) -> Option<Vec<u8>> {
+    ) -> Option<Arc<Vec<u8>>> {
         let at = std::time::SystemTime::now();
         let programs = self.programs.borrow();
         let program = &programs[prog];
         let console = !matches!(target, Target::File(_));
         let fmt = self.format;
-        let needs_ts = console && (fmt.timestamps || fmt.kind == supd_config::LogFormat::Json);
-        let ts = if needs_ts {
+        let json = console && fmt.kind == supd_config::LogFormat::Json;
+        let stamped = console && fmt.timestamps && fmt.kind == supd_config::LogFormat::Prefix;
+        let ts = if json || stamped {
             format::timestamp(at)
         } else {
             String::new()
         };
         let prefix = &program.prefix[stream as usize];
+        // What precedes each program line in `out` (nothing for raw output and log files).
+        let strip = match (console, fmt.kind) {
+            (true, supd_config::LogFormat::Prefix) if stamped => ts.len() + 1 + prefix.len(),
+            (true, supd_config::LogFormat::Prefix) => prefix.len(),
+            _ => 0,
+        };
         let len = data.map_or(framer.pending(), <[u8]>::len);
         let mut out = Vec::with_capacity(len + len / 8 + prefix.len() + 1);
-        let mut raw = Vec::with_capacity(len + 1);
+        let mut plain = Vec::with_capacity(if json { len + 1 } else { 0 });
         let mut line = |l: &[u8], complete: bool| {
             if console {
                 format::console_line(
@@ -282,22 +294,37 @@ impl LogPlane {
                 out.extend_from_slice(l);
                 out.push(b'\n');
             }
-            raw.extend_from_slice(l);
-            raw.push(b'\n');
+            if json {
+                plain.extend_from_slice(l);
+                plain.push(b'\n');
+            }
         };
         match data {
             Some(d) => framer.feed(d, &mut line),
             None => framer.finish(&mut line),
         }
-        if raw.is_empty() {
+        if out.is_empty() {
             return None;
         }
         drop(programs);
-        self.record(prog, stream, raw, at);
+        let out = Arc::new(out);
+        let (kept, strip) = if json {
+            (Arc::new(plain), 0)
+        } else {
+            (out.clone(), strip)
+        };
+        self.record(prog, stream, kept, strip, at);
         Some(out)
     }
 
-    fn record(&self, prog: ProgId, stream: Stream, data: Vec<u8>, at: std::time::SystemTime) {
+    fn record(
+        &self,
+        prog: ProgId,
+        stream: Stream,
+        data: Arc<Vec<u8>>,
+        strip: usize,
+        at: std::time::SystemTime,
+    ) {
         let seq = self.seq.get() + 1;
         self.seq.set(seq);
         let record = Arc::new(Record {
@@ -305,6 +332,7 @@ impl LogPlane {
             prog,
             stream,
             data,
+            strip,
             at,
         });
         if let Some(tx) = self.followers.borrow().as_ref()

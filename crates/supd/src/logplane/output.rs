@@ -41,7 +41,8 @@ pub enum Target {
 
 struct Batch {
     target: Target,
-    bytes: Vec<u8>,
+    /// Shared with the ring of recent output, which keeps the same buffer.
+    bytes: Arc<Vec<u8>>,
     /// Budget to give back once written.
     permits: usize,
 }
@@ -92,7 +93,7 @@ impl Output {
     }
 
     /// Queues program output, first waiting until the writer has room for it.
-    pub async fn write(&self, target: Target, bytes: Vec<u8>) {
+    pub async fn write(&self, target: Target, bytes: Arc<Vec<u8>>) {
         let permits = bytes.len().min(BUDGET);
         // The semaphore is never closed, so acquiring only waits.
         if let Ok(p) = self.budget.acquire_many(permits as u32).await {
@@ -109,7 +110,7 @@ impl Output {
     pub fn write_now(&self, target: Target, bytes: Vec<u8>) {
         let _ = self.tx.send(Msg::Write(Batch {
             target,
-            bytes,
+            bytes: Arc::new(bytes),
             permits: 0,
         }));
     }

@@ -21,8 +21,10 @@ pub struct Record {
     pub seq: u64,
     pub prog: ProgId,
     pub stream: Stream,
-    /// One or more lines, each ending in `\n`.
-    pub data: Vec<u8>,
+    /// One or more lines, each ending in `\n` and starting with `strip` bytes that are not
+    /// the program's (the console prefix: the buffer is the one written to the console).
+    pub data: Arc<Vec<u8>>,
+    pub strip: usize,
     /// When they were read.
     pub at: std::time::SystemTime,
 }
@@ -32,18 +34,36 @@ impl Record {
         memchr_iter(b'\n', &self.data).count()
     }
 
-    /// The last `n` lines of this record.
-    pub fn last_lines(&self, n: usize) -> &[u8] {
+    /// The last `n` lines of this record, as the program wrote them.
+    pub fn last_lines(&self, n: usize) -> Vec<u8> {
         if n == 0 {
-            return &[];
+            return Vec::new();
         }
         // Walk back over n line ends; the byte after the (n+1)th-from-last `\n` starts them.
         let ends: Vec<usize> = memchr_iter(b'\n', &self.data).collect();
-        if ends.len() <= n {
-            &self.data
+        let from = if ends.len() <= n {
+            0
         } else {
-            &self.data[ends[ends.len() - n - 1] + 1..]
+            ends[ends.len() - n - 1] + 1
+        };
+        self.program_text(&self.data[from..])
+    }
+
+    /// Every line of this record, as the program wrote them.
+    pub fn text(&self) -> Vec<u8> {
+        self.program_text(&self.data)
+    }
+
+    /// `lines` (whole lines of `data`) without their `strip`-byte prefixes.
+    fn program_text(&self, lines: &[u8]) -> Vec<u8> {
+        if self.strip == 0 {
+            return lines.to_vec();
         }
+        let mut out = Vec::with_capacity(lines.len());
+        for line in lines.split_inclusive(|&b| b == b'\n') {
+            out.extend_from_slice(line.get(self.strip..).unwrap_or(b"\n"));
+        }
+        out
     }
 }
 
@@ -93,7 +113,7 @@ pub fn last_lines(mut records: Vec<Arc<Record>>, n: usize) -> Vec<(Arc<Record>, 
         }
         let count = r.lines();
         let take = count.min(left);
-        let bytes = r.last_lines(take).to_vec();
+        let bytes = r.last_lines(take);
         left -= take;
         out.push((r, bytes));
     }
@@ -110,7 +130,8 @@ mod tests {
             seq,
             prog,
             stream: Stream::Stdout,
-            data: data.as_bytes().to_vec(),
+            data: Arc::new(data.as_bytes().to_vec()),
+            strip: 0,
             at: std::time::SystemTime::UNIX_EPOCH,
         })
     }
@@ -127,6 +148,20 @@ mod tests {
         let all = last_lines(ring.tail_where(100, |_| true), 100);
         let text: Vec<u8> = all.iter().flat_map(|(_, b)| b.clone()).collect();
         assert_eq!(text, b"1\n2\n3\n4\n5\n");
+    }
+
+    #[test]
+    fn console_prefixes_are_stripped_for_logs() {
+        let r = Record {
+            seq: 1,
+            prog: 0,
+            stream: Stream::Stdout,
+            data: Arc::new(b"web | one\nweb | \nweb | three\n".to_vec()),
+            strip: 6,
+            at: std::time::SystemTime::UNIX_EPOCH,
+        };
+        assert_eq!(r.text(), b"one\n\nthree\n");
+        assert_eq!(r.last_lines(2), b"\nthree\n");
     }
 
     #[test]
