@@ -426,6 +426,25 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// Why supd cannot be run as PID 1 of a new PID namespace here, if it cannot: needs root
+/// and a kernel/sandbox that lets `unshare --pid --fork --mount-proc` work.
+pub fn pid_namespaces_unavailable() -> Option<String> {
+    if !is_root() {
+        return Some("running supd as PID 1 needs root (unshare --pid); CI runs as root".into());
+    }
+    match Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .output()
+    {
+        Ok(out) if out.status.success() => None,
+        Ok(out) => Some(format!(
+            "unshare --pid does not work here: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(e) => Some(format!("cannot run unshare: {e}")),
+    }
+}
+
 /// True when running as root (tests that need it skip otherwise, saying why).
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()

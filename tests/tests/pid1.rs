@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use supd_tests::{DEADLINE, StartOptions, Supd, is_root, wait_until};
+use supd_tests::{DEADLINE, StartOptions, Supd, pid_namespaces_unavailable, wait_until};
 
 fn start_as_pid1(programs: &str) -> Option<Supd> {
-    if !is_root() {
-        eprintln!("skipped: running supd as PID 1 needs root (unshare --pid); CI runs as root");
+    if let Some(why) = pid_namespaces_unavailable() {
+        eprintln!("skipped: {why}");
         return None;
     }
     Some(Supd::start_with(
