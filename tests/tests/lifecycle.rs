@@ -166,3 +166,59 @@ restart_delay = "10s"
     assert!(!alive(old_pid as i32) && !alive(new_pid as i32));
     assert!(supd.leftovers().is_empty(), "{:?}", supd.leftovers());
 }
+
+#[test]
+fn null_output_and_command_checks_can_write() {
+    // Regression: /dev/null was opened read-only, so writing to a `null` output failed
+    // (EBADF) and every `command` health check that printed anything "failed".
+    let supd = Supd::start(
+        r#"
+[program.quiet]
+command = ["sh", "-c", "echo to-nowhere && echo to-nowhere >&2 && exec sleep 1000"]
+stdout = "null"
+stderr = "null"
+min_uptime = "300ms"
+
+[program.checked]
+command = "sleep 1000"
+min_uptime = "0s"
+
+[program.checked.health]
+command = ["sh", "-c", "echo checking; echo more >&2"]
+interval = "200ms"
+"#,
+    );
+    supd.wait_state("quiet", "running");
+    let checked = supd.wait_state("checked", "running");
+    assert_eq!(checked["health"], "healthy");
+    assert_eq!(supd.program("quiet")["restarts"], 0);
+}
+
+#[test]
+fn descriptors_leaked_to_supd_do_not_reach_programs() {
+    use std::os::fd::AsRawFd;
+    // A descriptor without close-on-exec in supd's parent, as a careless parent leaks it.
+    let file = std::fs::File::open("/dev/null").unwrap();
+    let leaked = nix::unistd::dup(&file).unwrap();
+    let number = leaked.as_raw_fd();
+    nix::fcntl::fcntl(
+        &leaked,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    )
+    .unwrap();
+    let supd = Supd::start(
+        "[program.lister]\ncommand = [\"sh\", \"-c\", \"ls /proc/self/fd; exec sleep 1000\"]\nmin_uptime = \"0s\"\n",
+    );
+    drop(leaked);
+    supd.wait_stdout_prefix("lister | 2");
+    let fds: Vec<String> = supd
+        .stdout
+        .lines()
+        .iter()
+        .filter_map(|l| l.strip_prefix("lister | ").map(str::to_string))
+        .collect();
+    assert!(
+        !fds.contains(&number.to_string()),
+        "fd {number} reached the program: {fds:?}"
+    );
+}

@@ -270,3 +270,39 @@ fn supd_exec_of_a_missing_command_exits_127_saying_so() {
         assert_eq!(out.status.code(), Some(2), "{err}");
     }
 }
+
+#[test]
+fn supd_exec_does_not_pass_on_an_ignored_sigpipe() {
+    // Regression: the Rust runtime ignores SIGPIPE and `supd exec` handed that on, so
+    // `yes | head -1` complained about a broken pipe instead of dying quietly.
+    let user = if is_root() { "0:0" } else { "" };
+    if user.is_empty() {
+        eprintln!("skipped: supd exec to a uid:gid needs root");
+        return;
+    }
+    let out = Command::new(bin("supd"))
+        .args([
+            "exec",
+            "--user",
+            user,
+            "--",
+            "sh",
+            "-c",
+            "yes | head -1; grep SigIgn /proc/self/status",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ignored = stdout.lines().find(|l| l.starts_with("SigIgn")).unwrap();
+    let mask = u64::from_str_radix(ignored.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_eq!(
+        mask & (1 << (13 - 1)),
+        0,
+        "SIGPIPE (13) is not ignored: {ignored}"
+    );
+}

@@ -207,3 +207,23 @@ fn reload_starts_and_stops_file_watching() {
     let _ = fifth;
     supd.terminate();
 }
+
+#[test]
+fn reload_adding_a_program_that_waits_for_a_dependency_keeps_supd_running() {
+    // Regression: the new program's "waiting for web" message named a program id the name
+    // table did not know yet, and supd (PID 1 in a container) panicked.
+    // web stays `starting` for 5 s, so a program that depends on it has to wait.
+    let mut supd = Supd::start("[program.web]\ncommand = \"sleep 1001\"\nmin_uptime = \"5s\"\n");
+    supd.wait_state("web", "starting");
+    rewrite(
+        &supd,
+        "[program.web]\ncommand = \"sleep 1001\"\nmin_uptime = \"5s\"\n\n\
+         [program.worker]\ncommand = \"sleep 1002\"\ndepends_on = [\"web\"]\nmin_uptime = \"0s\"\n",
+    );
+    let out = supd.ctl(&["reload"]);
+    assert_eq!(out.stdout, "added: worker\n", "{out:?}");
+    supd.wait_state("worker", "running");
+    assert!(supd.try_exit().is_none(), "supd is still running");
+    assert_eq!(supd.terminate().code(), Some(0));
+    assert!(supd.leftovers().is_empty());
+}

@@ -463,3 +463,19 @@ fn unknown_program_keys_suggest_the_nearest() {
         r#"3: program.p.restart_dealy: unknown key "restart_dealy" (did you mean "restart_delay"?)"#
     );
 }
+
+#[test]
+fn absurdly_long_durations_are_refused() {
+    // Regression: "300000000000y" passed `supd check`, then overflowed supd's clock at boot.
+    let problems = supd_config::parse_str(
+        "[program.a]\ncommand = \"x\"\nmin_uptime = \"300000000000y\"\n",
+        std::path::Path::new("supd.toml"),
+        &|_| None,
+    )
+    .unwrap_err();
+    let text = problems.to_string();
+    assert!(
+        text.contains("program.a.min_uptime: \"300000000000y\" is too long (at most 100 years)"),
+        "{text}"
+    );
+}

@@ -478,6 +478,8 @@ impl<'a> Cx<'a> {
         prog.reason = Some(format!("stopped: {how}"));
         self.set(p, ProgramState::Stopped, format!("stopped ({how})"));
         match again {
+            // Shutting down: whatever was to follow this stop is cancelled.
+            _ if self.st.shutdown.is_some() => {}
             Some(reason) if back_off => self.failed_start(p, reason),
             Some(reason) => self.start(p, &reason),
             None => {}
@@ -538,7 +540,7 @@ impl<'a> Cx<'a> {
             Timer::WaitTimeout { req } => self.wait_timeout(req),
             Timer::Retry { prog, run } => {
                 let p = &self.st.programs[prog];
-                if p.run == run && p.state == ProgramState::Backoff {
+                if p.run == run && p.state == ProgramState::Backoff && self.st.shutdown.is_none() {
                     let why = p.reason.clone().unwrap_or_default();
                     self.spawn(prog, &format!("retry after {why}"));
                 }

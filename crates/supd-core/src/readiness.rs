@@ -79,6 +79,9 @@ impl Cx<'_> {
     }
 
     pub(crate) fn probe_result(&mut self, p: ProgId, run: u32, ok: bool, detail: String) {
+        if self.st.shutdown.is_some() {
+            return; // stopping everything anyway: health no longer decides anything
+        }
         let prog = &mut self.st.programs[p];
         let (Some(spec), Some(health)) = (prog.spec.health.clone(), prog.health.as_mut()) else {
             return;

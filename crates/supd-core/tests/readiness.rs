@@ -242,3 +242,33 @@ fn wait_fails_at_once_for_a_program_that_will_not_come_up() {
     assert!(!reply[0].0);
     assert!(reply[0].1.starts_with("will not come up"), "{reply:?}");
 }
+
+#[test]
+fn a_failing_check_during_shutdown_restarts_nothing() {
+    let mut proxy = spec("proxy");
+    proxy.depends_on = vec!["web".into()];
+    let mut web = checked("web");
+    web.health.as_mut().unwrap().retries = 1;
+    let mut sim = Sim::new(vec![web, proxy]).boot();
+    sim.advance(Duration::from_millis(250));
+    answer_probes(&mut sim, true);
+    sim.advance(Duration::from_secs(2));
+    let spawned = sim.spawn_times();
+    sim.feed(Input::Shutdown { force: false });
+    // web waits for proxy to stop; meanwhile its check fails.
+    sim.advance(Duration::from_secs(5));
+    answer_probes(&mut sim, false);
+    assert_eq!(
+        sim.state(0),
+        ProgramState::Running,
+        "web is left for the shutdown plan"
+    );
+    sim.exit(1, ExitStatus::Exited(0));
+    sim.exit(0, ExitStatus::Exited(0));
+    sim.advance(Duration::from_secs(5));
+    assert_eq!(
+        sim.spawn_times(),
+        spawned,
+        "nothing started during shutdown"
+    );
+}

@@ -21,9 +21,23 @@ pub fn drop_privileges(c: &Credentials) -> io::Result<()> {
     Ok(())
 }
 
-/// Replaces this process with `file`, run with `argv` and exactly `env`. Returns only on
-/// failure.
+/// Replaces this process with `file`, run with `argv` and exactly `env`, with the signal
+/// state a program expects (no signal blocked, SIGPIPE not ignored: the Rust runtime
+/// ignores it, and an ignored disposition would survive exec). Returns only on failure.
 pub fn exec(file: &Path, argv: &[OsString], env: &[(OsString, OsString)]) -> io::Error {
+    // SAFETY: setting SIGPIPE's disposition to the default installs no handler; nothing of
+    // this process runs after a successful exec.
+    unsafe {
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        );
+    }
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    );
     let cstr =
         |b: Vec<u8>| CString::new(b).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput));
     let prepared = (|| -> io::Result<(CString, Vec<CString>, Vec<CString>)> {

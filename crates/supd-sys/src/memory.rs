@@ -6,10 +6,11 @@
 //! the page cache; the loop's own code comes back on first use, by a cheap minor fault)
 //! and the allocator to return free heap.
 //!
-//! Only read-only mappings of the executable without a single anonymous (copied-on-write)
-//! page are dropped — code and constants: their pages are the file's own page-cache pages,
-//! so dropping one can only cost a refault. Data, relocated read-only data (RELRO, whose
-//! pages were copied when relocated) and anything writable keep their pages.
+//! Only the executable's code (`r-xp`) and its first read-only segment (headers and
+//! constants) are dropped, and only while none of their pages is anonymous (copied) or
+//! swapped out: their pages are then the file's own page-cache pages, so dropping one can
+//! only cost a refault. Data, relocated read-only data (RELRO, whose pages were copied when
+//! relocated) and anything writable keep their pages.
 
 /// Drops code pages not in use and returns free heap to the kernel (best effort). Cheap
 /// enough to call again whenever supd falls idle after work that touched rarely used code
@@ -34,11 +35,19 @@ pub fn shed_startup_pages() {
     }
 }
 
-/// `(start, end)` of every read-only mapping of file `exe` without anonymous pages, from
-/// `/proc/self/smaps` text.
+/// `(start, end)` of the mappings of file `exe` that are safe to drop, from
+/// `/proc/self/smaps` text: the code (`r-xp`) and the first read-only segment (`r--p` at
+/// offset 0: headers and constants), each only when it has neither anonymous (copied) nor
+/// swapped-out pages. Relocated read-only data (RELRO) is a later `r--p` segment and is
+/// never chosen, even when its copied pages are swapped out and look clean.
 fn clean_mappings(smaps: &str, exe: &str) -> Vec<(usize, usize)> {
-    let mut found = Vec::new();
-    let mut current: Option<(usize, usize)> = None;
+    struct Block {
+        range: (usize, usize),
+        anonymous: Option<u64>,
+        swap: Option<u64>,
+    }
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut current: Option<Block> = None;
     for line in smaps.lines() {
         let mut fields = line.split_whitespace();
         let Some(first) = fields.next() else { continue };
@@ -49,21 +58,32 @@ fn clean_mappings(smaps: &str, exe: &str) -> Vec<(usize, usize)> {
             )
         {
             // A mapping header: `start-end perms offset dev inode path`.
+            blocks.extend(current.take());
             let perms = fields.next().unwrap_or("");
-            let path = fields.nth(3).unwrap_or("");
-            let candidate = path == exe
-                && perms.starts_with('r')
-                && !perms.contains('w')
-                && perms.ends_with('p');
-            current = candidate.then_some((start, end));
-        } else if first == "Anonymous:"
-            && let Some(range) = current.take()
-            && fields.next() == Some("0")
-        {
-            found.push(range);
+            let offset = fields.next().unwrap_or("");
+            let path = fields.nth(2).unwrap_or("");
+            let wanted = path == exe
+                && (perms == "r-xp" || perms == "r--p" && offset.bytes().all(|b| b == b'0'));
+            current = wanted.then_some(Block {
+                range: (start, end),
+                anonymous: None,
+                swap: None,
+            });
+        } else if let Some(block) = current.as_mut() {
+            let kb = fields.next().and_then(|v| v.parse().ok());
+            match first {
+                "Anonymous:" => block.anonymous = kb,
+                "Swap:" => block.swap = kb,
+                _ => {}
+            }
         }
     }
-    found
+    blocks.extend(current);
+    blocks
+        .into_iter()
+        .filter(|b| b.anonymous == Some(0) && b.swap == Some(0))
+        .map(|b| b.range)
+        .collect()
 }
 
 #[cfg(test)]
@@ -71,21 +91,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_clean_read_only_mappings_of_the_executable_are_chosen() {
+    fn only_the_code_and_constants_without_copied_or_swapped_pages_are_chosen() {
         let smaps = "\
 55d0a0000000-55d0a0100000 r--p 00000000 fd:01 42 /usr/bin/supd
 Rss:                 100 kB
 Anonymous:             0 kB
+Swap:                  0 kB
 55d0a0100000-55d0a0300000 r-xp 00100000 fd:01 42 /usr/bin/supd
 Anonymous:             0 kB
+Swap:                  0 kB
 55d0a0300000-55d0a0380000 r--p 00300000 fd:01 42 /usr/bin/supd
-Anonymous:            24 kB
+Anonymous:             0 kB
+Swap:                432 kB
 55d0a0380000-55d0a0390000 rw-p 00380000 fd:01 42 /usr/bin/supd
 Anonymous:             8 kB
+Swap:                  0 kB
 7f0000000000-7f0000100000 r-xp 00000000 fd:01 77 /usr/lib/libc.so.6
 Anonymous:             0 kB
+Swap:                  0 kB
 7f0000200000-7f0000201000 rw-p 00000000 00:00 0
 Anonymous:             4 kB
+Swap:                  0 kB
 ";
         assert_eq!(
             clean_mappings(smaps, "/usr/bin/supd"),

@@ -98,6 +98,37 @@ pub fn process_group(pid: i32) -> Option<i32> {
     stat_field(pid, 5)
 }
 
+/// Marks every descriptor from 3 up close-on-exec (supervisord closes them for its
+/// children; supd keeps none it did not open itself). Run at start, before anything is
+/// opened: descriptors a parent leaked to supd must not reach the programs.
+pub fn cloexec_inherited_fds() {
+    // close_range(2) with CLOSE_RANGE_CLOEXEC (Linux 5.11); on older kernels, each fd.
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets a flag on descriptors.
+    let done =
+        unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) } == 0;
+    if done {
+        return;
+    }
+    if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
+        let fds: Vec<i32> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .filter(|&fd| fd >= 3)
+            .collect();
+        for fd in fds {
+            // SAFETY: `fd` was open a moment ago (listed in /proc/self/fd) and this runs at
+            // start-up, before any other thread could close it; the borrow lasts for this
+            // one fcntl call, which at worst fails with EBADF.
+            let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            let _ = nix::fcntl::fcntl(
+                borrowed,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            );
+        }
+    }
+}
+
 /// This process's pid.
 pub fn own_pid() -> i32 {
     std::process::id() as i32

@@ -90,7 +90,12 @@ pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
     let image =
         Image::new(&file, &req).map_err(|_| cannot("an argument contains a NUL byte".into()))?;
 
-    let null = std::fs::File::open("/dev/null").map_err(|e| cannot(describe(&e)))?;
+    // Read-write: the same descriptor is stdin and, for `null` outputs, stdout/stderr.
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| cannot(describe(&e)))?;
     let fd_of = |out: &Output| match out {
         Output::Null => null.as_raw_fd(),
         Output::Fd(fd) => fd.as_raw_fd(),
@@ -446,6 +451,15 @@ mod tests {
         assert!(e.0.ends_with(": No such file or directory"), "{}", e.0);
         // (The child that could not exec exited 127; in supd, the reaper collects it.)
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn null_output_accepts_writes() {
+        let pid = spawn(req(&["sh", "-c", "echo out && echo err >&2"])).unwrap();
+        assert_eq!(
+            wait(pid),
+            nix::sys::wait::WaitStatus::Exited(nix::unistd::Pid::from_raw(pid as i32), 0)
+        );
     }
 
     #[test]

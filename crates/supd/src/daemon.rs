@@ -54,6 +54,7 @@ pub fn run(config: Config) -> Result<i32, StartError> {
 }
 
 async fn run_async(config: Config) -> Result<i32, StartError> {
+    supd_sys::process::cloexec_inherited_fds();
     let pid1 = std::process::id() == 1;
     if !pid1 {
         supd_sys::process::become_subreaper()

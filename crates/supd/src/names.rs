@@ -38,11 +38,12 @@ impl Names {
         *self.retired.borrow_mut() = old;
     }
 
-    /// The name of `prog`, retired or not.
+    /// The name of `prog`, retired or not (`#N` for an id this table has not heard of).
     pub fn name(&self, prog: ProgId) -> String {
-        match &self.names.borrow()[prog] {
-            Some(name) => name.clone(),
-            None => self.retired.borrow()[prog].clone(),
+        match self.names.borrow().get(prog) {
+            Some(Some(name)) => name.clone(),
+            Some(None) => self.retired.borrow().get(prog).cloned().unwrap_or_default(),
+            None => format!("#{prog}"),
         }
     }
 

@@ -107,9 +107,10 @@ impl Owner {
         self.boot.elapsed()
     }
 
-    /// When the owner next needs to wake without an event.
+    /// When the owner next needs to wake without an event (a time too far to represent is
+    /// never).
     pub fn next_wakeup(&self) -> Option<Instant> {
-        self.timers.next().map(|at| self.boot + at)
+        self.timers.next().and_then(|at| self.boot.checked_add(at))
     }
 
     pub fn boot(&mut self) {
@@ -174,12 +175,13 @@ impl Owner {
         }
     }
 
-    /// Fires every timer that is due.
+    /// Fires every timer that is due (after noting groups that emptied meanwhile, so a stop
+    /// timeout never signals a group that is already gone).
     pub fn on_timers(&mut self) {
+        self.check_lingering_groups();
         while let Some(timer) = self.timers.pop_due(self.now()) {
             self.feed(Input::Timer(timer));
         }
-        self.check_lingering_groups();
     }
 
     /// Runs the core on `input` and on every input its effects produce.
@@ -273,7 +275,9 @@ impl Owner {
                 message,
             } => {
                 if !message.is_empty() {
-                    tracing::info!("{}: {message}", self.names.name(prog));
+                    // The core's own name: a reload reports new programs before the name
+                    // table hears of them.
+                    tracing::info!("{}: {message}", self.state.programs[prog].spec.name);
                 }
                 if from != to {
                     let p = &self.state.programs[prog];

@@ -463,11 +463,19 @@ impl<'a> Walker<'a> {
         match field.value.get_ref() {
             DeValue::String(_) => {
                 let s = self.string(field)?;
-                let parsed = humantime::parse_duration(s.trim()).ok();
-                if parsed.is_none() {
-                    self.bad(field, format!("{DURATION_EXPECTED}, found {s:?}"));
+                match humantime::parse_duration(s.trim()) {
+                    // Far beyond any real use, and small enough that no clock arithmetic
+                    // with it can overflow.
+                    Ok(d) if d > MAX_DURATION => {
+                        self.bad(field, format!("{s:?} is too long (at most 100 years)"));
+                        None
+                    }
+                    Ok(d) => Some(d),
+                    Err(_) => {
+                        self.bad(field, format!("{DURATION_EXPECTED}, found {s:?}"));
+                        None
+                    }
                 }
-                parsed
             }
             DeValue::Integer(i) => {
                 let n = integer_text(i);
@@ -605,6 +613,9 @@ pub(super) fn set<T>(slot: &mut T, value: Option<T>) {
         *slot = v;
     }
 }
+
+/// The longest duration a config may give.
+const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 const DURATION_EXPECTED: &str = "expected a duration like \"250ms\", \"10s\" or \"1m\"";
 const MODE_EXPECTED: &str = "expected an octal mode like \"0600\" or 0o600";

@@ -47,6 +47,19 @@ const COALESCE: std::time::Duration = std::time::Duration::from_millis(5);
 /// Reads smaller than this are "small writes" for [`COALESCE`].
 const SMALL_READ: usize = 16 * 1024;
 
+/// Writes out a last line that has no `\n` yet (the pump is ending early).
+async fn flush_partial(
+    plane: &LogPlane,
+    prog: ProgId,
+    stream: Stream,
+    target: Target,
+    framer: &mut Framer,
+) {
+    if let Some(bytes) = plane.frame(prog, stream, target, framer, None) {
+        plane.output.write(target, bytes).await;
+    }
+}
+
 /// How a pump waits for its pipe.
 enum Pipe {
     /// Registered with the event loop: woken when the pipe becomes readable.
@@ -442,13 +455,19 @@ async fn pump(
         pipe = match pipe {
             Pipe::Watched(rx) if trickling => match rx.into_nonblocking_fd() {
                 Ok(fd) => Pipe::Paced(fd),
-                Err(_) => break,
+                Err(_) => {
+                    flush_partial(&plane, prog, stream, target, &mut framer).await;
+                    break;
+                }
             },
             // Quiet again (nothing arrived during a pause), or bulk output that should not
             // wait: back to waiting on epoll.
             Pipe::Paced(fd) if empty || bulk => match pipe::Receiver::from_owned_fd_unchecked(fd) {
                 Ok(rx) => Pipe::Watched(rx),
-                Err(_) => break,
+                Err(_) => {
+                    flush_partial(&plane, prog, stream, target, &mut framer).await;
+                    break;
+                }
             },
             other => other,
         };
