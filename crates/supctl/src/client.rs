@@ -53,10 +53,14 @@ pub struct Client {
     socket: PathBuf,
     write: UnixStream,
     read: LineReader<BufReader<UnixStream>>,
+    /// Our hello, held back so it leaves in the same write as the request; supd's hello is
+    /// checked when the first answer is read. One round trip per command instead of two.
+    hello: Option<Vec<u8>>,
+    hello_answered: bool,
 }
 
 impl Client {
-    /// Connects and exchanges hellos.
+    /// Connects; the hellos are exchanged with the first request.
     pub fn connect(socket: &Path) -> Result<Client, Failure> {
         let stream = UnixStream::connect(socket).map_err(|e| {
             let why = match e.kind() {
@@ -76,31 +80,26 @@ impl Client {
         let read = stream
             .try_clone()
             .map_err(|e| Failure::unreachable(socket, describe(&e)))?;
-        let mut client = Client {
-            socket: socket.to_path_buf(),
-            write: stream,
-            read: LineReader::new(BufReader::new(read)),
-        };
-        client.write(&ClientMessage::Hello(Hello {
+        let hello = encode(&ClientMessage::Hello(Hello {
             protocol: PROTOCOL_VERSION,
             software: format!("supctl {}", env!("CARGO_PKG_VERSION")),
             pid: None,
-        }))?;
-        match client.next()? {
-            ServerMessage::Hello(_) => Ok(client),
-            ServerMessage::Error { error, .. } => Err(Failure {
-                code: 4,
-                message: error.message,
-            }),
-            other => Err(Failure::unreachable(
-                socket,
-                format!("unexpected hello: {other:?}"),
-            )),
-        }
+        }));
+        Ok(Client {
+            socket: socket.to_path_buf(),
+            write: stream,
+            read: LineReader::new(BufReader::new(read)),
+            hello: Some(hello),
+            hello_answered: false,
+        })
     }
 
     pub fn send(&mut self, request: Request) -> Result<(), Failure> {
-        self.write(&ClientMessage::Request { id: 1, request })
+        let mut bytes = self.hello.take().unwrap_or_default();
+        bytes.extend_from_slice(&encode(&ClientMessage::Request { id: 1, request }));
+        self.write
+            .write_all(&bytes)
+            .map_err(|e| Failure::unreachable(&self.socket, describe(&e)))
     }
 
     /// Sends `request` and returns the one answer.
@@ -109,7 +108,30 @@ impl Client {
         self.next()
     }
 
+    /// The next message after supd's hello (which is checked on the first call).
     pub fn next(&mut self) -> Result<ServerMessage, Failure> {
+        if !self.hello_answered {
+            match self.read_message()? {
+                ServerMessage::Hello(_) => self.hello_answered = true,
+                // A refusal (protocol version, say) comes instead of the hello.
+                ServerMessage::Error { error, .. } => {
+                    return Err(Failure {
+                        code: 4,
+                        message: error.message,
+                    });
+                }
+                other => {
+                    return Err(Failure::unreachable(
+                        &self.socket,
+                        format!("unexpected hello: {other:?}"),
+                    ));
+                }
+            }
+        }
+        self.read_message()
+    }
+
+    fn read_message(&mut self) -> Result<ServerMessage, Failure> {
         self.read.read().map_err(|e| match e {
             FrameError::Closed => Failure {
                 code: 1,
@@ -124,12 +146,6 @@ impl Client {
         let mut stream = self.read.into_inner();
         let mut sink = [0u8; 256];
         while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
-    }
-
-    fn write(&mut self, msg: &ClientMessage) -> Result<(), Failure> {
-        self.write
-            .write_all(&encode(msg))
-            .map_err(|e| Failure::unreachable(&self.socket, describe(&e)))
     }
 }
 
