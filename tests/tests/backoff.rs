@@ -1,7 +1,7 @@
 //! Failed starts back off with growing delays, end in `fatal` after `start_retries`, and
 //! `supctl start` revives the program (issue 2, acceptance item 3).
 
-use supd_tests::{DEADLINE, Supd, alive, wait_until};
+use supd_tests::{DEADLINE, StartOptions, Supd, alive, wait_until};
 
 #[test]
 fn program_that_exits_at_once_backs_off_doubling_then_is_fatal_and_supctl_start_revives_it() {
@@ -98,6 +98,107 @@ max_restart_delay = "5m"
     assert_eq!(start.code, 0, "{start:?}");
     let running = supd.wait_state("slow-retry", "running");
     assert_eq!(running["restarts"], 1, "{running}");
+    assert_eq!(supd.terminate().code(), Some(0));
+    assert!(supd.leftovers().is_empty(), "{:?}", supd.leftovers());
+}
+
+#[test]
+fn a_failing_critical_oneshot_backs_off_doubling_reaches_fatal_and_supd_exits_with_its_code() {
+    // The pattern of config/supd.toml: a migration retried twice, critical.
+    let mut supd = Supd::start_with(
+        r#"
+[program.migrate]
+command = ["sh", "-c", "sleep 0.3; exit 3"]
+oneshot = true
+restart = "on-failure"
+start_retries = 2
+critical = true
+
+[program.web]
+command = "sleep 1000"
+depends_on = ["migrate"]
+"#,
+        StartOptions {
+            no_wait: true,
+            ..Default::default()
+        },
+    );
+    let status = supd.wait_exit(DEADLINE);
+    assert_eq!(status.code(), Some(3), "{:#?}", supd.supd_messages());
+    let said = supd.messages_about("migrate");
+    let retries: Vec<&str> = said
+        .iter()
+        .filter_map(|m| m.split_once("retrying in ")?.1.split_once(' '))
+        .map(|(delay, _)| delay)
+        .collect();
+    assert_eq!(retries, ["100ms", "200ms"], "{said:#?}");
+    assert!(
+        said.iter().any(|m| m.contains("(failed start 2 of 3)")),
+        "{said:#?}"
+    );
+    assert!(
+        said.iter()
+            .any(|m| m.contains("giving up after 3 failed starts")),
+        "{said:#?}"
+    );
+    assert!(supd.leftovers().is_empty(), "{:?}", supd.leftovers());
+}
+
+#[test]
+fn a_command_that_cannot_be_executed_is_fatal_at_once_with_the_reason_in_status() {
+    use std::os::unix::fs::PermissionsExt;
+    // ENOENT, EACCES (not executable), ENOEXEC (no #! and not a binary), with the default
+    // unlimited start_retries: retrying could not help.
+    let files = tempfile::tempdir().unwrap();
+    let data = files.path().join("data.txt");
+    let garbage = files.path().join("garbage");
+    std::fs::write(&data, "not a program\n").unwrap();
+    std::fs::write(&garbage, [0u8, 1, 2, 3, 4, 5, 6, 7]).unwrap();
+    std::fs::set_permissions(&garbage, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut supd = Supd::start(&format!(
+        r#"
+[program.missing]
+command = "no-such-command --flag"
+
+[program.not-executable]
+command = ["{}"]
+
+[program.bad-format]
+command = ["{}"]
+"#,
+        data.display(),
+        garbage.display()
+    ));
+    for (name, why) in [
+        ("missing", "No such file or directory"),
+        ("not-executable", "Permission denied"),
+        ("bad-format", "Exec format error"),
+    ] {
+        let p = supd.wait_state(name, "fatal");
+        assert!(
+            p["reason"].as_str().is_some_and(|r| r.contains(why)),
+            "{name} should say {why:?}: {p}"
+        );
+        assert_eq!(p["pid"], serde_json::Value::Null, "{p}");
+        assert_eq!(p["restarts"], 0, "not retried: {p}");
+    }
+    assert!(
+        !supd
+            .supd_messages()
+            .iter()
+            .any(|m| m.contains("retrying in")),
+        "{:#?}",
+        supd.supd_messages()
+    );
+
+    // Once the file is a program, `supctl start` brings it up.
+    std::fs::write(&data, "#!/bin/sh\nexec sleep 1000\n").unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let start = supd.ctl(&["start", "not-executable"]);
+    assert_eq!(start.code, 0, "{start:?}");
+    let after = supd.program("not-executable");
+    assert_eq!(after["state"], "running", "{after}");
+    assert_eq!(after["restarts"], 1, "{after}");
     assert_eq!(supd.terminate().code(), Some(0));
     assert!(supd.leftovers().is_empty(), "{:?}", supd.leftovers());
 }

@@ -222,3 +222,19 @@ fn descriptors_leaked_to_supd_do_not_reach_programs() {
         "fd {number} reached the program: {fds:?}"
     );
 }
+
+#[test]
+fn supctl_restart_says_restarted() {
+    let mut supd = Supd::start(
+        r#"
+[program.web]
+command = "sleep 1000"
+min_uptime = "0s"
+"#,
+    );
+    supd.wait_state("web", "running");
+    let out = supd.ctl(&["restart", "web"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "web: restarted\n");
+    assert_eq!(supd.terminate().code(), Some(0));
+}

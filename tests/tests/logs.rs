@@ -6,6 +6,7 @@ use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use nix::sys::signal::Signal;
 use supd_tests::{DEADLINE, StartOptions, Supd, bin, wait_until};
 
 /// Every rotated file, oldest first, then the live one.
@@ -407,4 +408,119 @@ min_uptime = "0s"
         .count();
     assert_eq!(reported, 1, "reported once: {:?}", supd.supd_messages());
     assert_eq!(supd.terminate().code(), Some(0));
+}
+
+/// Follows `supctl events ARGS` on `supd`; each line arrives on the returned channel.
+fn follow_events(
+    supd: &Supd,
+    args: &[&str],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut events = Command::new(bin("supctl"))
+        .arg("--socket")
+        .arg(&supd.socket)
+        .arg("events")
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let reader = BufReader::new(events.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (events, rx)
+}
+
+#[test]
+fn events_carry_the_pid_of_a_starting_program_and_say_each_cause_once() {
+    let supd = Supd::start(
+        r#"
+[program.web]
+command = "sleep 1000"
+min_uptime = "0s"
+autostart = false
+
+[program.marker]
+command = "sleep 1000"
+autostart = false
+"#,
+    );
+    let (mut text, text_rx) = follow_events(&supd, &[]);
+    let (mut json, json_rx) = follow_events(&supd, &["--json"]);
+    // Both subscriptions are in place once a transition of `marker` came through each.
+    let (mut texts, mut jsons) = (Vec::new(), Vec::new());
+    wait_until(
+        "both event streams to carry a first event",
+        DEADLINE,
+        || {
+            supd.ctl(&["start", "marker"]);
+            supd.ctl(&["stop", "marker"]);
+            texts.extend(text_rx.try_iter());
+            jsons.extend(json_rx.try_iter());
+            (!texts.is_empty() && !jsons.is_empty()).then_some(())
+        },
+    );
+    assert_eq!(supd.ctl(&["start", "web"]).code, 0);
+    let first = supd.program("web")["pid"].as_i64().unwrap() as i32;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(first), Signal::SIGSEGV).unwrap();
+    let second = supd.wait_new_pid("web", Some(first as u64));
+    supd.wait_state("web", "running");
+    assert_eq!(supd.ctl(&["stop", "web"]).code, 0);
+
+    let web_events = |rx: &std::sync::mpsc::Receiver<String>, seen: &mut Vec<String>| {
+        wait_until("web's stop to show in the events", DEADLINE, || {
+            seen.extend(rx.try_iter());
+            seen.iter()
+                .any(|l| l.contains("web") && l.contains("stopped"))
+                .then_some(())
+        });
+        seen.retain(|l| l.contains("\"web\"") || l.contains(" web: "));
+    };
+    web_events(&json_rx, &mut jsons);
+    web_events(&text_rx, &mut texts);
+    let _ = (text.kill(), json.kill(), text.wait(), json.wait());
+
+    let starts: Vec<serde_json::Value> = jsons
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["to"] == "starting")
+        .collect();
+    let pids: Vec<i64> = starts
+        .iter()
+        .map(|e| e["pid"].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(pids, [first as i64, second as i64], "{jsons:#?}");
+
+    let texts: Vec<&str> = texts.iter().map(|l| l.split_once(' ').unwrap().1).collect();
+    let line = |from_to: &str| {
+        texts
+            .iter()
+            .find(|l| l.contains(from_to))
+            .unwrap_or_else(|| panic!("no {from_to} in {texts:#?}"))
+            .to_string()
+    };
+    assert_eq!(
+        line("starting -> running"),
+        format!("web: starting -> running (pid {first})")
+    );
+    assert!(
+        line("running -> exited").starts_with("web: running -> exited: killed by SIGSEGV after "),
+        "{texts:#?}"
+    );
+    assert_eq!(
+        line("stopped -> starting"),
+        format!("web: stopped -> starting (pid {first}): supctl start")
+    );
+    assert_eq!(
+        line("running -> stopping"),
+        format!("web: running -> stopping (pid {second}): supctl stop: sent SIGTERM")
+    );
+    assert_eq!(
+        line("stopping -> stopped"),
+        "web: stopping -> stopped: killed by SIGTERM"
+    );
 }

@@ -367,3 +367,42 @@ max_restart_delay = "200ms"
     assert_eq!(out.code, 0, "{out:?}");
     supd.terminate();
 }
+
+#[test]
+fn supctl_wait_on_a_program_that_is_stopped_fatal_or_finished_fails_at_once_saying_why() {
+    let supd = Supd::start(
+        r#"
+[program.web]
+command = "sleep 1000"
+min_uptime = "0s"
+
+[program.broken]
+command = "sh -c 'exit 1'"
+restart = "never"
+
+[program.job]
+command = "true"
+restart = "on-failure"
+min_uptime = "0s"
+"#,
+    );
+    supd.wait_state("web", "running");
+    assert_eq!(supd.ctl(&["stop", "web"]).code, 0);
+    supd.wait_state("broken", "fatal");
+    supd.wait_state("job", "exited");
+    // No --timeout: before, this waited forever.
+    for (name, state) in [("web", "stopped"), ("broken", "fatal"), ("job", "exited")] {
+        let out = supd.ctl(&["wait", name]);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.stderr
+                .starts_with(&format!("{name}: will not come up: it is {state} (")),
+            "{out:?}"
+        );
+    }
+    let out = supd.ctl(&["wait", "web"]);
+    assert!(
+        out.stderr.contains("supctl stop"),
+        "says who stopped it: {out:?}"
+    );
+}

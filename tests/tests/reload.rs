@@ -227,3 +227,54 @@ fn reload_adding_a_program_that_waits_for_a_dependency_keeps_supd_running() {
     assert_eq!(supd.terminate().code(), Some(0));
     assert!(supd.leftovers().is_empty());
 }
+
+#[test]
+fn reload_after_an_env_file_change_runs_the_oneshot_again_and_its_dependents_wait_for_it() {
+    let env_dir = tempfile::tempdir().unwrap();
+    let env_file = env_dir.path().join(".env");
+    std::fs::write(&env_file, "SCHEMA=v1\n").unwrap();
+    let supd = Supd::start_with(
+        r#"
+[program.migrate]
+command = ["sh", "-c", "echo migrating to $SCHEMA; while [ ! -f go-$SCHEMA ]; do sleep 0.02; done; echo $SCHEMA > migrated"]
+directory = "."
+oneshot = true
+
+[program.web]
+command = ["sh", "-c", "echo web sees $(cat migrated); exec sleep 1000"]
+directory = "."
+depends_on = ["migrate"]
+min_uptime = "0s"
+"#,
+        StartOptions {
+            supd_table: format!("env_file = \"{}\"", env_file.display()),
+            ..Default::default()
+        },
+    );
+    std::fs::write(supd.path("go-v1"), "").unwrap();
+    supd.wait_stdout_line("web     | web sees v1");
+
+    // New settings: the migration must see them, and web must start after it again.
+    std::fs::write(&env_file, "SCHEMA=v2\n").unwrap();
+    let out = supd.ctl(&["reload"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "changed: migrate, web\n", "{out:?}");
+    supd.wait_stdout_line("migrate | migrating to v2");
+    let web = supd.wait_state("web", "starting");
+    assert_eq!(
+        web["pid"],
+        serde_json::Value::Null,
+        "web waits for migrate: {web}"
+    );
+    assert!(
+        web["reason"]
+            .as_str()
+            .unwrap()
+            .contains("waiting for migrate"),
+        "{web}"
+    );
+    std::fs::write(supd.path("go-v2"), "").unwrap();
+    supd.wait_stdout_line("web     | web sees v2");
+    supd.wait_state("migrate", "exited");
+    supd.wait_state("web", "running");
+}

@@ -46,7 +46,7 @@ mod types;
 pub use machine::human as human_duration;
 pub use state::{Health, Program, State};
 pub use supd_proto::ProgramState;
-pub use types::{Action, Effect, ExitStatus, Input, Outcome, ProgId, ReqId, Timer};
+pub use types::{Action, Effect, ExitStatus, Input, Outcome, ProgId, ReqId, SpawnRetry, Timer};
 
 use std::time::Duration;
 

@@ -8,7 +8,7 @@ use supd_proto::ProgramState;
 
 use crate::requests::{Goal, Pending};
 use crate::state::State;
-use crate::types::{Action, Effect, ExitStatus, Input, Outcome, ProgId, ReqId, Timer};
+use crate::types::{Action, Effect, ExitStatus, Input, Outcome, ProgId, ReqId, SpawnRetry, Timer};
 
 /// After SIGKILL, how often a stop re-checks a group that still has members which are not
 /// supd's children (so no exit would wake supd). Only runs in that rare case.
@@ -41,11 +41,19 @@ impl<'a> Cx<'a> {
             }
             Input::Command { req, action, progs } => self.command(req, action, progs),
             Input::Spawned { prog, run, pid } => self.spawned(prog, run, pid),
-            Input::SpawnFailed { prog, run, error } => {
+            Input::SpawnFailed {
+                prog,
+                run,
+                error,
+                retry,
+            } => {
                 let p = &mut self.st.programs[prog];
                 if p.run == run && p.state == ProgramState::Starting && p.pid.is_none() {
                     p.last_exit = None;
-                    self.failed_start(prog, error);
+                    match retry {
+                        SpawnRetry::MayHelp => self.failed_start(prog, error),
+                        SpawnRetry::Futile => self.cannot_execute(prog, error),
+                    }
                 }
             }
             Input::Exited {
@@ -155,7 +163,7 @@ impl<'a> Cx<'a> {
                     self.st.programs[p].failures = 0;
                     self.stop(p, who);
                     self.start(p, who);
-                    items.push(Pending::Wait(p, Goal::Up));
+                    items.push(Pending::Wait(p, Goal::Restarted));
                 }
             }
         }
@@ -277,6 +285,7 @@ impl<'a> Cx<'a> {
                 from,
                 to: ProgramState::Starting,
                 message: String::new(),
+                reason: Some(reason.to_string()),
             });
         }
         self.effects.push(Effect::Spawn { prog: p, run });
@@ -292,6 +301,24 @@ impl<'a> Cx<'a> {
         self.begin_readiness(p);
         self.set(p, ProgramState::Starting, format!("started (pid {pid})"));
         self.maybe_running(p);
+    }
+
+    /// The command cannot be executed as configured: no retry could help, so `fatal` at once
+    /// (whatever `start_retries` says). A file change or `supctl start` tries again.
+    fn cannot_execute(&mut self, p: ProgId, what: String) {
+        let prog = &mut self.st.programs[p];
+        prog.failures += 1;
+        prog.reason = Some(what.clone());
+        let again = if prog.spec.watch.is_some() {
+            "supctl start or a change to a watched file tries again"
+        } else {
+            "supctl start tries again"
+        };
+        self.set(
+            p,
+            ProgramState::Fatal,
+            format!("{what}; not retried, as that cannot help ({again})"),
+        );
     }
 
     /// A start that did not last: back off and retry, or give up.
@@ -387,8 +414,10 @@ impl<'a> Cx<'a> {
             return;
         }
         // Every exit is first an `exited` (for the event stream: running → exited →
-        // backoff → starting); what happens next is decided below, in the same step.
-        self.set(p, ProgramState::Exited, String::new());
+        // backoff → starting); what happens next is decided below, in the same step, and
+        // logged there.
+        self.st.programs[p].reason = Some(what.clone());
+        self.transition(p, ProgramState::Exited, String::new(), Some(what.clone()));
         if oneshot {
             if success {
                 self.st.programs[p].failures = 0;
@@ -446,10 +475,12 @@ impl<'a> Cx<'a> {
                     at,
                     timer: Timer::StopTimeout { prog: p, run },
                 });
-                self.set(
+                prog.reason = Some(reason.to_string());
+                self.transition(
                     p,
                     ProgramState::Stopping,
                     format!("stopping ({reason}): sent {}", signal.as_str()),
+                    Some(format!("{reason}: sent {}", signal.as_str())),
                 );
             }
             (ProgramState::Stopping | ProgramState::Stopped, _) => {}
@@ -462,7 +493,12 @@ impl<'a> Cx<'a> {
         let prog = &mut self.st.programs[p];
         if prog.state != ProgramState::Stopped && !prog.has_process() {
             prog.reason = Some(format!("stopped: {reason}"));
-            self.set(p, ProgramState::Stopped, format!("stopped ({reason})"));
+            self.transition(
+                p,
+                ProgramState::Stopped,
+                format!("stopped ({reason})"),
+                Some(reason.to_string()),
+            );
         }
     }
 
@@ -475,8 +511,17 @@ impl<'a> Cx<'a> {
             .last_exit
             .map(|s| s.to_string())
             .unwrap_or_else(|| "gone".into());
-        prog.reason = Some(format!("stopped: {how}"));
-        self.set(p, ProgramState::Stopped, format!("stopped ({how})"));
+        // While stopping, the reason is what asked for the stop.
+        prog.reason = Some(match prog.reason.take() {
+            Some(cause) => format!("stopped ({cause}): {how}"),
+            None => format!("stopped: {how}"),
+        });
+        self.transition(
+            p,
+            ProgramState::Stopped,
+            format!("stopped ({how})"),
+            Some(how),
+        );
         match again {
             // Shutting down: whatever was to follow this stop is cancelled.
             _ if self.st.shutdown.is_some() => {}
@@ -584,8 +629,22 @@ impl<'a> Cx<'a> {
 
     // ----- helpers --------------------------------------------------------------------
 
-    /// Moves `p` to `to` and reports it. Landing in `fatal` while `critical` shuts supd down.
+    /// Moves `p` to `to` and reports it, `message` being both the log line and the event's
+    /// reason.
     pub(crate) fn set(&mut self, p: ProgId, to: ProgramState, message: String) {
+        let reason = (!message.is_empty()).then(|| message.clone());
+        self.transition(p, to, message, reason);
+    }
+
+    /// Moves `p` to `to` and reports it: `message` for the log (empty: nothing to log),
+    /// `reason` for the event stream. Landing in `fatal` while `critical` shuts supd down.
+    pub(crate) fn transition(
+        &mut self,
+        p: ProgId,
+        to: ProgramState,
+        message: String,
+        reason: Option<String>,
+    ) {
         let prog = &mut self.st.programs[p];
         let from = prog.state;
         prog.state = to;
@@ -600,6 +659,7 @@ impl<'a> Cx<'a> {
             from,
             to,
             message,
+            reason,
         });
         if critical_failure {
             self.shutdown(false, code, &format!("critical program {name} failed"));

@@ -49,13 +49,22 @@ impl Cx<'_> {
         let prog = &mut self.st.programs[p];
         if prog.state == ProgramState::Starting && prog.pid.is_some() && prog.settled && prog.ready
         {
-            prog.failures = 0;
-            let how = match (&prog.spec.health, prog.spec.ready) {
-                (_, Readiness::Notify) => "running (ready)",
-                (Some(_), _) => "running (healthy)",
-                _ => "running",
+            // A oneshot is `running` as soon as it runs; only its success counts as a
+            // start that worked (a failed migration must back off and reach `fatal`).
+            if !prog.spec.oneshot {
+                prog.failures = 0;
+            }
+            let (how, why) = match (&prog.spec.health, prog.spec.ready) {
+                (_, Readiness::Notify) => ("running (ready)", Some("READY=1")),
+                (Some(_), _) => ("running (healthy)", Some("healthy")),
+                _ => ("running", None),
             };
-            self.set(p, ProgramState::Running, how.into());
+            self.transition(
+                p,
+                ProgramState::Running,
+                how.into(),
+                why.map(str::to_string),
+            );
         }
     }
 

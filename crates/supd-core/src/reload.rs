@@ -1,7 +1,7 @@
 //! Applying a re-read config as a difference: programs are matched by name; unchanged ones
 //! are not touched (same process, same pid), changed ones restart with their new settings
-//! (when they were running), removed ones are stopped and retired, added ones start (when
-//! `autostart`).
+//! (when they were running, failing, or — a oneshot with `autostart` — completed), removed
+//! ones are stopped and retired, added ones start (when `autostart`).
 
 use std::time::Duration;
 
@@ -63,7 +63,12 @@ impl Cx<'_> {
         for &p in &removed {
             self.stop(p, "removed from the config");
         }
-        for &p in &changed {
+        // Oneshots first: a dependent started below then finds its migration running again
+        // and waits for it, instead of starting against the old one's result.
+        let (oneshots, others): (Vec<ProgId>, Vec<ProgId>) = changed
+            .iter()
+            .partition(|&&p| self.st.programs[p].spec.oneshot);
+        for p in oneshots.into_iter().chain(others) {
             let prog = &mut self.st.programs[p];
             match prog.state {
                 // Running: restart with the new settings.
@@ -73,6 +78,12 @@ impl Cx<'_> {
                 }
                 // Failing: the new settings deserve a fresh try.
                 ProgramState::Backoff | ProgramState::Fatal if prog.spec.autostart => {
+                    prog.failures = 0;
+                    self.start(p, "config changed");
+                }
+                // A completed oneshot (a migration) runs again with its new settings; its
+                // dependents that start meanwhile wait for it, as at boot.
+                ProgramState::Exited if prog.spec.oneshot && prog.spec.autostart => {
                     prog.failures = 0;
                     self.start(p, "config changed");
                 }

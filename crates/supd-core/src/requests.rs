@@ -11,6 +11,8 @@ use crate::types::{Outcome, ProgId, ReqId};
 pub(crate) enum Goal {
     /// `running` (a oneshot: completed successfully), or a definite failure.
     Up,
+    /// As `Up`, for a `restart` (answered `restarted`).
+    Restarted,
     /// No process left.
     Down,
     /// `supctl wait`: up; fails only when the program will not come up by itself.
@@ -131,20 +133,23 @@ fn decide(prog: ProgId, p: &Program, goal: Goal, shutting_down: bool) -> Option<
             message: "stopped".into(),
         }),
         Goal::Ready if p.is_up() => ok("up"),
+        // Nothing brings a stopped, fatal or finished program up by itself: a waiter would
+        // wait forever.
         Goal::Ready => match p.state {
-            ProgramState::Fatal | ProgramState::Exited => {
-                fail(format!("will not come up: {reason}"))
+            ProgramState::Fatal | ProgramState::Exited | ProgramState::Stopped => {
+                fail(format!("will not come up: it is {} ({reason})", p.state))
             }
-            ProgramState::Stopped if reason.starts_with("not started") => fail(reason.to_string()),
             _ => None,
         },
-        Goal::Up if p.is_up() => ok(if p.spec.oneshot {
-            "completed"
-        } else {
-            "started"
+        Goal::Up | Goal::Restarted if p.is_up() => ok(match (goal, p.spec.oneshot) {
+            (_, true) => "completed",
+            (Goal::Restarted, false) => "restarted",
+            _ => "started",
         }),
-        Goal::Up if shutting_down => fail("not started: supd is shutting down".into()),
-        Goal::Up => match p.state {
+        Goal::Up | Goal::Restarted if shutting_down => {
+            fail("not started: supd is shutting down".into())
+        }
+        Goal::Up | Goal::Restarted => match p.state {
             ProgramState::Backoff | ProgramState::Fatal => fail(format!(
                 "failed to start: {reason} (see supctl logs {})",
                 p.spec.name

@@ -70,11 +70,12 @@ pub enum Input {
     /// process group `pid`.
     Spawned { prog: ProgId, run: u32, pid: i32 },
     /// The [`Effect::Spawn`] for this run failed before the program ran (`error` says why,
-    /// e.g. `No such file or directory`).
+    /// e.g. `cannot run "gunicorn": No such file or directory`).
     SpawnFailed {
         prog: ProgId,
         run: u32,
         error: String,
+        retry: SpawnRetry,
     },
     /// The reaper collected `pid`. `group_alive`: other members of process group `pid` were
     /// still alive right after.
@@ -126,6 +127,18 @@ pub enum Input {
     },
 }
 
+/// Whether a spawn that failed may succeed if tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpawnRetry {
+    /// The command cannot be executed as configured (not found, not executable, a format
+    /// the kernel does not run): retrying cannot help, the program goes `fatal` at once. A
+    /// watched file change or `supctl start` still tries again.
+    Futile,
+    /// Something that may pass (no memory, too many processes, a pipe that could not be
+    /// made): a failed start like any other, with backoff.
+    MayHelp,
+}
+
 /// A timer, tagged so that a stale one is recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Timer {
@@ -164,12 +177,16 @@ pub enum Effect {
     SetTimer { at: Duration, timer: Timer },
     /// Answer request `req`: one outcome per program, in the order they were named.
     Reply { req: ReqId, outcomes: Vec<Outcome> },
-    /// A program changed state; `message` says what happened, for the log and event stream.
+    /// A program changed state (or, with `from == to`, something happened within one).
+    /// `message` is the log line after the program's name (empty: nothing to log);
+    /// `reason` is what caused the change, for the event stream, worded so that it reads
+    /// after `from -> to` without repeating it (`shutdown: sent SIGTERM`).
     Changed {
         prog: ProgId,
         from: crate::ProgramState,
         to: crate::ProgramState,
         message: String,
+        reason: Option<String>,
     },
     /// Tell the operator something that is not a state change (e.g. a shutdown step).
     Notice { message: String },

@@ -242,7 +242,7 @@ fn restart_stops_then_starts_and_counts() {
     assert_eq!(sim.st.programs[0].restarts(), 1);
     assert_eq!(sim.st.programs[0].reason.as_deref(), Some("supctl restart"));
     sim.advance(Duration::from_secs(1));
-    assert_eq!(sim.reply(1), Some(vec![(true, "started".into())]));
+    assert_eq!(sim.reply(1), Some(vec![(true, "restarted".into())]));
 }
 
 #[test]
@@ -613,5 +613,183 @@ fn reload_relinks_dependencies_by_name() {
         sim.st.programs[1].deps,
         [2],
         "the new db, not the retired one (0)"
+    );
+}
+
+fn oneshot(name: &str) -> ProgramSpec {
+    let mut s = spec(name);
+    s.oneshot = true;
+    s.restart = supd_config::RestartPolicy::OnFailure;
+    s
+}
+
+#[test]
+fn a_failing_oneshot_backs_off_doubling_then_is_fatal_and_a_critical_one_stops_supd() {
+    // The migration pattern: retried twice, then supd exits with its code.
+    let mut migrate = oneshot("migrate");
+    migrate.start_retries = Some(2);
+    migrate.critical = true;
+    let mut sim = Sim::new(vec![migrate]).boot();
+    let mut delays = Vec::new();
+    for _ in 0..3 {
+        assert_eq!(
+            sim.state(0),
+            ProgramState::Running,
+            "a oneshot runs at once"
+        );
+        sim.advance(Duration::from_millis(300));
+        sim.exit(0, ExitStatus::Exited(3));
+        if sim.state(0) == ProgramState::Backoff {
+            let at = sim
+                .timers
+                .iter()
+                .find_map(|(at, t)| matches!(t, Timer::Retry { .. }).then_some(*at))
+                .expect("a retry timer");
+            delays.push((at - sim.now).as_millis());
+            sim.advance(at - sim.now);
+        }
+    }
+    assert_eq!(delays, [100, 200], "the delay doubles per failed start");
+    assert_eq!(sim.state(0), ProgramState::Fatal);
+    assert_eq!(sim.st.programs[0].failures, 3);
+    // critical: everything stops; once nothing is left supd exits with the oneshot's code.
+    assert!(sim.st.shutting_down());
+    sim.feed(Input::NoChildren);
+    assert_eq!(sim.exit_code, Some(3));
+}
+
+#[test]
+fn a_command_that_cannot_be_executed_is_fatal_at_once_and_supctl_start_tries_again() {
+    // Unlimited start_retries (the default): retrying could not help anyway.
+    let mut sim = Sim::new(vec![spec("web")]);
+    sim.futile_spawns.push(0);
+    let mut sim = sim.boot();
+    assert_eq!(sim.state(0), ProgramState::Fatal);
+    assert_eq!(sim.spawn_times(), 1, "not retried");
+    sim.advance(Duration::from_secs(600));
+    assert_eq!(sim.spawn_times(), 1, "still not retried");
+    assert!(
+        sim.st.programs[0]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("cannot run")),
+        "{:?}",
+        sim.st.programs[0].reason
+    );
+    // The binary was installed: supctl start tries again.
+    sim.futile_spawns.clear();
+    sim.command(1, Action::Start, vec![0]);
+    assert_eq!(sim.state(0), ProgramState::Starting);
+    assert_eq!(sim.spawn_times(), 2);
+}
+
+#[test]
+fn a_file_change_revives_a_program_whose_command_could_not_be_executed() {
+    let mut sim = Sim::new(vec![watched("web", supd_config::WatchAction::Restart)]);
+    sim.futile_spawns.push(0);
+    let mut sim = sim.boot();
+    assert_eq!(sim.state(0), ProgramState::Fatal);
+    sim.futile_spawns.clear();
+    sim.feed(Input::FilesChanged {
+        prog: 0,
+        paths: changed(&["bin/web"]),
+    });
+    assert_eq!(sim.state(0), ProgramState::Starting);
+    assert!(sim.st.programs[0].pid.is_some());
+}
+
+#[test]
+fn waiting_for_a_program_that_was_stopped_by_hand_fails_at_once() {
+    let mut sim = Sim::new(vec![spec("web")]).boot();
+    sim.advance(Duration::from_secs(2));
+    sim.command(1, Action::Stop, vec![0]);
+    sim.exit(0, ExitStatus::Exited(0));
+    assert_eq!(sim.state(0), ProgramState::Stopped);
+    sim.feed(Input::Wait {
+        req: 2,
+        progs: vec![0],
+        timeout: None,
+    });
+    let reply = sim.reply(2).expect("answered at once");
+    assert!(!reply[0].0, "{reply:?}");
+    assert!(reply[0].1.contains("stopped"), "{reply:?}");
+}
+
+#[test]
+fn reload_runs_a_changed_completed_oneshot_again_and_its_dependents_wait_for_it() {
+    let migrate = oneshot("migrate");
+    let mut web = spec("web");
+    web.depends_on = vec!["migrate".into()];
+    let mut sim = Sim::new(vec![migrate.clone(), web.clone()]).boot();
+    sim.exit(0, ExitStatus::Exited(0));
+    sim.advance(Duration::from_secs(2));
+    assert_eq!(sim.state(0), ProgramState::Exited);
+    assert_eq!(sim.state(1), ProgramState::Running);
+    let web_pid = sim.pid(1);
+
+    // Both read the same .env file, which changed: both are "changed".
+    let env = vec![("DATABASE_URL".to_string(), "postgres://new".to_string())];
+    let (mut migrate2, mut web2) = (migrate, web);
+    migrate2.environment = env.clone();
+    web2.environment = env;
+    let (_, changed, _) = reload(&mut sim, vec![migrate2, web2]);
+    assert_eq!(changed, [0, 1]);
+    assert_eq!(
+        sim.state(0),
+        ProgramState::Running,
+        "the migration runs again"
+    );
+    sim.exit(1, ExitStatus::Exited(0));
+    assert_eq!(sim.state(1), ProgramState::Starting);
+    assert!(sim.st.programs[1].pid.is_none(), "web waits for migrate");
+    assert_ne!(sim.st.programs[1].pid, Some(web_pid));
+    sim.exit(0, ExitStatus::Exited(0));
+    assert_eq!(sim.state(0), ProgramState::Exited);
+    assert!(
+        sim.st.programs[1].pid.is_some(),
+        "web starts once migrate completed"
+    );
+}
+
+#[test]
+fn state_events_say_the_cause_without_repeating_the_state() {
+    let mut sim = Sim::new(vec![spec("web")]).boot();
+    sim.advance(Duration::from_secs(2));
+    sim.exit(
+        0,
+        ExitStatus::Signaled {
+            signal: Signal::SIGSEGV,
+            core_dumped: false,
+        },
+    );
+    sim.advance(Duration::from_secs(2));
+    sim.feed(Input::Shutdown { force: false });
+    let events: Vec<(ProgramState, ProgramState, Option<String>)> = sim
+        .log
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Changed {
+                from, to, reason, ..
+            } if from != to => Some((*from, *to, reason.clone())),
+            _ => None,
+        })
+        .collect();
+    use ProgramState::*;
+    let reason_of = |from, to| {
+        events
+            .iter()
+            .find(|(f, t, _)| (*f, *t) == (from, to))
+            .and_then(|(_, _, r)| r.clone())
+    };
+    assert_eq!(reason_of(Starting, Running), None, "{events:#?}");
+    assert_eq!(
+        reason_of(Running, Exited).as_deref(),
+        Some("killed by SIGSEGV after 2s"),
+        "{events:#?}"
+    );
+    assert_eq!(
+        reason_of(Running, Stopping).as_deref(),
+        Some("shutdown: sent SIGTERM"),
+        "{events:#?}"
     );
 }

@@ -52,13 +52,50 @@ pub struct SpawnRequest {
     pub stderr: Output,
 }
 
-/// Why a program could not be started, in one sentence.
+/// Why a program could not be started: one sentence, and whether finding or executing the
+/// command itself failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpawnError(pub String);
+pub struct SpawnError {
+    pub message: String,
+    /// The `errno` of looking up or `execve`ing the command (`ENOENT`, `EACCES`,
+    /// `ENOEXEC`...), when that is what failed.
+    pub exec_errno: Option<i32>,
+}
+
+impl SpawnError {
+    /// A failure that is not about the command itself (a pipe, a user, a directory).
+    pub fn new(message: impl Into<String>) -> Self {
+        SpawnError {
+            message: message.into(),
+            exec_errno: None,
+        }
+    }
+
+    /// Trying the same command again cannot work: it is not there, not executable, not a
+    /// format the kernel runs, or not a valid argument list, until the file or the config
+    /// changes. (`ETXTBSY`, a file
+    /// being written, and resource shortages may pass.)
+    pub fn is_futile(&self) -> bool {
+        matches!(
+            self.exec_errno,
+            Some(
+                libc::ENOENT
+                    | libc::EACCES
+                    | libc::ENOEXEC
+                    | libc::ENOTDIR
+                    | libc::ELOOP
+                    | libc::ENAMETOOLONG
+                    | libc::E2BIG
+                    | libc::EINVAL
+                    | libc::EPERM
+            )
+        )
+    }
+}
 
 impl std::fmt::Display for SpawnError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -68,14 +105,21 @@ impl std::error::Error for SpawnError {}
 /// with stdin on `/dev/null`, and returns its pid once `execve` has succeeded.
 pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
     let Some(program) = req.argv.first() else {
-        return Err(SpawnError("empty command".into()));
+        return Err(SpawnError {
+            message: "empty command".into(),
+            exec_errno: Some(libc::ENOENT),
+        });
     };
     let shown = program.to_string_lossy().into_owned();
-    let cannot = |why: String| SpawnError(format!("cannot run {shown:?}: {why}"));
+    let cannot = |why: String| SpawnError::new(format!("cannot run {shown:?}: {why}"));
+    let cannot_exec = |e: &io::Error| SpawnError {
+        message: format!("cannot run {shown:?}: {}", describe(e)),
+        exec_errno: e.raw_os_error(),
+    };
     if let Some(cwd) = &req.cwd
         && !cwd.is_dir()
     {
-        return Err(SpawnError(format!(
+        return Err(SpawnError::new(format!(
             "working directory {} does not exist or is not a directory",
             cwd.display()
         )));
@@ -86,9 +130,11 @@ pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.as_os_str());
     let file =
-        find_executable(program, path_var, req.cwd.as_deref()).map_err(|e| cannot(describe(&e)))?;
-    let image =
-        Image::new(&file, &req).map_err(|_| cannot("an argument contains a NUL byte".into()))?;
+        find_executable(program, path_var, req.cwd.as_deref()).map_err(|e| cannot_exec(&e))?;
+    let image = Image::new(&file, &req).map_err(|_| SpawnError {
+        message: format!("cannot run {shown:?}: an argument contains a NUL byte"),
+        exec_errno: Some(libc::EINVAL),
+    })?;
 
     // Read-write: the same descriptor is stdin and, for `null` outputs, stdout/stderr.
     let null = std::fs::OpenOptions::new()
@@ -117,7 +163,7 @@ pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
     match child.failed.load(std::sync::atomic::Ordering::SeqCst) {
         0 => Ok(pid),
         // The child exits 127 on its own; supd's reaper collects it like any other.
-        errno => Err(cannot(describe(&io::Error::from_raw_os_error(errno)))),
+        errno => Err(cannot_exec(&io::Error::from_raw_os_error(errno))),
     }
 }
 
@@ -424,18 +470,19 @@ mod tests {
     fn missing_programs_and_directories_are_named() {
         let e = spawn(req(&["no-such-program-xyz"])).unwrap_err();
         assert_eq!(
-            e.0,
+            e.message,
             "cannot run \"no-such-program-xyz\": No such file or directory"
         );
         let e = spawn(req(&["/etc/passwd"])).unwrap_err();
-        assert_eq!(e.0, "cannot run \"/etc/passwd\": Permission denied");
+        assert_eq!(e.message, "cannot run \"/etc/passwd\": Permission denied");
         let mut r = req(&["true"]);
         r.cwd = Some("/no/such/dir".into());
         let e = spawn(r).unwrap_err();
         assert!(
-            e.0.starts_with("working directory /no/such/dir does not exist"),
+            e.message
+                .starts_with("working directory /no/such/dir does not exist"),
             "{}",
-            e.0
+            e.message
         );
     }
 
@@ -448,7 +495,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let e = spawn(req(&[script.to_str().unwrap()])).unwrap_err();
-        assert!(e.0.ends_with(": No such file or directory"), "{}", e.0);
+        assert!(
+            e.message.ends_with(": No such file or directory"),
+            "{}",
+            e.message
+        );
         // (The child that could not exec exited 127; in supd, the reaper collects it.)
         let _ = std::fs::remove_dir_all(dir);
     }

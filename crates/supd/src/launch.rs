@@ -84,7 +84,10 @@ impl Launcher {
                 // the program wrote them.
                 let same = match stdout_fd {
                     Some(Output::Fd(fd)) => Output::Fd(fd.try_clone().map_err(|e| {
-                        SpawnError(format!("cannot share stdout with stderr: {}", describe(&e)))
+                        SpawnError::new(format!(
+                            "cannot share stdout with stderr: {}",
+                            describe(&e)
+                        ))
                     })?),
                     _ => Output::Null,
                 };
@@ -95,7 +98,7 @@ impl Launcher {
                 .plane
                 .file_target(path, spec.log_max_size, spec.log_backups)
                 .map_err(|e| {
-                    SpawnError(format!(
+                    SpawnError::new(format!(
                         "cannot open {which} log file {} of {}: {}",
                         path.display(),
                         spec.name,
@@ -103,8 +106,9 @@ impl Launcher {
                     ))
                 })?,
         };
-        let (read, write) = supd_sys::pipe::new_pipe()
-            .map_err(|e| SpawnError(format!("cannot create the {which} pipe: {}", describe(&e))))?;
+        let (read, write) = supd_sys::pipe::new_pipe().map_err(|e| {
+            SpawnError::new(format!("cannot create the {which} pipe: {}", describe(&e)))
+        })?;
         Ok((Output::Fd(write), Some((read, target))))
     }
 
@@ -127,7 +131,7 @@ impl Launcher {
     fn run_as(spec: &ProgramSpec) -> Result<Option<RunAs>, SpawnError> {
         spec.user
             .as_ref()
-            .map(|user| run_as(user, &UserDb::system()).map_err(SpawnError))
+            .map(|user| run_as(user, &UserDb::system()).map_err(SpawnError::new))
             .transpose()
     }
 

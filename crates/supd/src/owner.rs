@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use supd_config::Signal;
-use supd_core::{Action, Effect, ExitStatus, Input, ReqId, State, step};
+use supd_core::{Action, Effect, ExitStatus, Input, ReqId, SpawnRetry, State, step};
 use supd_proto::{
     ActionOutcome, ErrorKind, ErrorReply, ProgramState, ProgramStatus, Reply, Request,
     ServerMessage, StateEvent,
@@ -60,6 +60,9 @@ pub struct Owner {
     bulletin: Rc<Bulletin>,
     /// File watching, kept in step with the config across reloads.
     watchers: Option<crate::watch::Watchers>,
+    /// Events of programs entering `starting` in the step being carried out, published
+    /// once their spawn has told the pid.
+    held_starts: Vec<(usize, StateEvent)>,
 }
 
 impl Owner {
@@ -73,6 +76,7 @@ impl Owner {
     ) -> Self {
         Owner {
             watchers: None,
+            held_starts: Vec::new(),
             bulletin,
             checks: HashMap::new(),
             events,
@@ -196,6 +200,10 @@ impl Owner {
                 reap |= matches!(effect, Effect::SignalDescendants { .. });
                 follow_ups.extend(self.execute(effect));
             }
+            // Starts that wait for dependencies spawn nothing: their events go out as is.
+            for (_, event) in std::mem::take(&mut self.held_starts) {
+                self.bulletin.publish(|| event);
+            }
             // Results of this step's effects come before anything queued earlier: the
             // core hears of a pid before any exit could be matched against it.
             for next in follow_ups.into_iter().rev() {
@@ -210,11 +218,15 @@ impl Owner {
 
     fn execute(&mut self, effect: Effect) -> Option<Input> {
         match effect {
-            Effect::Spawn { prog, run } => Some(spawn_result(
-                prog,
-                run,
-                self.launcher.launch(prog, &self.state.programs[prog].spec),
-            )),
+            Effect::Spawn { prog, run } => {
+                let result = self.launcher.launch(prog, &self.state.programs[prog].spec);
+                if let Some(i) = self.held_starts.iter().position(|(p, _)| *p == prog) {
+                    let (_, mut event) = self.held_starts.remove(i);
+                    event.pid = result.as_ref().ok().copied();
+                    self.bulletin.publish(|| event);
+                }
+                Some(spawn_result(prog, run, result))
+            }
             Effect::Probe { prog, run } => {
                 self.start_check(prog, run);
                 None
@@ -273,6 +285,7 @@ impl Owner {
                 from,
                 to,
                 message,
+                reason,
             } => {
                 if !message.is_empty() {
                     // The core's own name: a reload reports new programs before the name
@@ -280,29 +293,13 @@ impl Owner {
                     tracing::info!("{}: {message}", self.state.programs[prog].spec.name);
                 }
                 if from != to {
-                    let p = &self.state.programs[prog];
-                    self.bulletin.publish(|| StateEvent {
-                        ts_ms: std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map_or(0, |d| d.as_millis() as u64),
-                        program: p.spec.name.clone(),
-                        from,
-                        to,
-                        pid: p.pid.filter(|_| p.has_process()).map(|pid| pid as u32),
-                        exit_code: match (to, p.last_exit) {
-                            (ProgramState::Exited, Some(ExitStatus::Exited(c))) => Some(c),
-                            _ => None,
-                        },
-                        signal: match (to, p.last_exit) {
-                            (ProgramState::Exited, Some(ExitStatus::Signaled { signal, .. })) => {
-                                Some(signal.as_str().to_string())
-                            }
-                            _ => None,
-                        },
-                        reason: (!message.is_empty())
-                            .then(|| message.clone())
-                            .or(p.reason.clone()),
-                    });
+                    let event = self.state_event(prog, from, to, reason);
+                    if to == ProgramState::Starting && self.state.programs[prog].pid.is_none() {
+                        // The spawn that follows in this step tells the pid.
+                        self.held_starts.push((prog, event));
+                    } else {
+                        self.bulletin.publish(|| event);
+                    }
                 }
                 None
             }
@@ -333,6 +330,37 @@ impl Owner {
                 }
                 None
             }
+        }
+    }
+
+    /// The event stream's record of a change of `prog`, as the state now has it.
+    fn state_event(
+        &self,
+        prog: usize,
+        from: ProgramState,
+        to: ProgramState,
+        reason: Option<String>,
+    ) -> StateEvent {
+        let p = &self.state.programs[prog];
+        StateEvent {
+            ts_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            program: p.spec.name.clone(),
+            from,
+            to,
+            pid: p.pid.filter(|_| p.has_process()).map(|pid| pid as u32),
+            exit_code: match (to, p.last_exit) {
+                (ProgramState::Exited, Some(ExitStatus::Exited(c))) => Some(c),
+                _ => None,
+            },
+            signal: match (to, p.last_exit) {
+                (ProgramState::Exited, Some(ExitStatus::Signaled { signal, .. })) => {
+                    Some(signal.as_str().to_string())
+                }
+                _ => None,
+            },
+            reason,
         }
     }
 
@@ -494,7 +522,7 @@ impl Owner {
                             exit: rx,
                         }
                     }
-                    Err(e) => probe::Check::Failed(e.0),
+                    Err(e) => probe::Check::Failed(e.message),
                 }
             }
         };
@@ -694,7 +722,12 @@ fn spawn_result(prog: usize, run: u32, result: Result<u32, supd_sys::spawn::Spaw
         Err(e) => Input::SpawnFailed {
             prog,
             run,
-            error: e.0,
+            retry: if e.is_futile() {
+                SpawnRetry::Futile
+            } else {
+                SpawnRetry::MayHelp
+            },
+            error: e.message,
         },
     }
 }

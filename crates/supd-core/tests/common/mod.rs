@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use supd_config::{ProgramSpec, Signal};
-use supd_core::{Action, Effect, ExitStatus, Input, ProgramState, State, Timer, step};
+use supd_core::{Action, Effect, ExitStatus, Input, ProgramState, SpawnRetry, State, Timer, step};
 
 pub const MS: Duration = Duration::from_millis(1);
 
@@ -23,6 +23,8 @@ pub struct Sim {
     pub log: Vec<Effect>,
     /// Programs whose spawns fail with this error.
     pub spawn_error: Vec<(usize, String)>,
+    /// Programs whose command cannot be executed (as `ENOENT` would say).
+    pub futile_spawns: Vec<usize>,
     pub exit_code: Option<i32>,
 }
 
@@ -35,6 +37,7 @@ impl Sim {
             timers: Vec::new(),
             log: Vec::new(),
             spawn_error: Vec::new(),
+            futile_spawns: Vec::new(),
             exit_code: None,
         }
     }
@@ -50,6 +53,13 @@ impl Sim {
                             prog,
                             run,
                             error: error.clone(),
+                            retry: SpawnRetry::MayHelp,
+                        },
+                        None if self.futile_spawns.contains(&prog) => Input::SpawnFailed {
+                            prog,
+                            run,
+                            error: "cannot run \"web\": No such file or directory".into(),
+                            retry: SpawnRetry::Futile,
                         },
                         None => {
                             self.next_pid += 1;
