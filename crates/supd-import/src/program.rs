@@ -645,11 +645,11 @@ fn user(
         (None, None) => defaults.user.clone().map(|u| (0, "user", u)),
     };
     if let Some((line, key, user)) = user {
-        if !user.contains('$') {
-            if let Err(e) = user.parse::<supd_config::UserSpec>() {
-                let line = if line == 0 { r.section.line } else { line };
-                return Err(r.fail(line, key, format!("the user {user:?} is not valid: {e}")));
-            }
+        if !user.contains('$')
+            && let Err(e) = user.parse::<supd_config::UserSpec>()
+        {
+            let line = if line == 0 { r.section.line } else { line };
+            return Err(r.fail(line, key, format!("the user {user:?} is not valid: {e}")));
         }
         out.user = Some(user);
     }
@@ -994,7 +994,7 @@ fn size_text(bytes: u64) -> String {
     ];
     units
         .iter()
-        .find(|(_, unit)| bytes != 0 && bytes % unit == 0)
+        .find(|(_, unit)| bytes != 0 && bytes.is_multiple_of(*unit))
         .map_or_else(
             || bytes.to_string(),
             |(name, unit)| format!("{}{name}", bytes / unit),
