@@ -303,21 +303,20 @@ pub(crate) fn convert(
         }
     };
     let process_name_raw = r.opt("process_name").map(|o| (o.line, o.value.clone()));
+    let numprocs_line = r.opt("numprocs").map_or(input.section.line, |o| o.line);
     if numprocs > 1
         && !process_name_raw
             .as_ref()
             .is_some_and(|(_, p)| p.contains("%(process_num)"))
     {
-        let line = r.opt("numprocs").map_or(input.section.line, |o| o.line);
         return Err(r.fail(
-            line,
+            numprocs_line,
             "numprocs",
             "numprocs > 1 needs a process_name that contains %(process_num)s (supervisord \
              refuses it too)",
         ));
     }
 
-    let numprocs_line = r.opt("numprocs").map_or(input.section.line, |o| o.line);
     // Every process exactly as supervisord runs it: its values, its name, the notes.
     let mut processes = Vec::new();
     for process_num in start..start + numprocs {
