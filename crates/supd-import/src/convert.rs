@@ -877,8 +877,8 @@ fn group_tables(run: &mut Run, groups: &[GroupSection], entries: &[Entry], doc: 
             notes.push((
                 *line,
                 format!(
-                    "priority={}: dropped; supd has no priorities (programs start in file \
-                     order, and `depends_on` makes one wait for another)",
+                    "priority={}: supd has no priorities; programs start in file order, and \
+                     `depends_on = [\"name\"]` makes one wait for another",
                     crate::shorten(value)
                 ),
             ));

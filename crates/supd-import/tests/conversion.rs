@@ -91,8 +91,8 @@ fn groups_become_group_tables_and_group_name_expands() {
     assert_eq!(
         groups,
         "[group.web]\n\
-         # priority=10: dropped; supd has no priorities (programs start in file order, and \
-         `depends_on` makes one wait for another)\n\
+         # priority=10: supd has no priorities; programs start in file order, and \
+         `depends_on = [\"name\"]` makes one wait for another\n\
          programs = [\"app\", \"static\"]\n"
     );
     // the TOML is well formed, with the programs as an array of strings
