@@ -2,11 +2,14 @@
 //! runs, `instances = N` runs N numbered copies that supctl can address one by one or all
 //! together, `supd import` turns the seeds' supervisord configs into TOML that supd checks
 //! and runs (the celery watcher really restarts the worker), supd runs a supervisord file
-//! directly, and bad supervisord input is one clear line naming its line.
+//! directly (`numprocs` as instances), and bad supervisord input is one clear line naming its
+//! line.
 
 use std::path::{Path, PathBuf};
 
-use supd_tests::{CtlOutput, StartOptions, Supd, assert_clear_message, run_supd};
+use supd_tests::{
+    CtlOutput, DEADLINE, StartOptions, Supd, assert_clear_message, run_supd, wait_until,
+};
 
 /// The names in `supctl status --json`, in order.
 fn status_names(supd: &Supd) -> Vec<String> {
@@ -379,6 +382,79 @@ fn supd_runs_a_supervisord_file_directly_and_reload_converts_it_again() {
     assert_eq!(
         out.stdout,
         "supervisord.conf: ok (2 programs: web, worker)\n"
+    );
+
+    assert_eq!(supd.terminate().code(), Some(0));
+    assert!(supd.leftovers().is_empty());
+}
+
+const NUMPROCS_FILE: &str = r#"[unix_http_server]
+file=%(here)s/supd.sock
+
+[program:worker]
+command=sh -c 'echo worker %(process_num)d; echo oops from %(process_num)d >&2; exec sleep 1000'
+process_name=%(program_name)s_%(process_num)02d
+numprocs=2
+startsecs=0
+redirect_stderr=true
+stdout_logfile=%(here)s/worker-%(process_num)s.log
+stdout_logfile_maxbytes=1MB
+"#;
+
+#[test]
+fn a_supervisord_numprocs_program_runs_as_instances_with_stderr_in_its_stdout_log() {
+    let mut supd = Supd::start_with(
+        "",
+        StartOptions {
+            config_file: Some(("supervisord.conf".into(), NUMPROCS_FILE.into())),
+            ..Default::default()
+        },
+    );
+    assert_eq!(status_names(&supd), ["worker:0", "worker:1"]);
+    let dir = supd.dir.path().to_path_buf();
+    for i in 0..2 {
+        running_pid(&supd, &format!("worker:{i}"));
+        // redirect_stderr=true: both streams in the one log file of each instance
+        let log = dir.join(format!("worker-{i}.log"));
+        wait_until(
+            &format!("both lines in {}", log.display()),
+            DEADLINE,
+            || {
+                let text = std::fs::read_to_string(&log).ok()?;
+                let both = text.contains(&format!("worker {i}\n"))
+                    && text.contains(&format!("oops from {i}\n"));
+                both.then_some(())
+            },
+        );
+    }
+    // supervisorctl's `restart worker:*` is supctl's `restart worker`.
+    let before: Vec<u64> = (0..2)
+        .map(|i| running_pid(&supd, &format!("worker:{i}")))
+        .collect();
+    let out = supd.ctl(&["restart", "worker"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    for (i, old) in before.iter().enumerate() {
+        assert_ne!(running_pid(&supd, &format!("worker:{i}")), *old);
+    }
+
+    // What `supd import` says about it, and what it writes.
+    let out = run_supd(&dir, &["import", "supervisord.conf"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("instances = 2\n")
+            && out
+                .stdout
+                .contains("stderr = \"stdout\"\nlog_max_size = \"1MiB\"\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains(
+            "supervisord.conf:7: [program:worker] numprocs=2: became instances = 2, the programs \
+             worker:0, worker:1"
+        ),
+        "{}",
+        out.stderr
     );
 
     assert_eq!(supd.terminate().code(), Some(0));

@@ -41,7 +41,7 @@ impl Sys {
     /// The two systems in the order of repetition `i`: alternating which goes first, so that
     /// machine drift (and whatever the previous one left in caches) hits both alike.
     pub fn order(i: usize) -> [Sys; 2] {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             [Sys::Supd, Sys::Supervisord]
         } else {
             [Sys::Supervisord, Sys::Supd]

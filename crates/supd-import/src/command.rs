@@ -124,12 +124,13 @@ pub(crate) fn convert(rendered: &str) -> Result<Converted, String> {
     let mut rest = tokens.as_slice();
     let mut offset = 0;
     let mut privilege_drop = None;
-    if let [wrapper, user, command, ..] = rest {
-        if matches!(basename(&wrapper.text), "gosu" | "su-exec") && !user.text.is_empty() {
-            privilege_drop = Some((wrapper.text.clone(), user.text.clone()));
-            offset = command.start;
-            rest = &rest[2..];
-        }
+    if let [wrapper, user, command, ..] = rest
+        && matches!(basename(&wrapper.text), "gosu" | "su-exec")
+        && !user.text.is_empty()
+    {
+        privilege_drop = Some((wrapper.text.clone(), user.text.clone()));
+        offset = command.start;
+        rest = &rest[2..];
     }
     let argv: Vec<String> = rest.iter().map(|t| t.text.clone()).collect();
     match argv.first() {

@@ -1,11 +1,12 @@
 //! The whole conversion: source files -> sections -> one supd document.
 //!
 //! This module owns what is not about a single program: which sections exist and what
-//! becomes of each (`[supervisord]`, `[unix_http_server]`, `[include]`, `[group:x]`, the
-//! dropped ones, unknown ones as errors), merging the main file with its included files
-//! (a program defined twice is an error naming both places), turning entr watchers into
-//! watch sections of the programs they restart, and collecting the notes. Each
-//! `[program:x]` itself is converted by [`crate::program`].
+//! becomes of each (`[supervisord]`, `[unix_http_server]`, `[include]`, `[group:x]` as
+//! `[group.x]` tables of the converted programs, the dropped ones, unknown ones as errors),
+//! merging the main file with its included files (a program defined twice is an error
+//! naming both places), turning entr watchers into watch sections of the programs they
+//! restart, and collecting the notes. Each `[program:x]` itself is converted by
+//! [`crate::program`].
 //!
 //! Order follows supervisord: `[supervisord]` is read first wherever it is (its `user`,
 //! `directory`, `umask` and `environment` apply to every program), then programs in file
@@ -17,7 +18,7 @@ use crate::entr::{self, Detect};
 use crate::expand::{Ctx, Text, expand};
 use crate::ini::{self, Opt, Section};
 use crate::program::{self, Defaults, Failure};
-use crate::render::{self, Doc, Item, WatchOut};
+use crate::render::{self, Doc, GroupOut, Item, WatchOut};
 use crate::{Conversion, ImportError, SourceFile};
 
 /// What a section header names.
@@ -115,7 +116,8 @@ struct Entry {
     sv_name: String,
     /// Its `[group:g]`, else its own name (supervisord's homogeneous group).
     group: String,
-    process_name: String,
+    /// supervisord's names of the processes the program runs (several for `instances`).
+    process_names: Vec<String>,
     numprocs: i64,
     notes: Vec<(usize, String)>,
 }
@@ -269,8 +271,8 @@ pub(crate) fn convert_files(
                     file,
                     section.line,
                     "[supervisorctl]",
-                    "dropped; supctl finds the socket through `supctl --config` on this file, or \
-                     $SUPD_SOCKET"
+                    "dropped; supctl finds the socket through `supctl --config` on this file \
+                     (or $SUPD_CONFIG), or $SUPD_SOCKET"
                         .to_string(),
                 ),
                 Kind::RpcInterface => run.note(
@@ -299,7 +301,7 @@ pub(crate) fn convert_files(
     };
     unix_http_server(&mut run, &unix, &mut doc)?;
     let include_patterns = include(&mut run, &includes)?;
-    let group_of = group_sections(&mut run, &groups, &ordered)?;
+    let groups = group_sections(&mut run, &groups)?;
 
     let mut entries: Vec<Entry> = Vec::new();
     let mut seen: Vec<(String, usize, usize)> = Vec::new();
@@ -307,7 +309,7 @@ pub(crate) fn convert_files(
         let (file, section) = (*file, *section);
         match kind {
             Kind::Program(name) => {
-                let (supd_name, renamed) = program::supd_name(name).map_err(|e| {
+                let (supd_name, renamed) = program::supd_name(name, "program").map_err(|e| {
                     run.error(file, section.line, format!("[{}]: {e}", section.name))
                 })?;
                 if let Some(&again) = section.repeated_at.first() {
@@ -321,10 +323,7 @@ pub(crate) fn convert_files(
                         ),
                     ));
                 }
-                let group = group_of
-                    .iter()
-                    .find(|(p, _)| p == name)
-                    .map(|(_, g)| g.as_str());
+                let group = group_of(&groups, name);
                 let input = program::Input {
                     section,
                     name,
@@ -347,12 +346,12 @@ pub(crate) fn convert_files(
                         ),
                     );
                 }
-                let first_name = converted.instances.first().map(|i| i.out.name.clone());
-                for (i, mut instance) in converted.instances.into_iter().enumerate() {
-                    let out_name = instance.out.name.clone();
+                let first_name = converted.programs.first().map(|p| p.out.name.clone());
+                for (i, mut program) in converted.programs.into_iter().enumerate() {
+                    let out_name = program.out.name.clone();
                     if i > 0 && !notes.is_empty() {
                         let first = first_name.clone().unwrap_or_default();
-                        instance.out.comments.push(format!(
+                        program.out.comments.push(format!(
                             "another process of [program:{name}]; see the notes of {first}"
                         ));
                     }
@@ -379,11 +378,11 @@ pub(crate) fn convert_files(
                         command_line: section.get("command").map_or(section.line, |o| o.line),
                         sv_name: name.clone(),
                         group: group.unwrap_or(name).to_string(),
-                        process_name: instance.process_name,
-                        numprocs: instance.numprocs,
+                        process_names: program.process_names,
+                        numprocs: program.numprocs,
                         notes: if i == 0 { notes.clone() } else { Vec::new() },
                     });
-                    doc.items.push(Item::Program(Box::new(instance.out)));
+                    doc.items.push(Item::Program(Box::new(program.out)));
                 }
             }
             Kind::EventListener(_) | Kind::FcgiProgram(_) => {
@@ -405,6 +404,7 @@ pub(crate) fn convert_files(
     }
 
     watchers(&mut run, &mut doc, &mut entries);
+    group_tables(&mut run, &groups, &entries, &mut doc);
 
     // Program notes become comments of their first instance.
     for entry in &entries {
@@ -549,7 +549,10 @@ fn supervisord_section(
             "nodaemon" => "dropped; supd always runs in the foreground",
             "logfile" => "dropped; supd writes its own messages to its standard error",
             "logfile_maxbytes" | "logfile_backups" => "dropped; supd has no log file of its own",
-            "loglevel" => "dropped; supd has no log level setting",
+            "loglevel" => {
+                "dropped; supd's log level comes from its environment (SUPD_LOG=debug or \
+                 SUPD_LOG=warn)"
+            }
             "pidfile" => "dropped; supd writes no pid file (supctl reaches it through the socket)",
             "minfds" | "minprocs" => {
                 "dropped; supd does not raise resource limits (use ulimit or the container runtime)"
@@ -647,8 +650,9 @@ fn unix_http_server(
                             opt.line,
                             SCOPE,
                             format!(
-                                "chown={value}: supd sets only the socket's group ({group}); its \
-                             owner is the user supd runs as"
+                                "chown={value}: became socket_group = {group:?}, which supd \
+                                 checks but does not apply yet (the socket's owner is the user \
+                                 supd runs as)"
                             ),
                         );
                         doc.socket_group = Some(Text::lit(group).render());
@@ -658,8 +662,8 @@ fn unix_http_server(
                         opt.line,
                         SCOPE,
                         format!(
-                            "chown={value}: dropped; supd sets only the socket's group (write \
-                         chown=USER:GROUP for that)"
+                            "chown={value}: dropped; the socket's owner is the user supd runs \
+                             as (supd takes only a group for it, from chown=USER:GROUP)"
                         ),
                     ),
                 }
@@ -714,7 +718,8 @@ fn include(run: &mut Run, sections: &[(usize, &Section)]) -> Result<Vec<PathBuf>
             });
         }
         let what = if run.files.len() > 1 {
-            "the files it matches are merged into this file (supd's own include key is coming)"
+            "the files it matches are merged into this file (supd's own `[supd] include` reads \
+             only supd TOML files)"
         } else {
             "the files it matches are not part of this conversion"
         };
@@ -728,26 +733,42 @@ fn include(run: &mut Run, sections: &[(usize, &Section)]) -> Result<Vec<PathBuf>
     Ok(patterns)
 }
 
-/// `[group:g]` sections -> (program, group) pairs, with a note each.
+/// One `[group:g]` section, read.
+struct GroupSection {
+    file: usize,
+    line: usize,
+    /// The `g`.
+    name: String,
+    /// Its supd name; `renamed` when that differs from `name`.
+    supd_name: String,
+    renamed: bool,
+    programs_line: usize,
+    /// The `x` of each `[program:x]` it lists, in order.
+    members: Vec<String>,
+    /// The line and value of its `priority`.
+    priority: Option<(usize, String)>,
+}
+
+/// Reads the `[group:g]` sections (before any program is converted: programs need their
+/// group for `%(group_name)s`). A group defined again in a later file replaces the earlier
+/// one, as supervisord's parser does.
 fn group_sections(
     run: &mut Run,
     groups: &[(usize, &Section, Kind)],
-    ordered: &[(usize, &Section, Kind)],
-) -> Result<Vec<(String, String)>, ImportError> {
-    let mut group_of: Vec<(String, String)> = Vec::new();
+) -> Result<Vec<GroupSection>, ImportError> {
+    const KEYS: &[&str] = &["programs", "priority"];
+    let mut read: Vec<GroupSection> = Vec::new();
     for (file, section, kind) in groups {
         let (file, section) = (*file, *section);
         let Kind::Group(name) = kind else { continue };
         let scope = format!("[group:{name}]");
         for opt in &section.options {
-            if !["programs", "priority"].contains(&opt.key.as_str()) {
-                return Err(run.error(
-                    file,
-                    opt.line,
-                    unknown_key(&scope, &opt.key, &["programs", "priority"]),
-                ));
+            if !KEYS.contains(&opt.key.as_str()) {
+                return Err(run.error(file, opt.line, unknown_key(&scope, &opt.key, KEYS)));
             }
         }
+        let (supd_name, renamed) = program::supd_name(name, "group")
+            .map_err(|e| run.error(file, section.line, format!("{scope}: {e}")))?;
         let Some(opt) = section.get("programs") else {
             return Err(run.error(
                 file,
@@ -756,67 +777,174 @@ fn group_sections(
             ));
         };
         let value = run.now(file, &scope, opt)?;
-        let members: Vec<&str> = value
+        let mut members: Vec<String> = Vec::new();
+        for member in value
             .split(',')
             .map(ini::py_strip)
             .filter(|s| !s.is_empty())
-            .collect();
-        for member in &members {
-            let defined = ordered
-                .iter()
-                .any(|(_, _, k)| *k == Kind::Program(member.to_string()));
-            if !defined {
-                run.note(
-                    file,
-                    opt.line,
-                    &scope,
-                    format!(
-                        "names the program {member:?}, which is not defined in the converted files"
-                    ),
-                );
-            }
-            if !group_of.iter().any(|(p, _)| p == member) {
-                group_of.push((member.to_string(), name.clone()));
+        {
+            if !members.iter().any(|m| m == member) {
+                members.push(member.to_string());
             }
         }
-        run.note(
+        let priority = section.get("priority").map(|o| (o.line, o.value.clone()));
+        let group = GroupSection {
             file,
-            section.line,
-            &scope,
-            format!(
-                "programs={}: supd has no groups; give supctl the program names instead \
-                 (supctl restart {})",
-                members.join(","),
-                members.join(" ")
-            ),
-        );
+            line: section.line,
+            name: name.clone(),
+            supd_name,
+            renamed,
+            programs_line: opt.line,
+            members,
+            priority,
+        };
+        if let Some(slot) = read.iter_mut().find(|g| g.name == group.name) {
+            *slot = group;
+            continue;
+        }
+        if let Some(other) = read.iter().find(|g| g.supd_name == group.supd_name) {
+            return Err(run.error(
+                file,
+                section.line,
+                format!(
+                    "{scope} and [group:{}] ({}:{}) both become the supd group {:?}",
+                    other.name, run.shown[other.file], other.line, group.supd_name
+                ),
+            ));
+        }
+        read.push(group);
     }
-    Ok(group_of)
+    Ok(read)
+}
+
+/// The group of program `x`: the first `[group:g]` that lists it.
+fn group_of<'g>(groups: &'g [GroupSection], program: &str) -> Option<&'g str> {
+    groups
+        .iter()
+        .find(|g| g.members.iter().any(|m| m == program))
+        .map(|g| g.name.as_str())
+}
+
+/// `[group:g] programs=a,b` -> `[group.g] programs = ["a", "b"]`, with the supd names of
+/// the members as converted: the base name of a table with `instances`, every program of a
+/// `numprocs` section that stayed separate programs. Runs after [`watchers`]: a member that
+/// became a watch section is left out, and so is one that is not defined; a group left with
+/// no member is not written.
+fn group_tables(run: &mut Run, groups: &[GroupSection], entries: &[Entry], doc: &mut Doc) {
+    for group in groups {
+        let scope = format!("[group:{}]", group.name);
+        let mut notes: Vec<(usize, String)> = Vec::new();
+        if group.renamed {
+            notes.push((
+                group.line,
+                format!(
+                    "renamed to {:?}: supd group names use only letters, digits, \"_\", \".\" \
+                     and \"-\"",
+                    group.supd_name
+                ),
+            ));
+        }
+        let mut programs: Vec<String> = Vec::new();
+        for member in &group.members {
+            let mine: Vec<&Entry> = entries.iter().filter(|e| e.sv_name == *member).collect();
+            if mine.is_empty() {
+                notes.push((
+                    group.programs_line,
+                    format!(
+                        "names the program {member:?}, which is not defined in the converted \
+                         files; left out"
+                    ),
+                ));
+            }
+            for entry in mine {
+                match doc.items.get(entry.item) {
+                    Some(Item::Program(p)) => {
+                        if !programs.contains(&p.name) {
+                            programs.push(p.name.clone());
+                        }
+                    }
+                    _ => notes.push((
+                        group.programs_line,
+                        format!(
+                            "names the program {member:?}, which became a watch section; left \
+                             out"
+                        ),
+                    )),
+                }
+            }
+        }
+        if let Some((line, value)) = &group.priority {
+            notes.push((
+                *line,
+                format!(
+                    "priority={}: supd has no priorities; programs start in file order, and \
+                     `depends_on = [\"name\"]` makes one wait for another",
+                    crate::shorten(value)
+                ),
+            ));
+        }
+        if programs.is_empty() {
+            run.note(
+                group.file,
+                group.line,
+                &scope,
+                "not converted: none of its programs is in the converted config".to_string(),
+            );
+            for (line, text) in notes {
+                run.note(group.file, line, &scope, text);
+            }
+            continue;
+        }
+        for (line, text) in &notes {
+            run.note_elsewhere(group.file, *line, &scope, text.clone());
+        }
+        doc.groups.push(GroupOut {
+            name: group.supd_name.clone(),
+            comments: notes.into_iter().map(|(_, text)| text).collect(),
+            programs,
+        });
+    }
+}
+
+/// An entry a supervisorctl name means.
+struct Target {
+    entry: usize,
+    /// The name means only some of the processes of the entry's table (`group:worker_01`
+    /// of a table with `instances`).
+    partial: bool,
 }
 
 /// supervisorctl names -> the entries they mean: `name`, `group:*`, `group:process`.
-fn resolve_target(spec: &str, entries: &[Entry]) -> Vec<usize> {
-    let hits: Vec<usize> = match spec.split_once(':') {
+fn resolve_target(spec: &str, entries: &[Entry]) -> Vec<Target> {
+    let whole = |entry| Target {
+        entry,
+        partial: false,
+    };
+    match spec.split_once(':') {
         Some((group, "" | "*")) => entries
             .iter()
             .enumerate()
             .filter(|(_, e)| e.group == group)
-            .map(|(i, _)| i)
+            .map(|(i, _)| whole(i))
             .collect(),
         Some((group, process)) => entries
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.group == group && e.process_name == process)
-            .map(|(i, _)| i)
+            .filter(|(_, e)| e.group == group && e.process_names.iter().any(|p| p == process))
+            .map(|(i, e)| Target {
+                entry: i,
+                partial: e.process_names.len() > 1,
+            })
             .collect(),
         None => entries
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.sv_name == spec || (e.numprocs == 1 && e.process_name == spec))
-            .map(|(i, _)| i)
+            .filter(|(_, e)| {
+                e.sv_name == spec || (e.numprocs == 1 && e.process_names.iter().any(|p| p == spec))
+            })
+            .map(|(i, _)| whole(i))
             .collect(),
-    };
-    hits
+    }
 }
 
 /// `p` (relative to the watcher's directory) as a watch path of a program whose own
@@ -863,11 +991,17 @@ fn watchers(run: &mut Run, doc: &mut Doc, entries: &mut [Entry]) {
             if hits.is_empty() {
                 problem = Some(format!("{spec:?} is not a program of the converted files"));
             }
-            for t in hits {
+            for Target { entry: t, partial } in hits {
                 if t == w {
                     problem = Some("it restarts itself".to_string());
                 } else if let Some(Item::Program(p)) = doc.items.get(entries[t].item) {
-                    if p.watch.is_some() {
+                    if partial {
+                        problem = Some(format!(
+                            "{spec:?} is one process of {}, and a watch section acts on every \
+                             instance",
+                            p.name
+                        ));
+                    } else if p.watch.is_some() {
                         problem = Some(format!("{} already has a watch section", p.name));
                     }
                 }

@@ -94,19 +94,19 @@ pub(crate) fn parse(text: &str) -> Result<Ini, SyntaxError> {
         let value = py_strip(&raw[..comment.unwrap_or(raw.len())]);
         if value.is_empty() {
             // configparser keeps blank lines inside a value (not comment lines).
-            if comment.is_none() {
-                if let (Some(s), Some(o)) = (current, option) {
-                    lines_of[s][o].push(String::new());
-                }
+            if comment.is_none()
+                && let (Some(s), Some(o)) = (current, option)
+            {
+                lines_of[s][o].push(String::new());
             }
             continue;
         }
         let indent = raw.chars().take_while(|c| py_isspace(*c)).count();
-        if let (Some(s), Some(o)) = (current, option) {
-            if indent > indent_level {
-                lines_of[s][o].push(value.to_string());
-                continue;
-            }
+        if let (Some(s), Some(o)) = (current, option)
+            && indent > indent_level
+        {
+            lines_of[s][o].push(value.to_string());
+            continue;
         }
         indent_level = indent;
         if let Some(name) = section_header(value) {

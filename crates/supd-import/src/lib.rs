@@ -10,13 +10,13 @@
 //! 1. [`ini`] reads each file the way supervisord's parser (Python `configparser`) does.
 //! 2. [`convert`](mod@convert) walks the sections: `[supervisord]` first (its `user`,
 //!    `directory`, `umask`, `environment` apply to every program), `[unix_http_server]`
-//!    into `[supd]`, `[group:x]`/`[include]`/dropped sections into notes, and each
-//!    `[program:x]` through [`program`], which uses [`expand`] for `%(name)s`,
+//!    into `[supd]`, `[group:x]` into `[group.x]`, `[include]`/dropped sections into notes,
+//!    and each `[program:x]` through [`program`], which uses [`expand`] for `%(name)s`,
 //!    [`values`] for supervisord's value types and [`command`] for splitting, gosu and
 //!    su-exec. Then [`entr`] recognises watcher programs, which become watch sections of
 //!    the programs they restart.
-//! 3. [`render`] writes the TOML: a header, `[supd]`, then the programs in file order, each
-//!    with comments for every setting that changed or has no equivalent. The same notes
+//! 3. [`render`] writes the TOML: a header, `[supd]`, the programs in file order, each
+//!    with comments for every setting that changed or has no equivalent, then the groups. The same notes
 //!    come back as [`Conversion::notes`], one line each, for the caller to print.
 //!
 //! Unknown sections, unknown options, bad values and unknown `%(name)s` are errors, each

@@ -1,11 +1,17 @@
-//! One `[program:x]` section -> one supd program per process.
+//! One `[program:x]` section -> one supd program table.
 //!
 //! This module owns the meaning of every `[program:x]` option: which supd key it becomes,
 //! which supervisord default differs from supd's and is therefore written out
-//! (`autorestart` -> `restart = "on-failure"`, `startretries` -> `start_retries = 3`), and
-//! which has no equivalent and becomes a note. It returns the programs (several when
-//! `numprocs > 1`, named `x-N` by process number) and the notes; it knows nothing about other
-//! sections except the `[supervisord]` settings passed in as [`Defaults`].
+//! (`autorestart` -> `restart = "on-failure"`, `startretries` -> `start_retries = 3`,
+//! `*_logfile_maxbytes` -> `log_max_size = "50MiB"`), and which has no equivalent and becomes
+//! a note. It returns the programs and the notes; it knows nothing about other sections
+//! except the `[supervisord]` settings passed in as [`Defaults`].
+//!
+//! `numprocs = N` becomes one table with `instances = N` (programs `x:0` .. `x:N-1`) when
+//! `${INSTANCE}` gives every process exactly the values supervisord gave it (see
+//! [`crate::expand`]); otherwise (a `numprocs_start` other than 0 used in the command, a
+//! padding that changes at 10, `%(process_num)s` in a number) it stays N separate programs
+//! `x-N` named by process number, with a note saying why.
 //!
 //! Values that supd interpolates (strings) keep `%(ENV_X)s` as `${X}`; values supd does not
 //! interpolate (booleans, integers, names) are resolved now through the caller's
@@ -14,7 +20,7 @@
 use crate::command;
 #[cfg(test)]
 use crate::command::Command;
-use crate::expand::{Ctx, Text, expand};
+use crate::expand::{Ctx, Piece, ProcessNum, Text, expand};
 use crate::ini::{Opt, Section};
 use crate::render::{Commented, ProgramOut};
 use crate::values::{self, AutoRestart, LogFile};
@@ -80,12 +86,14 @@ pub(crate) struct Input<'a> {
     pub here: &'a str,
 }
 
-/// One converted process.
+/// One converted supd program table.
 #[derive(Debug, Clone)]
-pub(crate) struct Instance {
+pub(crate) struct Program {
     pub out: ProgramOut,
-    /// supervisord's name for it (its expanded `process_name`), for supervisorctl names.
-    pub process_name: String,
+    /// supervisord's names of the processes it runs (their expanded `process_name`), for
+    /// supervisorctl names: one, or every process of the section for a table with
+    /// `instances`.
+    pub process_names: Vec<String>,
     /// The `numprocs` of its section.
     pub numprocs: i64,
 }
@@ -97,9 +105,9 @@ pub(crate) struct Failure {
     pub message: String,
 }
 
-/// The converted processes and the notes about the section (line, text).
+/// The converted programs and the notes about the section (line, text).
 pub(crate) struct Converted {
-    pub instances: Vec<Instance>,
+    pub programs: Vec<Program>,
     pub notes: Vec<(usize, String)>,
 }
 
@@ -124,6 +132,16 @@ impl<'a> Reader<'a> {
 
     fn note(&mut self, line: usize, text: String) {
         self.notes.push((line, text));
+    }
+
+    /// A reader of the same section with no notes yet.
+    fn fresh(&self) -> Reader<'a> {
+        Reader {
+            section: self.section,
+            label: self.label.clone(),
+            env: self.env,
+            notes: Vec::new(),
+        }
     }
 
     /// The expanded value of `key`.
@@ -196,15 +214,16 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// A supervisord program name as a supd name: characters outside `[A-Za-z0-9_.-]` become
-/// `-` (the second value says whether any did). `all` and `supd` are refused.
-pub(crate) fn supd_name(name: &str) -> Result<(String, bool), String> {
+/// A supervisord program (or group, as `what` says) name as a supd name: characters outside
+/// `[A-Za-z0-9_.-]` become `-` (the second value says whether any did). `all` and `supd`
+/// are refused.
+pub(crate) fn supd_name(name: &str, what: &str) -> Result<(String, bool), String> {
     if name.is_empty() {
-        return Err("the program name is empty".to_string());
+        return Err(format!("the {what} name is empty"));
     }
     if name.contains([' ', ':', '/']) {
         return Err(format!(
-            "invalid program name {name:?} (supervisord refuses spaces, \":\" and \"/\" too)"
+            "invalid {what} name {name:?} (supervisord refuses spaces, \":\" and \"/\" too)"
         ));
     }
     let clean: String = name
@@ -219,7 +238,7 @@ pub(crate) fn supd_name(name: &str) -> Result<(String, bool), String> {
         .collect();
     if clean == "all" || clean == "supd" {
         return Err(format!(
-            "the program name {clean:?} is reserved in supd (rename the program)"
+            "the {what} name {clean:?} is reserved in supd (rename the {what})"
         ));
     }
     let changed = clean != name;
@@ -284,113 +303,239 @@ pub(crate) fn convert(
         }
     };
     let process_name_raw = r.opt("process_name").map(|o| (o.line, o.value.clone()));
+    let numprocs_line = r.opt("numprocs").map_or(input.section.line, |o| o.line);
     if numprocs > 1
         && !process_name_raw
             .as_ref()
             .is_some_and(|(_, p)| p.contains("%(process_num)"))
     {
-        let line = r.opt("numprocs").map_or(input.section.line, |o| o.line);
         return Err(r.fail(
-            line,
+            numprocs_line,
             "numprocs",
             "numprocs > 1 needs a process_name that contains %(process_num)s (supervisord \
              refuses it too)",
         ));
     }
 
-    let mut instances = Vec::new();
+    // Every process exactly as supervisord runs it: its values, its name, the notes.
+    let mut processes = Vec::new();
     for process_num in start..start + numprocs {
-        let first = process_num == start;
-        let mut one = Reader {
-            section: input.section,
-            label: r.label.clone(),
-            env,
-            notes: Vec::new(),
-        };
+        let mut one = r.fresh();
         let name = if numprocs > 1 {
             format!("{}-{process_num}", input.supd_name)
         } else {
             input.supd_name.to_string()
         };
-        let instance = process(&mut one, input, defaults, name, process_num, numprocs)?;
-        if first {
-            r.notes.append(&mut one.notes);
+        let number = ProcessNum::Fixed(process_num);
+        let out = process(&mut one, input, defaults, name, number, numprocs)?;
+        let process_name = process_name(&one, input, defaults, number, numprocs)?;
+        processes.push((out, process_name, one.notes));
+    }
+    let process_names: Vec<String> = processes.iter().map(|(_, n, _)| n.clone()).collect();
+    let mut programs = Vec::new();
+    if numprocs == 1 {
+        let (out, _, mut notes) = processes.swap_remove(0);
+        r.notes.append(&mut notes);
+        if let Some((line, raw)) = &process_name_raw {
+            r.note(
+                *line,
+                format!(
+                    "process_name={}: supd names the program {}",
+                    crate::shorten(raw),
+                    out.name
+                ),
+            );
         }
-        instances.push(instance);
-    }
-    if let Some((line, raw)) = &process_name_raw {
-        let names: Vec<&str> = instances.iter().map(|i| i.out.name.as_str()).collect();
-        r.note(
-            *line,
-            format!(
-                "process_name={}: supd names the program{} {}",
-                crate::shorten(raw),
-                if names.len() > 1 { "s" } else { "" },
-                names.join(", ")
-            ),
-        );
-    }
-    if numprocs > 1 {
-        let line = r.opt("numprocs").map_or(input.section.line, |o| o.line);
-        let names: Vec<&str> = instances.iter().map(|i| i.out.name.as_str()).collect();
-        r.note(
-            line,
-            format!(
-                "numprocs={numprocs}: expanded into the programs {} (supd's coming `instances` \
-                 key will replace this)",
-                names.join(", ")
-            ),
-        );
+        programs.push(Program {
+            out,
+            process_names,
+            numprocs,
+        });
+    } else {
+        // One table with `instances`, when `${INSTANCE}` gives every process its values.
+        let mut all = r.fresh();
+        let every = ProcessNum::Instances {
+            start,
+            count: numprocs,
+        };
+        let name = input.supd_name.to_string();
+        match process(&mut all, input, defaults, name, every, numprocs) {
+            Ok(mut out) => {
+                out.instances = u32::try_from(numprocs).ok();
+                r.notes.append(&mut all.notes);
+                r.note(numprocs_line, instances_note(&r, &out.name, numprocs));
+                if let Some((line, raw)) = &process_name_raw {
+                    r.note(
+                        *line,
+                        format!(
+                            "process_name={}: supd names the instances {} (supervisord: {})",
+                            crate::shorten(raw),
+                            listing(&instance_names(&out.name, numprocs)),
+                            listing(&process_names)
+                        ),
+                    );
+                }
+                programs.push(Program {
+                    out,
+                    process_names,
+                    numprocs,
+                });
+            }
+            Err(why) => {
+                let names: Vec<String> = processes.iter().map(|(p, _, _)| p.name.clone()).collect();
+                let why = why
+                    .message
+                    .strip_prefix(&r.label)
+                    .map_or(why.message.as_str(), str::trim_start);
+                r.note(
+                    numprocs_line,
+                    format!(
+                        "numprocs={numprocs}: became the {numprocs} programs {}, not one table \
+                         with instances = {numprocs}, because {why}",
+                        listing(&names)
+                    ),
+                );
+                if let Some((line, raw)) = &process_name_raw {
+                    r.note(
+                        *line,
+                        format!(
+                            "process_name={}: supd names the programs {} (supervisord: {})",
+                            crate::shorten(raw),
+                            listing(&names),
+                            listing(&process_names)
+                        ),
+                    );
+                }
+                for (i, (out, process_name, mut notes)) in processes.into_iter().enumerate() {
+                    if i == 0 {
+                        r.notes.append(&mut notes);
+                    }
+                    programs.push(Program {
+                        out,
+                        process_names: vec![process_name],
+                        numprocs,
+                    });
+                }
+            }
+        }
     }
     r.notes.sort_by_key(|(line, _)| *line);
     Ok(Converted {
-        instances,
+        programs,
         notes: r.notes,
     })
 }
 
-/// One process of the section.
+/// supd's names of the instances of `name`.
+fn instance_names(name: &str, count: i64) -> Vec<String> {
+    (0..u32::try_from(count).unwrap_or(0))
+        .map(|i| supd_config::instance_name(name, i))
+        .collect()
+}
+
+/// `a, b, c`, or `a .. z` for more than four names.
+fn listing(names: &[String]) -> String {
+    match names {
+        [first, .., last] if names.len() > 4 => format!("{first} .. {last}"),
+        _ => names.join(", "),
+    }
+}
+
+/// What `numprocs` became, and how supctl addresses the instances.
+fn instances_note(r: &Reader, name: &str, numprocs: i64) -> String {
+    let using: Vec<&str> = r
+        .section
+        .options
+        .iter()
+        .filter(|o| o.key != "process_name" && o.value.contains("%(process_num)"))
+        .map(|o| o.key.as_str())
+        .collect();
+    let became = if using.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; %(process_num) is written with ${{INSTANCE}} in {}",
+            using.join(", ")
+        )
+    };
+    format!(
+        "numprocs={numprocs}: became instances = {numprocs}, the programs {}{became} \
+         (`supctl restart {name}` restarts all of them, `supctl restart {name}:0` one)",
+        listing(&instance_names(name, numprocs))
+    )
+}
+
+/// `%(...)s` names of one process (or, with [`ProcessNum::Instances`], of every process at
+/// once) before its `environment` is read.
+fn base_ctx<'a>(
+    input: &Input<'a>,
+    defaults: &'a Defaults,
+    process_num: ProcessNum,
+    numprocs: i64,
+) -> Ctx<'a> {
+    Ctx {
+        here: input.here,
+        program_name: Some(input.name),
+        group_name: Some(input.group.unwrap_or(input.name)),
+        process_num: Some(process_num),
+        numprocs: Some(numprocs),
+        env: vec![&defaults.environment],
+    }
+}
+
+/// The program's own `environment`, expanded: its values feed `%(ENV_X)s` of the other
+/// options.
+fn program_environment(r: &Reader, base: &Ctx) -> Result<Vec<(String, Text)>, Failure> {
+    let mut program_env = Vec::new();
+    if let Some(opt) = r.opt("environment") {
+        let pairs =
+            values::environment(&opt.value).map_err(|e| r.fail(opt.line, "environment", e))?;
+        for pair in pairs {
+            let value = expand(&pair.raw_value, base)
+                .map_err(|e| r.fail(opt.line, "environment", format!("{}: {e}", pair.key)))?;
+            program_env.push((pair.key, value));
+        }
+    }
+    Ok(program_env)
+}
+
+/// supervisord's name of one process: its expanded `process_name`.
+fn process_name(
+    r: &Reader,
+    input: &Input,
+    defaults: &Defaults,
+    process_num: ProcessNum,
+    numprocs: i64,
+) -> Result<String, Failure> {
+    let Some(opt) = r.opt("process_name") else {
+        return Ok(input.name.to_string());
+    };
+    let base = base_ctx(input, defaults, process_num, numprocs);
+    let program_env = program_environment(r, &base)?;
+    let ctx = Ctx {
+        env: vec![&program_env, &defaults.environment],
+        ..base.clone()
+    };
+    let text = expand(&opt.value, &ctx).map_err(|e| r.fail(opt.line, "process_name", e))?;
+    text.resolve(r.env)
+        .map_err(|e| r.fail(opt.line, "process_name", e))
+}
+
+/// One process of the section, or (with [`ProcessNum::Instances`]) every process as one
+/// table; the error then says why `${INSTANCE}` cannot give each process its values.
 fn process(
     r: &mut Reader,
     input: &Input,
     defaults: &Defaults,
     name: String,
-    process_num: i64,
+    process_num: ProcessNum,
     numprocs: i64,
-) -> Result<Instance, Failure> {
-    let group_name = input.group.unwrap_or(input.name);
-    let base = Ctx {
-        here: input.here,
-        program_name: Some(input.name),
-        group_name: Some(group_name),
-        process_num: Some(process_num),
-        numprocs: Some(numprocs),
-        env: vec![&defaults.environment],
-    };
-
-    // environment first: its values feed %(ENV_X)s of the other options.
-    let mut program_env: Vec<(String, Text)> = Vec::new();
-    if let Some(opt) = r.opt("environment") {
-        let pairs =
-            values::environment(&opt.value).map_err(|e| r.fail(opt.line, "environment", e))?;
-        for pair in pairs {
-            let value = expand(&pair.raw_value, &base)
-                .map_err(|e| r.fail(opt.line, "environment", format!("{}: {e}", pair.key)))?;
-            program_env.push((pair.key, value));
-        }
-    }
+) -> Result<ProgramOut, Failure> {
+    let base = base_ctx(input, defaults, process_num, numprocs);
+    let program_env = program_environment(r, &base)?;
     let ctx = Ctx {
         env: vec![&program_env, &defaults.environment],
         ..base.clone()
-    };
-
-    let process_name = match r.opt("process_name") {
-        Some(opt) => {
-            let text = expand(&opt.value, &ctx).map_err(|e| r.fail(opt.line, "process_name", e))?;
-            text.resolve(r.env)
-                .map_err(|e| r.fail(opt.line, "process_name", e))?
-        }
-        None => input.name.to_string(),
     };
 
     let Some((command_line, command_text)) = r.text("command", &ctx)? else {
@@ -462,11 +607,7 @@ fn process(
             ),
         );
     }
-    Ok(Instance {
-        out,
-        process_name,
-        numprocs,
-    })
+    Ok(out)
 }
 
 /// `user`, possibly replaced by a stripped `gosu USER`, else `[supervisord] user`.
@@ -503,11 +644,11 @@ fn user(
         (None, None) => defaults.user.clone().map(|u| (0, "user", u)),
     };
     if let Some((line, key, user)) = user {
-        if !user.contains('$') {
-            if let Err(e) = user.parse::<supd_config::UserSpec>() {
-                let line = if line == 0 { r.section.line } else { line };
-                return Err(r.fail(line, key, format!("the user {user:?} is not valid: {e}")));
-            }
+        if !user.contains('$')
+            && let Err(e) = user.parse::<supd_config::UserSpec>()
+        {
+            let line = if line == 0 { r.section.line } else { line };
+            return Err(r.fail(line, key, format!("the user {user:?} is not valid: {e}")));
         }
         out.user = Some(user);
     }
@@ -645,37 +786,218 @@ fn stop(r: &mut Reader, ctx: &Ctx, out: &mut ProgramOut) -> Result<(), Failure> 
     Ok(())
 }
 
-/// `stdout_logfile`, `stderr_logfile`, `redirect_stderr`.
+/// `stdout_logfile`, `stderr_logfile`, `redirect_stderr`, then [`rotation`].
 fn outputs(r: &mut Reader, ctx: &Ctx, out: &mut ProgramOut) -> Result<(), Failure> {
     out.stdout = output(r, ctx, "stdout")?;
-    let redirect = r.bool("redirect_stderr", ctx)?;
-    match redirect {
-        Some((line, true)) => {
-            if let Some(opt) = r.opt("stderr_logfile") {
-                let note = format!(
-                    "stderr_logfile={}: ignored because redirect_stderr=true (as supervisord does)",
-                    crate::shorten(&opt.value)
-                );
-                r.note(opt.line, note);
+    match r.bool("redirect_stderr", ctx)? {
+        Some((_, true)) => {
+            for key in [
+                "stderr_logfile",
+                "stderr_logfile_maxbytes",
+                "stderr_logfile_backups",
+            ] {
+                if let Some(opt) = r.opt(key) {
+                    let note = format!(
+                        "{key}={}: ignored because redirect_stderr=true (as supervisord does)",
+                        crate::shorten(&opt.value)
+                    );
+                    r.note(opt.line, note);
+                }
             }
-            let target = out.stdout.clone();
-            let shown = match target.as_deref() {
-                None | Some("console") => "supd's standard error".to_string(),
-                Some("null") => "null".to_string(),
-                Some(path) => format!("the same file {path}"),
-            };
-            r.note(
-                line,
-                format!(
-                    "redirect_stderr=true: supd has no stderr = \"stdout\" yet, so stderr goes \
-                     to {shown}"
-                ),
-            );
-            out.stderr = target;
+            out.stderr = Some("stdout".to_string());
         }
         _ => out.stderr = output(r, ctx, "stderr")?,
     }
+    rotation(r, ctx, out)
+}
+
+/// supervisord's default `*_logfile_maxbytes`: 50MB of 1024 × 1024 bytes.
+const SUPERVISORD_MAXBYTES: u64 = 50 << 20;
+/// supervisord's default `*_logfile_backups`.
+const SUPERVISORD_BACKUPS: u32 = 10;
+/// The most `log_backups` supd takes.
+const MAX_LOG_BACKUPS: u32 = 1000;
+
+/// How supervisord rotated one stream's log file.
+struct StreamRotation {
+    stream: &'static str,
+    path: String,
+    /// 0: never rotated.
+    max_bytes: u64,
+    backups: u32,
+    /// The lines and values of `*_logfile_maxbytes` and `*_logfile_backups`, when set.
+    max_bytes_set: Option<(usize, String)>,
+    backups_set: Option<(usize, String)>,
+}
+
+impl StreamRotation {
+    fn max_bytes_line(&self) -> Option<usize> {
+        self.max_bytes_set.as_ref().map(|(line, _)| *line)
+    }
+
+    fn backups_line(&self) -> Option<usize> {
+        self.backups_set.as_ref().map(|(line, _)| *line)
+    }
+}
+
+/// `*_logfile_maxbytes` and `*_logfile_backups` -> `log_max_size` and `log_backups`, which
+/// supd applies to both log files of a program. Written whenever a stream goes to a file
+/// (supervisord's defaults differ from supd's); the settings of a stream that writes no file
+/// change nothing in supervisord either (it refuses to rotate `/dev/stdout`) and are dropped.
+fn rotation(r: &mut Reader, ctx: &Ctx, out: &mut ProgramOut) -> Result<(), Failure> {
+    let mut files = Vec::new();
+    for stream in ["stdout", "stderr"] {
+        let max_bytes_key = format!("{stream}_logfile_maxbytes");
+        let backups_key = format!("{stream}_logfile_backups");
+        let max_bytes = match r.now(&max_bytes_key, ctx)? {
+            Some((line, v)) => {
+                let n = values::byte_size(&v).map_err(|e| r.fail(line, &max_bytes_key, e))?;
+                Some((line, v, n))
+            }
+            None => None,
+        };
+        let backups = match r.int(&backups_key, ctx)? {
+            Some((line, n)) => {
+                let n = u32::try_from(n).map_err(|_| {
+                    r.fail(
+                        line,
+                        &backups_key,
+                        format!("expected a number of backups, 0 or more, found {n}"),
+                    )
+                })?;
+                Some((line, n))
+            }
+            None => None,
+        };
+        let target = if stream == "stdout" {
+            &out.stdout
+        } else {
+            &out.stderr
+        };
+        let Some(path) = target
+            .as_deref()
+            .filter(|t| !matches!(*t, "console" | "null" | "stdout"))
+        else {
+            continue;
+        };
+        files.push(StreamRotation {
+            stream,
+            path: path.to_string(),
+            max_bytes: max_bytes
+                .as_ref()
+                .map_or(SUPERVISORD_MAXBYTES, |(_, _, n)| *n),
+            backups: backups.map_or(SUPERVISORD_BACKUPS, |(_, n)| n),
+            max_bytes_set: max_bytes.map(|(line, v, _)| (line, v)),
+            backups_set: backups.map(|(line, n)| (line, n.to_string())),
+        });
+    }
+    if files.is_empty() {
+        return Ok(());
+    }
+    let supd_default = supd_config::ProgramSpec::new("", Vec::new()).log_max_size;
+    // A file supervisord never rotated gets supd's default: supd rotates every log file.
+    let effective = |f: &StreamRotation| {
+        if f.max_bytes == 0 {
+            supd_default
+        } else {
+            f.max_bytes
+        }
+    };
+    let max_size = files.iter().map(effective).max().unwrap_or(supd_default);
+    let mut backups = files.iter().map(|f| f.backups).max().unwrap_or(0);
+    let size = size_text(max_size);
+    for f in files.iter().filter(|f| f.max_bytes == 0) {
+        let line = f.max_bytes_line().unwrap_or(r.section.line);
+        r.note(
+            line,
+            format!(
+                "{}_logfile_maxbytes=0: supervisord never rotated {}; supd rotates every log \
+                 file, this one at log_max_size = {size:?}",
+                f.stream, f.path
+            ),
+        );
+    }
+    if let [a, b] = files.as_slice() {
+        // `stdout_logfile_maxbytes=1MB`, or `..=50MB (the default)` when unset.
+        let shown =
+            |f: &StreamRotation, key: &str, set: &Option<(usize, String)>, default| match set {
+                Some((_, value)) => format!("{}_logfile_{key}={}", f.stream, crate::shorten(value)),
+                None => format!("{}_logfile_{key}={default} (the default)", f.stream),
+            };
+        if a.max_bytes != 0 && b.max_bytes != 0 && a.max_bytes != b.max_bytes {
+            let line = a
+                .max_bytes_line()
+                .or(b.max_bytes_line())
+                .unwrap_or(r.section.line);
+            r.note(
+                line,
+                format!(
+                    "{}, {}: supd has one log_max_size for both log files of a program and uses \
+                     the larger, {size:?}",
+                    shown(a, "maxbytes", &a.max_bytes_set, "50MB"),
+                    shown(b, "maxbytes", &b.max_bytes_set, "50MB"),
+                ),
+            );
+        }
+        if a.backups != b.backups {
+            let line = a
+                .backups_line()
+                .or(b.backups_line())
+                .unwrap_or(r.section.line);
+            r.note(
+                line,
+                format!(
+                    "{}, {}: supd has one log_backups for both log files of a program and uses \
+                     the larger, {backups}",
+                    shown(a, "backups", &a.backups_set, "10"),
+                    shown(b, "backups", &b.backups_set, "10"),
+                ),
+            );
+        }
+    }
+    if backups > MAX_LOG_BACKUPS {
+        let line = files
+            .iter()
+            .find_map(StreamRotation::backups_line)
+            .unwrap_or(r.section.line);
+        r.note(
+            line,
+            format!(
+                "log_backups: supd keeps at most {MAX_LOG_BACKUPS} rotated files, not {backups}"
+            ),
+        );
+        backups = MAX_LOG_BACKUPS;
+    }
+    let max_bytes_set = files.iter().any(|f| f.max_bytes_set.is_some());
+    let backups_set = files.iter().any(|f| f.backups_set.is_some());
+    out.log_max_size = Some(Commented {
+        value: size,
+        comment: (!max_bytes_set).then_some("supervisord's default maxbytes"),
+    });
+    out.log_backups = Some(Commented {
+        value: backups,
+        comment: (!backups_set).then_some("supervisord's default backups"),
+    });
     Ok(())
+}
+
+/// A byte count as a supd size, exactly: `50MiB` for supervisord's 50MB, `50MB` for supd's.
+fn size_text(bytes: u64) -> String {
+    let units = [
+        ("GiB", 1u64 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+        ("GB", 1_000_000_000),
+        ("MB", 1_000_000),
+        ("KB", 1000),
+    ];
+    units
+        .iter()
+        .find(|(_, unit)| bytes != 0 && bytes.is_multiple_of(*unit))
+        .map_or_else(
+            || bytes.to_string(),
+            |(name, unit)| format!("{}{name}", bytes / unit),
+        )
 }
 
 /// One `*_logfile` -> `"console"`, `"null"` or a path.
@@ -685,7 +1007,7 @@ fn output(r: &mut Reader, ctx: &Ctx, stream: &str) -> Result<Option<String>, Fai
         return Ok(None);
     };
     let Some(value) = text.literal() else {
-        return Ok(Some(text.render()));
+        return Ok(Some(log_path(r, line, &key, &text)));
     };
     if value.is_empty() {
         return Err(r.fail(line, &key, "the value is empty (write NONE for no log)"));
@@ -730,25 +1052,39 @@ fn output(r: &mut Reader, ctx: &Ctx, stream: &str) -> Result<Option<String>, Fai
                 "console".to_string()
             }
             "/dev/null" => "null".to_string(),
-            _ => {
-                let path = match p.strip_prefix('~') {
-                    Some(rest) if rest.is_empty() || rest.starts_with('/') => {
-                        r.note(line, format!("{key}={p}: \"~\" became ${{HOME}}"));
-                        let mut t = Text::default();
-                        t.push_var("HOME");
-                        t.push_lit(rest);
-                        t.render()
-                    }
-                    _ => Text::lit(&p).render(),
-                };
-                if is_relative(&path) {
-                    r.note(line, relative_note(&key, &path));
-                }
-                path
-            }
+            _ => log_path(r, line, &key, &Text::lit(&p)),
         },
     };
     Ok(Some(target))
+}
+
+/// A log file path as a supd string: a leading `~` becomes `${HOME}`, and a relative path
+/// gets a note.
+fn log_path(r: &mut Reader, line: usize, key: &str, text: &Text) -> String {
+    let home_relative = match text.0.first() {
+        Some(Piece::Lit(first)) => first
+            .strip_prefix('~')
+            .filter(|rest| rest.is_empty() || rest.starts_with('/')),
+        _ => None,
+    };
+    let path = match home_relative {
+        Some(rest) => {
+            r.note(
+                line,
+                format!("{key}={}: \"~\" became ${{HOME}}", text.display()),
+            );
+            let mut t = Text::default();
+            t.push_var("HOME");
+            t.push_lit(rest);
+            t.append(&Text(text.0[1..].to_vec()));
+            t.render()
+        }
+        None => text.render(),
+    };
+    if is_relative(&path) {
+        r.note(line, relative_note(key, &path));
+    }
+    path
 }
 
 /// Options that only become notes.
@@ -756,10 +1092,6 @@ fn dropped(r: &mut Reader) {
     let section = r.section;
     for opt in &section.options {
         let why = match opt.key.as_str() {
-            "stdout_logfile_maxbytes"
-            | "stdout_logfile_backups"
-            | "stderr_logfile_maxbytes"
-            | "stderr_logfile_backups" => "dropped; supd does not rotate log files yet",
             "stdout_capture_maxbytes"
             | "stderr_capture_maxbytes"
             | "stdout_events_enabled"
@@ -807,9 +1139,9 @@ mod tests {
 
     fn one(section_text: &str) -> (ProgramOut, Vec<String>) {
         let c = run(section_text).unwrap_or_else(|f| panic!("{f:?}"));
-        assert_eq!(c.instances.len(), 1);
+        assert_eq!(c.programs.len(), 1);
         let notes = c.notes.into_iter().map(|(_, n)| n).collect();
-        (c.instances[0].out.clone(), notes)
+        (c.programs[0].out.clone(), notes)
     }
 
     #[test]
@@ -830,23 +1162,116 @@ mod tests {
     }
 
     #[test]
-    fn numprocs_expands_into_named_programs() {
-        let c = run("[program:worker]\nnumprocs=3\nnumprocs_start=1\nprocess_name=%(program_name)s_%(process_num)02d\ncommand=celery worker -n w%(process_num)d\nenvironment=SLOT=\"%(process_num)s\"\n").unwrap();
-        let names: Vec<&str> = c.instances.iter().map(|i| i.out.name.as_str()).collect();
-        assert_eq!(names, ["worker-1", "worker-2", "worker-3"]);
-        assert_eq!(c.instances[1].process_name, "worker_02");
+    fn numprocs_becomes_instances_with_process_num_as_instance() {
+        let c = run("[program:worker]\nnumprocs=3\nprocess_name=%(program_name)s_%(process_num)02d\ncommand=celery worker -n w%(process_num)d\nenvironment=SLOT=\"%(process_num)02d\"\nstdout_logfile=/var/log/w%(process_num)s.log\n").unwrap();
+        let [p] = c.programs.as_slice() else {
+            panic!("one table: {:?}", c.programs)
+        };
+        assert_eq!(p.out.name, "worker");
+        assert_eq!(p.out.instances, Some(3));
+        assert_eq!(p.process_names, ["worker_00", "worker_01", "worker_02"]);
         assert_eq!(
-            c.instances[2].out.command,
+            p.out.command,
+            Command::Str("celery worker -n w${INSTANCE}".into())
+        );
+        // fewer than 10 instances: "%(process_num)02d" is "0" then the number
+        assert_eq!(
+            p.out.environment,
+            [("SLOT".to_string(), "0${INSTANCE}".to_string())]
+        );
+        assert_eq!(p.out.stdout.as_deref(), Some("/var/log/w${INSTANCE}.log"));
+        let notes: Vec<&str> = c.notes.iter().map(|(_, n)| n.as_str()).collect();
+        assert!(
+            notes.iter().any(|n| n.starts_with(
+                "numprocs=3: became instances = 3, the programs worker:0, worker:1, worker:2; \
+                 %(process_num) is written with ${INSTANCE} in command, environment, \
+                 stdout_logfile"
+            )),
+            "{notes:?}"
+        );
+        assert!(
+            notes.iter().any(|n| n.ends_with(
+                "supd names the instances worker:0, worker:1, worker:2 (supervisord: \
+                 worker_00, worker_01, worker_02)"
+            )),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn numprocs_start_used_in_the_command_keeps_separate_programs() {
+        let c = run("[program:worker]\nnumprocs=3\nnumprocs_start=1\nprocess_name=%(program_name)s_%(process_num)02d\ncommand=celery worker -n w%(process_num)d\nenvironment=SLOT=\"%(process_num)s\"\n").unwrap();
+        let names: Vec<&str> = c.programs.iter().map(|p| p.out.name.as_str()).collect();
+        assert_eq!(names, ["worker-1", "worker-2", "worker-3"]);
+        assert!(c.programs.iter().all(|p| p.out.instances.is_none()));
+        assert_eq!(c.programs[1].process_names, ["worker_02"]);
+        assert_eq!(
+            c.programs[2].out.command,
             Command::Str("celery worker -n w3".into())
         );
         assert_eq!(
-            c.instances[0].out.environment,
+            c.programs[0].out.environment,
             [("SLOT".to_string(), "1".to_string())]
         );
+        let notes: Vec<&str> = c.notes.iter().map(|(_, n)| n.as_str()).collect();
+        assert!(
+            notes.contains(
+                &"numprocs=3: became the 3 programs worker-1, worker-2, worker-3, not one table \
+                  with instances = 3, because environment: SLOT: \"%(process_num)s\" numbers the \
+                  processes from 1 (numprocs_start=1), and supd's ${INSTANCE} numbers them from 0"
+            ),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn numprocs_start_only_in_process_name_still_becomes_instances() {
+        let c = run(
+            "[program:w]\nnumprocs=2\nnumprocs_start=5\nprocess_name=w%(process_num)s\ncommand=x\n",
+        )
+        .unwrap();
+        let [p] = c.programs.as_slice() else {
+            panic!("{:?}", c.programs)
+        };
+        assert_eq!((p.out.name.as_str(), p.out.instances), ("w", Some(2)));
+        assert!(
+            c.notes.iter().any(
+                |(_, n)| n.ends_with("supd names the instances w:0, w:1 (supervisord: w5, w6)")
+            ),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn padding_that_changes_at_ten_keeps_separate_programs() {
+        let c = run("[program:w]\nnumprocs=11\nprocess_name=w%(process_num)s\ncommand=x --slot %(process_num)02d\n").unwrap();
+        assert_eq!(c.programs.len(), 11);
+        assert_eq!(
+            c.programs[10].out.command,
+            Command::Str("x --slot 10".into())
+        );
+        assert!(
+            c.notes.iter().any(|(_, n)| n.contains(
+                "because command: \"%(process_num)02d\" writes the process numbers as \"00\" .. \
+                 \"10\", which supd's ${INSTANCE} (0 .. 10) cannot reproduce"
+            )),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn process_num_in_a_value_supd_does_not_interpolate_keeps_separate_programs() {
+        let c = run("[program:w]\nnumprocs=2\nprocess_name=w%(process_num)s\ncommand=x\nstartretries=%(process_num)s\n").unwrap();
+        let names: Vec<&str> = c.programs.iter().map(|p| p.out.name.as_str()).collect();
+        assert_eq!(names, ["w-0", "w-1"]);
         assert!(
             c.notes
                 .iter()
-                .any(|(_, n)| n.contains("worker-1, worker-2, worker-3"))
+                .any(|(_, n)| n.contains("because startretries: %(process_num)s differs")),
+            "{:?}",
+            c.notes
         );
     }
 
@@ -863,7 +1288,7 @@ mod tests {
     fn numprocs_from_the_environment_is_read_now() {
         let c = run("[program:w]\nnumprocs=%(ENV_N)s\nprocess_name=w%(process_num)s\ncommand=x\n")
             .unwrap();
-        assert_eq!(c.instances.len(), 2);
+        assert_eq!(c.programs[0].out.instances, Some(2));
         assert!(
             c.notes
                 .iter()
@@ -913,15 +1338,129 @@ mod tests {
             "{notes:?}"
         );
         let (p, notes) = one(
-            "[program:a]\ncommand=x\nstdout_logfile=/var/log/a.log\nredirect_stderr=true\nstderr_logfile=/x\n",
+            "[program:a]\ncommand=x\nstdout_logfile=/var/log/a.log\nredirect_stderr=true\nstderr_logfile=/x\nstderr_logfile_maxbytes=1KB\n",
         );
-        assert_eq!(p.stderr.as_deref(), Some("/var/log/a.log"));
-        assert!(notes.iter().any(|n| n.starts_with("redirect_stderr=true")));
-        assert!(
-            notes
-                .iter()
-                .any(|n| n.starts_with("stderr_logfile=/x: ignored"))
+        assert_eq!(p.stdout.as_deref(), Some("/var/log/a.log"));
+        assert_eq!(p.stderr.as_deref(), Some("stdout"));
+        assert_eq!(
+            notes,
+            [
+                "stderr_logfile=/x: ignored because redirect_stderr=true (as supervisord does)",
+                "stderr_logfile_maxbytes=1KB: ignored because redirect_stderr=true (as \
+                 supervisord does)"
+            ]
         );
+        let (p, notes) = one("[program:a]\ncommand=x\nredirect_stderr=true\n");
+        assert_eq!((p.stdout, p.stderr.as_deref()), (None, Some("stdout")));
+        assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    fn rotation_of(section_text: &str) -> (Option<String>, Option<u32>, Vec<String>) {
+        let (p, notes) = one(section_text);
+        (
+            p.log_max_size.map(|c| c.value),
+            p.log_backups.map(|c| c.value),
+            notes,
+        )
+    }
+
+    #[test]
+    fn rotation_settings_of_a_log_file_become_log_max_size_and_log_backups() {
+        // supervisord's MB is 1024 x 1024 bytes: MiB for supd
+        let (size, backups, notes) = rotation_of(
+            "[program:a]\ncommand=x\nstdout_logfile=/var/log/a.log\nstdout_logfile_maxbytes=1MB\nstdout_logfile_backups=3\n",
+        );
+        assert_eq!((size.as_deref(), backups), (Some("1MiB"), Some(3)));
+        assert!(notes.is_empty(), "{notes:?}");
+        // unset: supervisord's defaults, which are not supd's, written out
+        let (p, _) = one("[program:a]\ncommand=x\nstdout_logfile=/var/log/a.log\n");
+        let size = p.log_max_size.unwrap();
+        assert_eq!(
+            (size.value.as_str(), size.comment),
+            ("50MiB", Some("supervisord's default maxbytes"))
+        );
+        let backups = p.log_backups.unwrap();
+        assert_eq!(
+            (backups.value, backups.comment),
+            (10, Some("supervisord's default backups"))
+        );
+        // redirect_stderr: the one file is stdout's
+        let (size, backups, _) = rotation_of(
+            "[program:a]\ncommand=x\nstdout_logfile=/var/log/a.log\nstdout_logfile_maxbytes=2GB\nredirect_stderr=true\n",
+        );
+        assert_eq!((size.as_deref(), backups), (Some("2GiB"), Some(10)));
+    }
+
+    #[test]
+    fn rotation_settings_without_a_log_file_are_dropped_silently() {
+        // the seeds: /dev/fd/1 with maxbytes=0, which supervisord requires for a console
+        let (size, backups, notes) = rotation_of(
+            "[program:a]\ncommand=x\nstdout_logfile=/dev/fd/1\nstdout_logfile_maxbytes=0\nstderr_logfile=NONE\nstderr_logfile_backups=4\n",
+        );
+        assert_eq!((size, backups), (None, None));
+        assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
+    fn stdout_and_stderr_files_rotating_differently_use_the_larger_with_a_note() {
+        let (size, backups, notes) = rotation_of(
+            "[program:a]\ncommand=x\nstdout_logfile=/l/out\nstdout_logfile_maxbytes=1MB\nstdout_logfile_backups=2\nstderr_logfile=/l/err\nstderr_logfile_maxbytes=5MB\n",
+        );
+        assert_eq!((size.as_deref(), backups), (Some("5MiB"), Some(10)));
+        assert_eq!(
+            notes,
+            [
+                "stdout_logfile_maxbytes=1MB, stderr_logfile_maxbytes=5MB: supd has one \
+                 log_max_size for both log files of a program and uses the larger, \"5MiB\"",
+                "stdout_logfile_backups=2, stderr_logfile_backups=10 (the default): supd has one \
+                 log_backups for both log files of a program and uses the larger, 10"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_log_file_supervisord_never_rotated_gets_supds_default_size_with_a_note() {
+        let (size, backups, notes) = rotation_of(
+            "[program:a]\ncommand=x\nstdout_logfile=/l/out\nstdout_logfile_maxbytes=0\nstdout_logfile_backups=0\n",
+        );
+        assert_eq!((size.as_deref(), backups), (Some("50MB"), Some(0)));
+        assert_eq!(
+            notes,
+            [
+                "stdout_logfile_maxbytes=0: supervisord never rotated /l/out; supd rotates every \
+              log file, this one at log_max_size = \"50MB\""
+            ]
+        );
+        // a larger size of the other file wins
+        let (size, _, _) = rotation_of(
+            "[program:a]\ncommand=x\nstdout_logfile=/l/out\nstdout_logfile_maxbytes=0\nstderr_logfile=/l/err\nstderr_logfile_maxbytes=1GB\n",
+        );
+        assert_eq!(size.as_deref(), Some("1GiB"));
+    }
+
+    #[test]
+    fn bad_rotation_values_name_the_line() {
+        let f = run("[program:a]\ncommand=x\nstdout_logfile_maxbytes=lots\n")
+            .err()
+            .unwrap();
+        assert_eq!(
+            (f.line, f.message.as_str()),
+            (
+                3,
+                "[program:a] stdout_logfile_maxbytes: expected a size like 50MB, 512KB or 0, \
+                 found \"lots\""
+            )
+        );
+        let f = run("[program:a]\ncommand=x\nstderr_logfile_backups=-1\n")
+            .err()
+            .unwrap();
+        assert_eq!(f.line, 3);
+        assert!(f.message.contains("0 or more"), "{}", f.message);
+        let (_, backups, notes) = rotation_of(
+            "[program:a]\ncommand=x\nstdout_logfile=/l/out\nstdout_logfile_backups=5000\n",
+        );
+        assert_eq!(backups, Some(1000));
+        assert!(notes[0].contains("at most 1000"), "{notes:?}");
     }
 
     #[test]
@@ -950,7 +1489,7 @@ mod tests {
             &defaults,
         )
         .unwrap();
-        let p = &c.instances[0].out;
+        let p = &c.programs[0].out;
         assert_eq!(p.user.as_deref(), Some("app"));
         assert_eq!(p.directory.as_deref(), Some("/srv"));
         assert_eq!(p.umask.as_deref(), Some("027"));
@@ -999,10 +1538,17 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(supd_name("web"), Ok(("web".into(), false)));
-        assert_eq!(supd_name("web+api"), Ok(("web-api".into(), true)));
-        assert!(supd_name("all").is_err());
-        assert!(supd_name("a:b").is_err());
-        assert!(supd_name("").is_err());
+        assert_eq!(supd_name("web", "program"), Ok(("web".into(), false)));
+        assert_eq!(
+            supd_name("web+api", "program"),
+            Ok(("web-api".into(), true))
+        );
+        assert!(supd_name("all", "program").is_err());
+        assert!(supd_name("a:b", "program").is_err());
+        assert!(supd_name("", "program").is_err());
+        assert_eq!(
+            supd_name("supd", "group"),
+            Err("the group name \"supd\" is reserved in supd (rename the group)".to_string())
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! This module owns the output format: a header comment naming the source files, `[supd]`
 //! first (with the notes about supervisord-wide settings as comments), then one
 //! `[program.NAME]` table per program in file order, each opened by the comments about that
-//! program, then its `watch` sub-table. Every string goes through [`quote`], which produces
+//! program, then its `watch` sub-table, and last the `[group.NAME]` tables. Every string goes through [`quote`], which produces
 //! a valid TOML string for any input (literal `'...'` when that reads better, e.g. Windows
 //! paths; basic `"..."` with escapes otherwise). Values are already supd strings here
 //! (`${VAR}` interpolation and `$$` escapes in place); this module only quotes them.
@@ -23,6 +23,17 @@ pub(crate) struct Doc {
     /// Comment lines under `[supd]`.
     pub comments: Vec<String>,
     pub items: Vec<Item>,
+    /// `[group.NAME]` tables, written after the programs.
+    pub groups: Vec<GroupOut>,
+}
+
+/// One `[group.NAME]` table.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupOut {
+    pub name: String,
+    pub comments: Vec<String>,
+    /// supd program names.
+    pub programs: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +65,8 @@ pub(crate) struct ProgramOut {
     pub name: String,
     pub comments: Vec<String>,
     pub command: Command,
+    /// `instances = N`: the table runs `NAME:0` .. `NAME:N-1`.
+    pub instances: Option<u32>,
     pub directory: Option<String>,
     pub user: Option<String>,
     pub environment: Vec<(String, String)>,
@@ -67,6 +80,8 @@ pub(crate) struct ProgramOut {
     pub stop_timeout: Option<String>,
     pub stdout: Option<String>,
     pub stderr: Option<String>,
+    pub log_max_size: Option<Commented<String>>,
+    pub log_backups: Option<Commented<u32>>,
     pub watch: Option<WatchOut>,
 }
 
@@ -76,6 +91,7 @@ impl ProgramOut {
             name,
             comments: Vec::new(),
             command,
+            instances: None,
             directory: None,
             user: None,
             environment: Vec::new(),
@@ -89,6 +105,8 @@ impl ProgramOut {
             stop_timeout: None,
             stdout: None,
             stderr: None,
+            log_max_size: None,
+            log_backups: None,
             watch: None,
         }
     }
@@ -147,6 +165,15 @@ pub(crate) fn render(doc: &Doc) -> String {
             Item::Dropped(lines) => comments(&mut out, lines),
         }
     }
+    for g in &doc.groups {
+        let _ = writeln!(out, "\n[group.{}]", key(&g.name));
+        comments(&mut out, &g.comments);
+        kv(
+            &mut out,
+            "programs",
+            &array(g.programs.iter().map(|p| quote(p))),
+        );
+    }
     out
 }
 
@@ -159,6 +186,9 @@ fn program(out: &mut String, p: &ProgramOut) {
         Command::Argv(argv) => array(argv.iter().map(|s| quote(s))),
     };
     kv(out, "command", &command);
+    if let Some(n) = p.instances {
+        kv(out, "instances", &n.to_string());
+    }
     let strings = [("directory", &p.directory), ("user", &p.user)];
     for (k, v) in strings {
         if let Some(v) = v {
@@ -205,6 +235,12 @@ fn program(out: &mut String, p: &ProgramOut) {
         if let Some(v) = v {
             kv(out, k, &quote(v));
         }
+    }
+    if let Some(v) = &p.log_max_size {
+        kv_commented(out, "log_max_size", &quote(&v.value), v.comment);
+    }
+    if let Some(v) = &p.log_backups {
+        kv_commented(out, "log_backups", &v.value.to_string(), v.comment);
     }
     if !p.environment.is_empty() && !env_inline {
         let _ = writeln!(out, "\n[{table}.environment]");

@@ -81,6 +81,26 @@ fn parse_int(s: &str, radix: u32) -> Option<i64> {
     Some(if negative { -n } else { n })
 }
 
+/// supervisord's `byte_size` (`*_logfile_maxbytes`): an integer with an optional `KB`, `MB`
+/// or `GB` suffix in any case, in units of 1024 bytes, 1024 × 1024 bytes and so on.
+pub(crate) fn byte_size(s: &str) -> Result<u64, String> {
+    let lower = s.to_lowercase();
+    let units = [("kb", 1u64 << 10), ("mb", 1 << 20), ("gb", 1 << 30)];
+    let (digits, unit) = units
+        .iter()
+        .find_map(|(suffix, unit)| lower.strip_suffix(suffix).map(|d| (d, *unit)))
+        .unwrap_or((lower.as_str(), 1));
+    parse_int(digits, 10)
+        .and_then(|n| u64::try_from(n).ok())
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| {
+            format!(
+                "expected a size like 50MB, 512KB or 0, found {:?}",
+                crate::shorten(s)
+            )
+        })
+}
+
 /// `exitcodes`: comma-separated integers from 0 to 255.
 pub(crate) fn exit_codes(s: &str) -> Result<Vec<i32>, String> {
     if s.is_empty() {
@@ -296,6 +316,19 @@ mod tests {
         list.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn byte_sizes_are_read_like_supervisord_in_units_of_1024() {
+        assert_eq!(byte_size("0"), Ok(0));
+        assert_eq!(byte_size("1000"), Ok(1000));
+        assert_eq!(byte_size("1KB"), Ok(1024));
+        assert_eq!(byte_size("50MB"), Ok(50 << 20));
+        assert_eq!(byte_size("2gb"), Ok(2 << 30));
+        assert_eq!(byte_size(" 10 mB"), Ok(10 << 20));
+        for bad in ["", "MB", "-1", "1.5MB", "1TB", "9999999999999GB", "1é"] {
+            assert!(byte_size(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

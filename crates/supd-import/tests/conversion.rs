@@ -1,5 +1,6 @@
-//! Conversions the fixtures do not cover: includes, groups, numprocs, expansions, the
-//! `[supervisord]` settings programs inherit, and commands that need an argv array.
+//! Conversions the fixtures do not cover: includes, groups, numprocs as instances, log
+//! rotation, expansions, the `[supervisord]` settings programs inherit, and commands that need
+//! an argv array.
 
 mod common;
 
@@ -76,43 +77,218 @@ fn includes_are_listed_then_merged() {
 }
 
 #[test]
-fn groups_become_notes_and_group_name_expands() {
-    let (conversion, config) = import_and_load(
+fn groups_become_group_tables_and_group_name_expands() {
+    let conversion = import(
         "[group:web]\nprograms=app,static\npriority=10\n\n[program:app]\ncommand=app --group %(group_name)s\n\n[program:static]\ncommand=nginx\n",
-    );
+    )
+    .unwrap();
+    let (config, groups) = common::load_groups_apart(&conversion.toml);
     assert_eq!(names(&config), ["app", "static"]);
     assert_eq!(
         config.program("app").unwrap().command,
         strings(&["app", "--group", "web"])
     );
+    assert_eq!(
+        groups,
+        "[group.web]\n\
+         # priority=10: supd has no priorities; programs start in file order, and \
+         `depends_on = [\"name\"]` makes one wait for another\n\
+         programs = [\"app\", \"static\"]\n"
+    );
+    // the TOML is well formed, with the programs as an array of strings
+    let table = toml::de::DeTable::parse(&conversion.toml).unwrap();
+    let group = &table.get_ref()["group"];
+    assert!(format!("{group:?}").contains("\"static\""), "{group:?}");
+}
+
+#[test]
+fn group_members_map_to_supd_names_and_missing_ones_are_left_out() {
+    // a group name with a space is refused, like supervisord refuses it
+    let error = import("[group:back end]\nprograms=a\n\n[program:a]\ncommand=a\n").unwrap_err();
+    assert_eq!(error.line, 1);
+    assert!(
+        error.message.contains("invalid group name \"back end\""),
+        "{error}"
+    );
+
+    let conversion = import(
+        "[group:back+end]\nprograms=workers,api+v2,legacy,watcher,gone\n\n\
+         [program:workers]\nnumprocs=2\nprocess_name=%(program_name)s_%(process_num)s\ncommand=w %(process_num)d\n\n\
+         [program:api+v2]\ncommand=api\n\n\
+         [program:legacy]\nnumprocs=2\nnumprocs_start=1\nprocess_name=l%(process_num)s\ncommand=l --slot %(process_num)d\n\n\
+         [program:watcher]\ncommand=bash -c 'find /src | entr -r supervisorctl restart back+end:api+v2'\n\n\
+         [group:empty]\nprograms=gone\n",
+    )
+    .unwrap();
+    let (config, groups) = common::load_groups_apart(&conversion.toml);
+    assert_eq!(
+        names(&config),
+        ["workers:0", "workers:1", "api-v2", "legacy-1", "legacy-2"]
+    );
+    assert!(config.program("api-v2").unwrap().watch.is_some());
+    assert_eq!(
+        groups,
+        "[group.back-end]\n\
+         # renamed to \"back-end\": supd group names use only letters, digits, \"_\", \".\" and \"-\"\n\
+         # names the program \"watcher\", which became a watch section; left out\n\
+         # names the program \"gone\", which is not defined in the converted files; left out\n\
+         programs = [\"workers\", \"api-v2\", \"legacy-1\", \"legacy-2\"]\n"
+    );
+    // a group with no converted program is not written; its notes stay under [supd]
+    assert!(!conversion.toml.contains("[group.empty]"));
     assert!(conversion.toml.contains(
-        "# [group:web] programs=app,static: supd has no groups; give supctl the program names \
-         instead (supctl restart app static)"
+        "# [group:empty] not converted: none of its programs is in the converted config\n"
     ));
 }
 
 #[test]
-fn numprocs_expands_into_separate_programs() {
+fn numprocs_becomes_instances_that_supd_runs_as_name_colon_n() {
     let (conversion, config) = import_and_load(
         "[program:worker]\nprocess_name=%(program_name)s_%(process_num)02d\nnumprocs=%(ENV_WORKERS)s\ncommand=celery worker -n worker%(process_num)d@%(host_node_name)s\nenvironment=SLOT=\"%(process_num)02d\"\n",
     );
-    assert_eq!(names(&config), ["worker-0", "worker-1"]);
-    let w1 = config.program("worker-1").unwrap();
+    assert!(conversion.toml.contains("[program.worker]\n"));
+    assert!(
+        conversion.toml.contains(
+            "command = \"celery worker -n worker${INSTANCE}@${HOSTNAME}\"\ninstances = 2\n"
+        ),
+        "{}",
+        conversion.toml
+    );
+    assert_eq!(names(&config), ["worker:0", "worker:1"]);
+    let w1 = config.program("worker:1").unwrap();
     assert_eq!(
         w1.command,
         strings(&["celery", "worker", "-n", "worker1@box"])
     );
-    assert_eq!(w1.environment, [("SLOT".to_string(), "01".to_string())]);
-    assert!(conversion.notes.iter().any(|n| n.contains(
-        "numprocs=2: expanded into the programs worker-0, worker-1 (supd's coming `instances` key will replace this)"
-    )));
+    // supd sets INSTANCE in each instance's environment too
+    assert!(
+        w1.environment
+            .contains(&("SLOT".to_string(), "01".to_string())),
+        "{:?}",
+        w1.environment
+    );
+    assert!(
+        conversion.notes.iter().any(|n| n.contains(
+            "numprocs=2: became instances = 2, the programs worker:0, worker:1; %(process_num) \
+             is written with ${INSTANCE} in command, environment (`supctl restart worker` \
+             restarts all of them, `supctl restart worker:0` one)"
+        )),
+        "{:#?}",
+        conversion.notes
+    );
     assert!(
         conversion
             .notes
             .iter()
             .any(|n| n.contains("${WORKERS} read at import time"))
     );
-    assert!(conversion.toml.contains("see the notes of worker-0"));
+}
+
+#[test]
+fn numprocs_that_instances_cannot_reproduce_stays_exact_separate_programs() {
+    let (conversion, config) = import_and_load(
+        "[program:web]\nprocess_name=web%(process_num)s\nnumprocs=2\nnumprocs_start=1\ncommand=uvicorn app:main --port 80%(process_num)02d\n",
+    );
+    assert_eq!(names(&config), ["web-1", "web-2"]);
+    assert_eq!(
+        config.program("web-2").unwrap().command,
+        strings(&["uvicorn", "app:main", "--port", "8002"])
+    );
+    assert!(
+        conversion.notes.iter().any(|n| n.contains(
+            "numprocs=2: became the 2 programs web-1, web-2, not one table with instances = 2, \
+         because command: \"%(process_num)02d\" numbers the processes from 1 \
+         (numprocs_start=1), and supd's ${INSTANCE} numbers them from 0"
+        )),
+        "{:#?}",
+        conversion.notes
+    );
+    assert!(conversion.toml.contains("see the notes of web-1"));
+}
+
+#[test]
+fn entr_watcher_of_every_instance_watches_the_instances_table() {
+    let (conversion, config) = import_and_load(
+        "[program:worker]\nnumprocs=2\nprocess_name=w%(process_num)s\ncommand=celery worker\ndirectory=/app\n\n\
+         [program:reload]\ndirectory=/app\ncommand=bash -c 'find . -name \"*.py\" | entr -r supervisorctl restart worker:*'\n",
+    );
+    assert_eq!(names(&config), ["worker:0", "worker:1"]);
+    for name in ["worker:0", "worker:1"] {
+        let watch = config.program(name).unwrap().watch.as_ref().unwrap();
+        assert_eq!(watch.include, ["**/*.py"]);
+    }
+    let tables: Vec<&str> = conversion
+        .toml
+        .lines()
+        .filter(|l| l.starts_with("[program."))
+        .collect();
+    assert_eq!(tables, ["[program.worker]", "[program.worker.watch]"]);
+    assert!(
+        conversion.toml.contains(
+            "# [program:reload] (line 9) dropped; its entr watcher became [program.worker.watch]\n"
+        ),
+        "{}",
+        conversion.toml
+    );
+
+    // one process of several: a watch section would restart them all, so the watcher stays
+    let (conversion, config) = import_and_load(
+        "[program:worker]\nnumprocs=2\nprocess_name=w%(process_num)s\ncommand=celery worker\n\n\
+         [program:reload]\ncommand=bash -c 'find /app | entr -r supervisorctl restart worker:w1'\n",
+    );
+    assert_eq!(names(&config), ["worker:0", "worker:1", "reload"]);
+    assert!(
+        conversion.notes.iter().any(|n| n.contains(
+            "an entr watcher, but \"worker:w1\" is one process of worker, and a watch section acts \
+         on every instance; it stays a program"
+        )),
+        "{:#?}",
+        conversion.notes
+    );
+}
+
+#[test]
+fn redirect_stderr_and_log_rotation_reach_supd() {
+    let (conversion, config) = import_and_load(
+        "[program:a]\ncommand=a\nstdout_logfile=/var/log/a.log\nstdout_logfile_maxbytes=10MB\nstdout_logfile_backups=3\nredirect_stderr=true\n\n\
+         [program:b]\ncommand=b\nstdout_logfile=/var/log/b.out\nstderr_logfile=/var/log/b.err\nstderr_logfile_maxbytes=0\n",
+    );
+    let a = config.program("a").unwrap();
+    assert_eq!(
+        a.stdout,
+        OutputTarget::File(PathBuf::from("/var/log/a.log"))
+    );
+    assert_eq!(a.stderr, OutputTarget::Stdout);
+    assert_eq!((a.log_max_size, a.log_backups), (10 << 20, 3));
+    assert!(
+        conversion
+            .toml
+            .contains("stderr = \"stdout\"\nlog_max_size = \"10MiB\"\nlog_backups = 3\n"),
+        "{}",
+        conversion.toml
+    );
+    // supervisord's defaults (50MB of 1024 x 1024 bytes, 10 backups) are not supd's
+    let b = config.program("b").unwrap();
+    assert_eq!((b.log_max_size, b.log_backups), (50 << 20, 10));
+    assert!(
+        conversion.toml.contains(
+            "stderr = \"/var/log/b.err\"\n\
+         log_max_size = \"50MiB\"\n\
+         log_backups = 10  # supervisord's default backups\n"
+        ),
+        "{}",
+        conversion.toml
+    );
+    assert!(
+        conversion.notes.iter().any(|n| {
+            n.contains(
+        "stderr_logfile_maxbytes=0: supervisord never rotated /var/log/b.err; supd rotates every \
+         log file, this one at log_max_size = \"50MiB\""
+    )
+        }),
+        "{:#?}",
+        conversion.notes
+    );
 }
 
 #[test]
@@ -182,9 +358,12 @@ fn backslashes_and_quotes_survive() {
 
 #[test]
 fn entr_watcher_variants() {
-    let (conversion, config) = import_and_load(
+    let conversion = import(
         "[program:watch]\ndirectory=/srv/app\ncommand=sh -c \"find . -name '*.conf' | entr -p supervisorctl signal HUP web:*\"\n\n[group:web]\nprograms=nginx\n\n[program:nginx]\ncommand=nginx\ndirectory=/etc/nginx\n",
-    );
+    )
+    .unwrap();
+    let (config, groups) = common::load_groups_apart(&conversion.toml);
+    assert_eq!(groups, "[group.web]\nprograms = [\"nginx\"]\n");
     assert_eq!(names(&config), ["nginx"]);
     let watch = config.program("nginx").unwrap().watch.as_ref().unwrap();
     assert_eq!(watch.paths, [PathBuf::from("/srv/app")]);

@@ -222,7 +222,9 @@ fn sample_with_every_section_enabled() {
     assert_eq!(p.stop_timeout, Duration::from_secs(10));
     assert_eq!(p.user, user("chrism"));
     assert_eq!(p.stdout, OutputTarget::File(PathBuf::from("/a/path")));
-    assert_eq!(p.stderr, p.stdout, "redirect_stderr=true");
+    assert_eq!(p.stderr, OutputTarget::Stdout, "redirect_stderr=true");
+    // stdout_logfile_maxbytes=1MB of 1024 x 1024 bytes, stdout_logfile_backups=10
+    assert_eq!((p.log_max_size, p.log_backups), (1 << 20, 10));
     assert_eq!(
         p.environment,
         [
@@ -230,21 +232,24 @@ fn sample_with_every_section_enabled() {
             ("B".to_string(), "2".to_string())
         ]
     );
-    // [inet_http_server], [eventlistener:x], [group:x] and [include] become notes; the
-    // include pattern is handed back for the caller to glob.
+    // [inet_http_server], [eventlistener:x] and [include] become notes, and so does the
+    // [group:x], whose programs are not in the sample; the include pattern is handed back
+    // for the caller to glob.
     for what in [
         "[inet_http_server] dropped",
         "[eventlistener:theeventlistenername] not converted",
-        "[group:thegroupname] programs=progname1,progname2: supd has no groups",
+        "[group:thegroupname] not converted: none of its programs is in the converted config",
+        "[group:thegroupname] names the program \"progname1\", which is not defined",
+        "[group:thegroupname] priority=999: supd has no priorities",
         "[include] files=relative/directory/*.ini",
-        "priority=999: supd has no priorities",
+        "[program:theprogramname] priority=999: supd has no priorities",
         "stopasgroup=false: dropped; supd always signals the whole process group",
         "killasgroup=false: dropped",
-        "stdout_logfile_maxbytes=1MB: dropped; supd does not rotate log files yet",
         "stdout_events_enabled=false: dropped",
         "stderr_syslog=false: dropped",
         "stderr_logfile=/a/path: ignored because redirect_stderr=true",
-        "redirect_stderr=true: supd has no stderr = \"stdout\" yet",
+        "stderr_logfile_maxbytes=1MB: ignored because redirect_stderr=true",
+        "stderr_logfile_backups=10: ignored because redirect_stderr=true",
         "serverurl=AUTO: dropped",
         "[supervisord] umask=022",
     ] {
