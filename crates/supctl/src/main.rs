@@ -202,7 +202,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Events { json } => {
             let mut client = Client::connect(&socket)?;
-            client.send(Request::Events)?;
+            client.send(Request::Events { names: vec![] })?;
             loop {
                 match client.next()? {
                     ServerMessage::Event { event, .. } => render::event(&event, json)?,
