@@ -386,9 +386,14 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Completions { shell } => {
+            // Into memory first: clap_complete panics when its writer fails (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "supctl", &mut script);
             let mut out = io::stdout().lock();
-            clap_complete::generate(shell, &mut Cli::command(), "supctl", &mut out);
-            out.flush().map(|()| 0).map_err(render::closed)
+            out.write_all(&script)
+                .and_then(|()| out.flush())
+                .map(|()| 0)
+                .map_err(render::closed)
         }
         Command::Man { command, dir } => man(command.as_deref(), dir.as_deref()),
         Command::Other(words) => Err(other_command(&words)),

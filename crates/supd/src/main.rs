@@ -166,9 +166,14 @@ fn main() -> ExitCode {
             }
         },
         Command::Completions { shell } => {
+            // Into memory first: clap_complete panics when its writer fails (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "supd", &mut script);
             let mut out = std::io::stdout().lock();
-            clap_complete::generate(shell, &mut Cli::command(), "supd", &mut out);
-            written(std::io::Write::flush(&mut out))
+            written(
+                std::io::Write::write_all(&mut out, &script)
+                    .and_then(|()| std::io::Write::flush(&mut out)),
+            )
         }
         Command::Man { command, dir } => man(command.as_deref(), dir.as_deref()),
     };
