@@ -341,6 +341,7 @@ impl Conn {
         let backlog = self.plane.tail(&progs, lines.unwrap_or(100), keep);
         let mut last = self.plane.last_seq();
         let mut out = Follower::new(write);
+        // Ok: the stream ran its course; Err: it ended early. Either way, that is how it ends.
         let sent = async {
             for (record, bytes) in backlog {
                 self.send_chunk(id, &mut out, &record, &bytes).await?;
@@ -375,7 +376,8 @@ impl Conn {
             }
         }
         .await;
-        out.end(id, sent.unwrap_or_else(|ending| ending)).await
+        let (Ok(ending) | Err(ending)) = sent;
+        out.end(id, ending).await
     }
 
     async fn events(
