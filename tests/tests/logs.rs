@@ -132,12 +132,11 @@ min_uptime = "0s"
 "#,
     );
     wait_until("both lines", DEADLINE, || {
-        (supd.ctl(&["logs", "both"]).stdout.contains("to-out")
-            && supd.ctl(&["logs", "both"]).stderr.contains("to-err"))
-        .then_some(())
+        let out = supd.ctl(&["logs", "both"]).stdout;
+        (out.contains("to-out") && out.contains("to-err")).then_some(())
     });
     let out = supd.ctl(&["logs", "both", "--stderr"]);
-    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", "to-err\n"));
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("to-err\n", ""));
     let out = supd.ctl(&["logs", "both", "--stdout"]);
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("to-out\n", ""));
     let out = supd.ctl(&["logs", "both", "--since", "1h", "--json"]);

@@ -149,7 +149,8 @@ min_uptime = "0s"
     let mut follower = Command::new(bin("supctl"))
         .arg("--socket")
         .arg(&supd.socket)
-        .args(["logs", "talker", "-f", "-n", "1"])
+        // Only stdout: the shell says "User defined signal 1" on stderr when `sleep` dies.
+        .args(["logs", "talker", "-f", "-n", "1", "--stdout"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()

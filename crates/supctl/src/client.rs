@@ -56,7 +56,8 @@ pub struct Client {
     /// Our hello, held back so it leaves in the same write as the request; supd's hello is
     /// checked when the first answer is read. One round trip per command instead of two.
     hello: Option<Vec<u8>>,
-    hello_answered: bool,
+    /// supd's hello, once the first answer has been read.
+    server: Option<Hello>,
 }
 
 impl Client {
@@ -90,7 +91,7 @@ impl Client {
             write: stream,
             read: LineReader::new(BufReader::new(read)),
             hello: Some(hello),
-            hello_answered: false,
+            server: None,
         })
     }
 
@@ -110,9 +111,28 @@ impl Client {
 
     /// The next message after supd's hello (which is checked on the first call).
     pub fn next(&mut self) -> Result<ServerMessage, Failure> {
-        if !self.hello_answered {
-            match self.read_message()? {
-                ServerMessage::Hello(_) => self.hello_answered = true,
+        self.next_or("supd closed the connection without answering (it may be exiting)")
+    }
+
+    /// The next message of a stream (`logs`, `events`), which supd ends with `End` or an
+    /// error; a stream that just stops says so.
+    pub fn next_in_stream(&mut self) -> Result<ServerMessage, Failure> {
+        self.next_or(
+            "supd ended the stream without a word (it was killed, or it cut this follower off \
+             and the reason could not be delivered in time)",
+        )
+    }
+
+    /// supd's hello: its version and pid (known once an answer has been read).
+    pub fn server(&self) -> Option<&Hello> {
+        self.server.as_ref()
+    }
+
+    /// The next message; `closed` says what it means when supd hangs up instead.
+    fn next_or(&mut self, closed: &str) -> Result<ServerMessage, Failure> {
+        if self.server.is_none() {
+            match self.read_message(closed)? {
+                ServerMessage::Hello(hello) => self.server = Some(hello),
                 // A refusal (protocol version, say) comes instead of the hello.
                 ServerMessage::Error { error, .. } => {
                     return Err(Failure {
@@ -128,14 +148,14 @@ impl Client {
                 }
             }
         }
-        self.read_message()
+        self.read_message(closed)
     }
 
-    fn read_message(&mut self) -> Result<ServerMessage, Failure> {
+    fn read_message(&mut self, closed: &str) -> Result<ServerMessage, Failure> {
         self.read.read().map_err(|e| match e {
             FrameError::Closed => Failure {
                 code: 1,
-                message: "supd closed the connection without answering (it may be exiting)".into(),
+                message: closed.into(),
             },
             other => Failure::unreachable(&self.socket, other.to_string()),
         })
@@ -170,7 +190,8 @@ pub fn program_names(socket: &Path, names: &[String]) -> Result<Vec<String>, Fai
     }
 }
 
-fn describe(e: &io::Error) -> String {
+/// An I/O error as words, without the `(os error N)` tail.
+pub fn describe(e: &io::Error) -> String {
     let s = e.to_string();
     match s.rfind(" (os error ") {
         Some(i) => s[..i].to_string(),

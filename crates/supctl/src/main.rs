@@ -7,19 +7,27 @@
 mod client;
 mod render;
 
-use std::path::PathBuf;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use supd_proto::{ErrorKind, Reply, Request, ServerMessage, Stream};
+use clap::{CommandFactory, Parser, Subcommand};
+use supd_proto::{ErrorKind, ProgramStatus, Reply, Request, ServerMessage, Stream};
 
 use client::{Client, Failure};
+
+/// Mentioned once, below `supctl --help`; the aliases themselves stay out of the list.
+const HABITS: &str = "\
+Habits from supervisorctl and docker compose work too: `tail` is logs, `ps` is status, \
+`update` is reload, `down` is shutdown; commands supctl does without (reread, avail, top, \
+...) say which command to use instead.";
 
 #[derive(Parser)]
 #[command(
     name = "supctl",
     version,
-    about = "Control a running supd: status, start, stop, restart, signal, logs, shutdown"
+    about = "Control a running supd: status, start, stop, restart, signal, logs, shutdown",
+    after_help = HABITS
 )]
 struct Cli {
     /// Control socket [default: $SUPD_SOCKET, else the socket of --config/$SUPD_CONFIG,
@@ -38,6 +46,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Show each program's state, pid, uptime, restarts and last exit (exit 3 unless all up)
+    #[command(alias = "ps")]
     Status {
         /// Programs to show [default: all]
         names: Vec<String>,
@@ -71,14 +80,22 @@ enum Command {
         #[arg(required = true)]
         names: Vec<String>,
     },
-    /// Print recent output of programs, and follow it with -f
+    /// Print recent output of programs (stderr lines too, on stdout), and follow it with -f
+    #[command(alias = "tail")]
     Logs {
         /// Programs [default: all, interleaved in arrival order]
         names: Vec<String>,
-        /// How many recent lines
-        #[arg(short = 'n', long, default_value_t = 100, value_name = "N")]
+        /// How many recent lines, or `all` (what supd keeps: about 1 MB per program)
+        #[arg(
+            short = 'n',
+            long,
+            visible_alias = "tail",
+            default_value = "100",
+            value_name = "N",
+            value_parser = parse_lines
+        )]
         lines: usize,
-        /// Keep printing new output until interrupted
+        /// Keep printing new output until interrupted (or until supd exits)
         #[arg(short = 'f', long)]
         follow: bool,
         /// Only output from the last DURATION ("5m", "1h")
@@ -90,12 +107,17 @@ enum Command {
         /// Only what the programs wrote to stderr
         #[arg(long)]
         stderr: bool,
+        /// Start each line with the time supd read it (RFC 3339, milliseconds, UTC)
+        #[arg(short = 't', long)]
+        timestamps: bool,
         /// One JSON object per line: {"ts", "program", "stream", "line"}
         #[arg(long)]
         json: bool,
     },
-    /// Print state changes as they happen, until interrupted
+    /// Print state changes as they happen, until interrupted (or until supd exits)
     Events {
+        /// Programs [default: all]
+        names: Vec<String>,
         /// One JSON object per event: {"ts_ms", "program", "from", "to", "pid", "exit_code", "signal", "reason"}
         #[arg(long)]
         json: bool,
@@ -114,9 +136,47 @@ enum Command {
     },
     /// Re-read supd's config and apply only the difference (exit 1 and the problems when
     /// the config is invalid; the running programs are then left as they are)
+    #[command(alias = "update")]
     Reload,
     /// Stop every program, then make supd exit; waits until it has
+    #[command(alias = "down")]
     Shutdown,
+    /// Print the pid of each program, one per line (exit 3 when one has no process), or
+    /// supd's own pid when no program is named
+    Pid {
+        /// Program names, or `all` [default: supd itself]
+        names: Vec<String>,
+    },
+    /// Print the versions of supctl and of the supd it reaches
+    Version,
+    /// Print a completion script for SHELL (e.g. `supctl completions bash >
+    /// /etc/bash_completion.d/supctl`)
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page of supctl, or of one of its commands
+    Man {
+        /// A command, for its own page (supctl-COMMAND(1))
+        #[arg(value_name = "COMMAND", conflicts_with = "dir")]
+        command: Option<String>,
+        /// Write every page (supctl.1 and one per command) into DIR instead
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Any other word: a habit from another tool, or a typo.
+    #[command(external_subcommand)]
+    Other(Vec<String>),
+}
+
+/// `-n N`: a number of lines, or `all`.
+fn parse_lines(text: &str) -> Result<usize, String> {
+    match text {
+        "all" => Ok(usize::MAX),
+        _ => text
+            .parse()
+            .map_err(|_| format!("{text:?} is not a number of lines (or all)")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -134,27 +194,28 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<u8, Failure> {
-    let socket = client::socket_path(cli.socket, cli.config)?;
-    match cli.command {
+    let Cli {
+        socket,
+        config,
+        command,
+    } = cli;
+    // Found only by the commands that talk to supd.
+    let socket = move || client::socket_path(socket, config);
+    match command {
         Command::Status { names, json } => {
-            let programs = match Client::connect(&socket)?.request(Request::Status { names })? {
-                ServerMessage::Reply {
-                    reply: Reply::Status { programs },
-                    ..
-                } => programs,
-                other => return Err(unexpected(other)),
-            };
+            let programs = status(&mut Client::connect(&socket()?)?, names)?;
             if json {
                 println!("{}", render::status_json(&programs));
             } else {
-                print!("{}", render::status_table(&programs));
+                let mut out = anstream::stdout().lock();
+                write!(out, "{}", render::status_table(&programs)).map_err(render::closed)?;
             }
             Ok(if programs.iter().all(|p| p.up) { 0 } else { 3 })
         }
-        Command::Start { names } => act(&socket, Request::Start { names }),
-        Command::Stop { names } => act(&socket, Request::Stop { names }),
-        Command::Restart { names } => act(&socket, Request::Restart { names }),
-        Command::Signal { signal, names } => act(&socket, Request::Signal { signal, names }),
+        Command::Start { names } => act(&socket()?, Request::Start { names }),
+        Command::Stop { names } => act(&socket()?, Request::Stop { names }),
+        Command::Restart { names } => act(&socket()?, Request::Restart { names }),
+        Command::Signal { signal, names } => act(&socket()?, Request::Signal { signal, names }),
         Command::Logs {
             names,
             lines,
@@ -162,14 +223,16 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             since,
             stdout,
             stderr,
+            timestamps,
             json,
         } => {
+            let socket = socket()?;
             // Prefix lines with (padded) names when several programs are shown.
-            let width = if json || names.len() == 1 && names[0] != "all" {
+            let width = if json {
                 None
             } else {
-                let names = client::program_names(&socket, &names)?;
-                Some(names.iter().map(String::len).max().unwrap_or(0))
+                let shown = client::program_names(&socket, &names)?;
+                (shown.len() > 1).then(|| shown.iter().map(String::len).max().unwrap_or(0))
             };
             let since_ms = since.map(|d| {
                 std::time::SystemTime::now()
@@ -191,35 +254,28 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 since_ms,
                 stream,
             })?;
-            let mut out = render::LogPrinter::new(width, json);
+            let mut out = render::LogPrinter::new(width, timestamps, json);
             loop {
-                match client.next()? {
+                match client.next_in_stream()? {
                     ServerMessage::Log { chunk, .. } => out.print(&chunk)?,
-                    ServerMessage::End { .. } => return Ok(0),
+                    ServerMessage::End { .. } => return Ok(ended(follow)),
                     other => return Err(unexpected(other)),
                 }
             }
         }
-        Command::Events { json } => {
-            let mut client = Client::connect(&socket)?;
-            client.send(Request::Events)?;
+        Command::Events { names, json } => {
+            let mut client = Client::connect(&socket()?)?;
+            client.send(Request::Events { names })?;
             loop {
-                match client.next()? {
+                match client.next_in_stream()? {
                     ServerMessage::Event { event, .. } => render::event(&event, json)?,
-                    ServerMessage::End { .. } => return Ok(0),
+                    ServerMessage::End { .. } => return Ok(ended(true)),
                     other => return Err(unexpected(other)),
                 }
             }
         }
         Command::Health => {
-            let programs =
-                match Client::connect(&socket)?.request(Request::Status { names: vec![] })? {
-                    ServerMessage::Reply {
-                        reply: Reply::Status { programs },
-                        ..
-                    } => programs,
-                    other => return Err(unexpected(other)),
-                };
+            let programs = status(&mut Client::connect(&socket()?)?, vec![])?;
             let down: Vec<String> = programs
                 .iter()
                 .filter(|p| p.autostart && !p.up)
@@ -241,13 +297,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
         }
         Command::Wait { names, timeout } => act(
-            &socket,
+            &socket()?,
             Request::Wait {
                 names,
                 timeout_ms: timeout.map(|t| t.as_millis() as u64),
             },
         ),
-        Command::Reload => match Client::connect(&socket)?.request(Request::Reload)? {
+        Command::Reload => match Client::connect(&socket()?)?.request(Request::Reload)? {
             ServerMessage::Reply {
                 reply:
                     Reply::Reloaded {
@@ -278,7 +334,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             other => Err(unexpected(other)),
         },
         Command::Shutdown => {
-            let mut client = Client::connect(&socket)?;
+            let mut client = Client::connect(&socket()?)?;
             match client.request(Request::Shutdown)? {
                 ServerMessage::Reply {
                     reply: Reply::ShuttingDown,
@@ -292,6 +348,154 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             eprintln!("supd: exited");
             Ok(0)
         }
+        Command::Pid { names } => {
+            let mut client = Client::connect(&socket()?)?;
+            if names.is_empty() {
+                // supd's own pid, from its hello (a status request makes it say hello).
+                status(&mut client, vec![])?;
+                let pid = client.server().and_then(|hello| hello.pid);
+                println!("{}", pid.map_or("-".into(), |p| p.to_string()));
+                return Ok(0);
+            }
+            let programs = status(&mut client, names)?;
+            let mut all = true;
+            for p in &programs {
+                match p.pid {
+                    Some(pid) => println!("{pid}"),
+                    // Never 0, as supervisorctl prints: `kill $(supctl pid web)` must not
+                    // signal the caller's own process group.
+                    None => {
+                        all = false;
+                        eprintln!("supctl: {} has no process (it is {})", p.name, p.state);
+                    }
+                }
+            }
+            Ok(if all { 0 } else { 3 })
+        }
+        Command::Version => {
+            println!("supctl {}", env!("CARGO_PKG_VERSION"));
+            let mut client = Client::connect(&socket()?)?;
+            status(&mut client, vec![])?;
+            match client.server() {
+                Some(hello) => {
+                    let pid = hello.pid.map_or(String::new(), |p| format!("pid {p}, "));
+                    println!("{} ({pid}protocol {})", hello.software, hello.protocol);
+                }
+                None => println!("supd: unknown version"),
+            }
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            // Into memory first: clap_complete panics when its writer fails (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "supctl", &mut script);
+            let mut out = io::stdout().lock();
+            out.write_all(&script)
+                .and_then(|()| out.flush())
+                .map(|()| 0)
+                .map_err(render::closed)
+        }
+        Command::Man { command, dir } => man(command.as_deref(), dir.as_deref()),
+        Command::Other(words) => Err(other_command(&words)),
+    }
+}
+
+/// The end of a stream: after `logs` without `-f`, nothing to say; a followed stream only
+/// ends when supd exits.
+fn ended(followed: bool) -> u8 {
+    if followed {
+        eprintln!("supd exited");
+    }
+    0
+}
+
+/// `supctl man [COMMAND]`, or every page into `--dir`.
+fn man(command: Option<&str>, dir: Option<&Path>) -> Result<u8, Failure> {
+    // `help` gets no page; the others are `supctl-NAME`, found by name or alias.
+    let mut cli = Cli::command().disable_help_subcommand(true);
+    cli.build();
+    if let Some(dir) = dir {
+        for page in std::iter::once(&cli).chain(cli.get_subcommands()) {
+            man_page(page).generate_to(dir).map_err(|e| Failure {
+                code: 1,
+                message: format!(
+                    "cannot write the man pages into {}: {}",
+                    dir.display(),
+                    client::describe(&e)
+                ),
+            })?;
+        }
+        return Ok(0);
+    }
+    let page = match command {
+        None => &cli,
+        Some(name) => cli
+            .find_subcommand(name)
+            .ok_or_else(|| unknown_command(name))?,
+    };
+    let mut out = io::stdout().lock();
+    man_page(page)
+        .render(&mut out)
+        .and_then(|()| out.flush())
+        .map(|()| 0)
+        .map_err(render::closed)
+}
+
+/// The page of supctl (`supctl.1`) or of one of its commands (`supctl-logs.1`), from a built
+/// command line.
+fn man_page(command: &clap::Command) -> clap_mangen::Man {
+    clap_mangen::Man::new(command.clone()).source(format!("supctl {}", env!("CARGO_PKG_VERSION")))
+}
+
+/// A command supctl does not have: what to use instead when it is another tool's habit,
+/// else the closest command (exit 2 either way).
+fn other_command(words: &[String]) -> Failure {
+    let name = words.first().map_or("", String::as_str);
+    let instead = match name {
+        "reread" => {
+            "`supctl reload` re-reads the config and applies the difference in one step (`supd check` validates it without applying)"
+        }
+        "avail" => "`supctl status` lists every program of the config, running or not",
+        "add" => "`supctl reload` starts the programs added to the config",
+        "remove" => "`supctl reload` stops the programs removed from the config",
+        "top" => {
+            "`supctl status` shows each program's pid, and `ps -s PID` lists the processes of that program"
+        }
+        "kill" => "`supctl signal KILL NAME...` sends a signal, `supctl stop NAME...` stops",
+        "up" => {
+            "supd starts its programs itself; `supctl start NAME...` starts stopped ones, `supctl wait` waits until they are up"
+        }
+        "maintail" => "supd writes its own messages to its stderr, next to the programs' output",
+        _ => return unknown_command(name),
+    };
+    Failure {
+        code: 2,
+        message: format!("no command {name:?}: {instead}"),
+    }
+}
+
+fn unknown_command(name: &str) -> Failure {
+    let cli = Cli::command();
+    let commands: Vec<&str> = cli
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .flat_map(|c| std::iter::once(c.get_name()).chain(c.get_all_aliases()))
+        .collect();
+    let message = match supd_config::closest(name, commands.iter().copied()) {
+        Some(near) => format!("no command {name:?} (did you mean {near:?}?)"),
+        None => format!("no command {name:?} (see supctl --help)"),
+    };
+    Failure { code: 2, message }
+}
+
+/// The status of the programs `names` selects (all when empty).
+fn status(client: &mut Client, names: Vec<String>) -> Result<Vec<ProgramStatus>, Failure> {
+    match client.request(Request::Status { names })? {
+        ServerMessage::Reply {
+            reply: Reply::Status { programs },
+            ..
+        } => Ok(programs),
+        other => Err(unexpected(other)),
     }
 }
 

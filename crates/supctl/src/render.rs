@@ -1,13 +1,33 @@
-//! How answers look on a terminal: the status table, JSON, log lines.
+//! How answers look on a terminal: the status table (its states in colour, which
+//! `anstream` removes when stdout is no terminal or `NO_COLOR` is set), JSON, log lines.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use anstyle::{AnsiColor, Style};
 use supd_proto::{LogChunk, ProgramState, ProgramStatus, StateEvent, Stream};
 
 use crate::client::Failure;
 
-/// `NAME STATE PID UPTIME RESTARTS INFO`, one row per program, columns aligned.
+/// The colour of a state in the status table: green when up, yellow on the way, red when it
+/// failed, dim when at rest.
+fn state_style(p: &ProgramStatus) -> Style {
+    let colour = |c: AnsiColor| Style::new().fg_color(Some(c.into()));
+    match p.state {
+        ProgramState::Running if p.up => colour(AnsiColor::Green),
+        // Running but not (yet) healthy.
+        ProgramState::Running => colour(AnsiColor::Yellow),
+        ProgramState::Starting | ProgramState::Stopping => colour(AnsiColor::Yellow),
+        ProgramState::Backoff | ProgramState::Fatal => colour(AnsiColor::Red).bold(),
+        // A oneshot that completed, or a run that ended some other way.
+        ProgramState::Exited if p.up => colour(AnsiColor::Green),
+        ProgramState::Exited => Style::new(),
+        ProgramState::Stopped => Style::new().dimmed(),
+    }
+}
+
+/// `NAME STATE PID UPTIME RESTARTS INFO`, one row per program, columns aligned, the state
+/// in colour (ANSI codes; write it through `anstream`).
 pub fn status_table(programs: &[ProgramStatus]) -> String {
     let rows: Vec<[String; 6]> = programs
         .iter()
@@ -29,12 +49,20 @@ pub fn status_table(programs: &[ProgramStatus]) -> String {
             *w = (*w).max(cell.len());
         }
     }
+    let styles = std::iter::once(Style::new()).chain(programs.iter().map(state_style));
     let mut out = String::new();
-    for row in std::iter::once(header.map(String::from)).chain(rows) {
+    for (row, style) in std::iter::once(header.map(String::from))
+        .chain(rows)
+        .zip(styles)
+    {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
             if i + 1 == row.len() {
                 line.push_str(cell);
+            } else if i == 1 {
+                // Padded outside the colour, so the columns stay aligned either way.
+                let pad = widths[i] - cell.len();
+                let _ = write!(line, "{style}{cell}{style:#}{:pad$}  ", "");
             } else {
                 let _ = write!(line, "{cell:<w$}  ", w = widths[i]);
             }
@@ -81,46 +109,61 @@ pub fn status_json(programs: &[ProgramStatus]) -> String {
     serde_json::to_string_pretty(programs).unwrap_or_else(|_| "[]".into())
 }
 
-/// Prints log chunks: raw for one program, `name | line` (padded) for several, or one JSON
-/// object per line.
+/// Prints log chunks, every line to stdout whichever stream it came from (like journalctl
+/// and kubectl logs, so `supctl logs web | grep Traceback` sees stderr too): raw for one
+/// program, `name | line` (padded) for several, each line after its arrival time with
+/// `timestamps`, or one JSON object per line (which keeps the stream).
 pub struct LogPrinter {
     width: Option<usize>,
+    timestamps: bool,
     json: bool,
 }
 
 impl LogPrinter {
-    pub fn new(width: Option<usize>, json: bool) -> Self {
-        LogPrinter { width, json }
+    pub fn new(width: Option<usize>, timestamps: bool, json: bool) -> Self {
+        LogPrinter {
+            width,
+            timestamps,
+            json,
+        }
     }
 
     pub fn print(&mut self, chunk: &LogChunk) -> Result<(), Failure> {
+        let out = self.format(chunk);
+        io::stdout()
+            .lock()
+            .write_all(out.as_bytes())
+            .map_err(closed)
+    }
+
+    fn format(&self, chunk: &LogChunk) -> String {
         let mut out = String::with_capacity(chunk.text.len() + 16);
+        let ts = (self.json || self.timestamps).then(|| ts_text(chunk.ts_ms));
         for line in chunk.text.split_inclusive('\n') {
             if self.json {
                 let object = serde_json::json!({
-                    "ts": ts_text(chunk.ts_ms),
+                    "ts": ts,
                     "program": chunk.program,
                     "stream": match chunk.stream { Stream::Stdout => "stdout", Stream::Stderr => "stderr" },
                     "line": line.strip_suffix('\n').unwrap_or(line),
                 });
                 let _ = writeln!(out, "{object}");
-            } else if let Some(width) = self.width {
-                let _ = write!(out, "{:<width$} | {line}", chunk.program);
-            } else {
-                out.push_str(line);
+                continue;
             }
+            if let Some(width) = self.width {
+                let _ = write!(out, "{:<width$} | ", chunk.program);
+            }
+            if let Some(ts) = &ts {
+                let _ = write!(out, "{ts} ");
+            }
+            out.push_str(line);
         }
-        // JSON lines all go to stdout; text goes back to the stream it came from.
-        let result = match (self.json, chunk.stream) {
-            (false, Stream::Stderr) => io::stderr().lock().write_all(out.as_bytes()),
-            _ => io::stdout().lock().write_all(out.as_bytes()),
-        };
-        result.map_err(closed)
+        out
     }
 }
 
 /// A closed stdout (`supctl logs | head`) ends the command quietly.
-fn closed(_: io::Error) -> Failure {
+pub fn closed(_: io::Error) -> Failure {
     Failure {
         code: 0,
         message: "output closed".into(),
@@ -187,10 +230,55 @@ mod tests {
         bad.reason = Some("exited with 1 after 3ms".into());
         let table = status_table(&[web, bad]);
         assert_eq!(
-            table,
+            anstream::adapter::strip_str(&table).to_string(),
             "NAME         STATE    PID   UPTIME  RESTARTS  INFO\n\
              web          running  4242  2m5s    1         restarted: killed by SIGKILL\n\
              worker-long  backoff  -     -       0         exited with 1 after 3ms\n"
+        );
+    }
+
+    #[test]
+    fn table_colours_states_outside_the_padding() {
+        let mut web = status("web", ProgramState::Running);
+        web.pid = Some(7);
+        let table = status_table(&[web, status("db", ProgramState::Fatal)]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[1], "web   \x1b[32mrunning\x1b[0m  7    -       0");
+        assert_eq!(
+            lines[2],
+            "db    \x1b[1m\x1b[31mfatal\x1b[0m    -    -       0"
+        );
+        assert!(
+            !lines[0].contains('\x1b'),
+            "the header is plain: {:?}",
+            lines[0]
+        );
+    }
+
+    fn chunk(program: &str, stream: Stream, text: &str) -> LogChunk {
+        LogChunk {
+            program: program.into(),
+            stream,
+            ts_ms: 1_795_449_662_123,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn log_lines_get_name_then_time_and_json_keeps_the_stream() {
+        let err = chunk("web", Stream::Stderr, "Traceback\n  File x\n");
+        assert_eq!(
+            LogPrinter::new(None, false, false).format(&err),
+            "Traceback\n  File x\n"
+        );
+        assert_eq!(
+            LogPrinter::new(Some(6), true, false).format(&err),
+            "web    | 2026-11-23T16:01:02.123Z Traceback\n\
+             web    | 2026-11-23T16:01:02.123Z   File x\n"
+        );
+        assert_eq!(
+            LogPrinter::new(None, true, true).format(&chunk("web", Stream::Stderr, "oops\n")),
+            "{\"line\":\"oops\",\"program\":\"web\",\"stream\":\"stderr\",\"ts\":\"2026-11-23T16:01:02.123Z\"}\n"
         );
     }
 

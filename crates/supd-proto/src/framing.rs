@@ -142,6 +142,29 @@ mod tests {
     }
 
     #[test]
+    fn events_without_names_keep_the_old_wire_shape_and_names_are_optional() {
+        let bare = encode(&ClientMessage::Request {
+            id: 1,
+            request: Request::Events { names: vec![] },
+        });
+        assert_eq!(
+            std::str::from_utf8(&bare).unwrap(),
+            "{\"request\":{\"id\":1,\"request\":{\"cmd\":\"events\"}}}\n"
+        );
+        let named: ClientMessage =
+            decode(br#"{"request":{"id":2,"request":{"cmd":"events","names":["web"]}}}"#).unwrap();
+        assert_eq!(
+            named,
+            ClientMessage::Request {
+                id: 2,
+                request: Request::Events {
+                    names: vec!["web".into()]
+                },
+            }
+        );
+    }
+
+    #[test]
     fn reader_splits_lines_and_reports_garbage_and_eof() {
         let input = b"{\"hello\":{\"protocol\":1,\"software\":\"t\"}}\nnot json\n";
         let mut r = LineReader::new(&input[..]);

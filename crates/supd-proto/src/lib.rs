@@ -16,7 +16,8 @@
 //!    [`ServerMessage::Error`] for that request id, or — for a streaming request
 //!    (`logs --follow`, `events`) — any number of [`ServerMessage::Log`] /
 //!    [`ServerMessage::Event`] lines until the client hangs up or the server sends
-//!    [`ServerMessage::End`].
+//!    [`ServerMessage::End`] (supd is exiting) or [`ServerMessage::Error`] (the client fell
+//!    behind and is cut off; the error follows whole lines only).
 //!
 //! A line that is not valid JSON for the expected message gets an [`ErrorKind::BadRequest`]
 //! error naming the problem, and the server closes the connection.
@@ -91,8 +92,13 @@ pub enum Request {
         stream: Option<Stream>,
     },
     /// A live stream of state changes, as [`ServerMessage::Event`]s, until the client
-    /// hangs up.
-    Events,
+    /// hangs up: of the programs `names` selects (the names resolve once, when the stream
+    /// starts), or of every program when it is empty. Without names this is
+    /// `{"cmd":"events"}`, as before names existed.
+    Events {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        names: Vec<String>,
+    },
     Shutdown,
     /// Re-read the config and apply only the difference.
     Reload,
@@ -131,7 +137,9 @@ pub enum ServerMessage {
         id: u64,
         event: StateEvent,
     },
-    /// The end of a stream (`logs` without `--follow` ends with this too).
+    /// The end of a stream: `logs` without `--follow` ends with this once the recent lines
+    /// are sent; a following stream (`logs --follow`, `events`) gets it when supd exits,
+    /// after the last output and state changes.
     End {
         id: u64,
     },

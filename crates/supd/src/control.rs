@@ -6,6 +6,13 @@
 //! [`Event::Control`]s for the owner loop; `logs` is served from the log plane directly.
 //! A client that sends garbage gets one error line and is disconnected; a client that
 //! disappears mid-request costs nothing but its task.
+//!
+//! Streams (`logs --follow`, `events`) are written whole lines at a time: a follower that
+//! stops reading for [`FOLLOWER_PATIENCE`] (or falls too far behind the broadcast) is cut
+//! off, and since its socket is full at that moment, supd keeps the rest of the line it was
+//! writing, adds the error after it, and gives the client [`CUT_OFF_GRACE`] to read both
+//! before hanging up. When supd exits, [`Streams::end`] has every stream send its last
+//! lines and an `End`, within a bound that never holds up the exit for long.
 
 use std::io;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -20,7 +27,7 @@ use supd_proto::{
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::net::unix::OwnedWriteHalf;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::bulletin::Bulletin;
 use crate::event::Event;
@@ -114,6 +121,34 @@ fn listen(l: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
     UnixListener::from_std(l)
 }
 
+/// supd's exit as the stream conversations see it: each one follows until it is told,
+/// then sends what is still queued for it and an `End`.
+pub struct Streams {
+    exiting: watch::Sender<bool>,
+}
+
+impl Streams {
+    pub fn new() -> Rc<Streams> {
+        Rc::new(Streams {
+            exiting: watch::Sender::new(false),
+        })
+    }
+
+    /// Held by a stream for as long as it runs.
+    fn watch(&self) -> watch::Receiver<bool> {
+        self.exiting.subscribe()
+    }
+
+    /// Tells every stream that supd is exiting and waits until each has sent its `End` and
+    /// hung up, or `within` has passed; false when some had not by then.
+    pub async fn end(&self, within: Duration) -> bool {
+        self.exiting.send_replace(true);
+        tokio::time::timeout(within, self.exiting.closed())
+            .await
+            .is_ok()
+    }
+}
+
 /// Accepts connections until the listener is dropped.
 pub async fn serve(
     listener: Rc<UnixListener>,
@@ -121,6 +156,7 @@ pub async fn serve(
     plane: Rc<LogPlane>,
     names: Rc<Names>,
     bulletin: Rc<Bulletin>,
+    streams: Rc<Streams>,
 ) {
     loop {
         match listener.accept().await {
@@ -130,6 +166,7 @@ pub async fn serve(
                     plane: plane.clone(),
                     names: names.clone(),
                     bulletin: bulletin.clone(),
+                    streams: streams.clone(),
                 };
                 tokio::task::spawn_local(conn.run(stream));
             }
@@ -147,6 +184,7 @@ struct Conn {
     plane: Rc<LogPlane>,
     names: Rc<Names>,
     bulletin: Rc<Bulletin>,
+    streams: Rc<Streams>,
 }
 
 /// What ended a conversation early; the client is told when it can still listen.
@@ -245,7 +283,7 @@ impl Conn {
                     .logs(id, names, *lines, *follow, filter, write, read)
                     .await;
             }
-            Request::Events => return self.events(id, write, read).await,
+            Request::Events { names } => return self.events(id, names, write, read).await,
             _ => {}
         }
         let shutdown = request == Request::Shutdown;
@@ -298,78 +336,105 @@ impl Conn {
             .resolve(names, true)
             .map_err(|message| Abort::Tell(Some(id), ErrorKind::UnknownProgram, message))?;
         // Subscribe before reading the backlog, so nothing falls between the two.
-        let mut live = follow.then(|| self.plane.follow());
+        let mut live = follow.then(|| (self.plane.follow(), self.streams.watch()));
         let keep = |r: &Record| progs.contains(&r.prog) && filter.keeps(r);
         let backlog = self.plane.tail(&progs, lines.unwrap_or(100), keep);
         let mut last = self.plane.last_seq();
-        for (record, bytes) in backlog {
-            self.send_chunk(id, write, &record, &bytes).await?;
-        }
-        let Some(live) = live.as_mut() else {
-            return send(write, &ServerMessage::End { id }).await;
-        };
-        let mut eof = [0u8; 1];
-        loop {
-            tokio::select! {
-                got = live.recv() => match got {
-                    Ok(record) => {
-                        if record.seq <= last || !keep(&record) {
-                            continue;
+        let mut out = Follower::new(write);
+        // Ok: the stream ran its course; Err: it ended early. Either way, that is how it ends.
+        let sent = async {
+            for (record, bytes) in backlog {
+                self.send_chunk(id, &mut out, &record, &bytes).await?;
+            }
+            let Some((live, exiting)) = live.as_mut() else {
+                return Ok(Ending::Done);
+            };
+            let mut eof = [0u8; 1];
+            loop {
+                tokio::select! {
+                    // What is queued goes out before the End of an exiting supd.
+                    biased;
+                    got = live.recv() => match got {
+                        Ok(record) => {
+                            if record.seq <= last || !keep(&record) {
+                                continue;
+                            }
+                            last = record.seq;
+                            self.send_chunk(id, &mut out, &record, &record.text()).await?;
                         }
-                        last = record.seq;
-                        self.send_chunk(id, write, &record, &record.text()).await?;
-                    }
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        return Err(Abort::Tell(Some(id), ErrorKind::Refused, format!(
-                            "cut off: this follower fell {n} chunks behind the programs' output"
-                        )));
-                    }
-                    Err(broadcast::error::RecvError::Closed) => {
-                        return send(write, &ServerMessage::End { id }).await;
-                    }
-                },
-                // The client hung up (or wrote something): stop following.
-                _ = read.read(&mut eof) => return Err(Abort::Gone),
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            return Err(Ending::CutOff(format!(
+                                "cut off: this follower fell behind ({n} chunks of output missed)"
+                            )));
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return Ok(Ending::Done),
+                    },
+                    _ = exiting.wait_for(|&exiting| exiting) => return Ok(Ending::Done),
+                    // The client hung up (or wrote something): stop following.
+                    _ = read.read(&mut eof) => return Err(Ending::Gone),
+                }
             }
         }
+        .await;
+        let (Ok(ending) | Err(ending)) = sent;
+        out.end(id, ending).await
     }
 
     async fn events(
         &self,
         id: u64,
+        names: &[String],
         write: &mut OwnedWriteHalf,
         read: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
     ) -> Result<(), Abort> {
+        // The programs named now; no names: every program, also those a reload adds.
+        let wanted: Option<Vec<String>> = if names.is_empty() {
+            None
+        } else {
+            let progs = self
+                .names
+                .resolve(names, false)
+                .map_err(|message| Abort::Tell(Some(id), ErrorKind::UnknownProgram, message))?;
+            Some(progs.into_iter().map(|p| self.names.name(p)).collect())
+        };
         let mut live = self.bulletin.subscribe();
+        let mut exiting = self.streams.watch();
+        let mut out = Follower::new(write);
         let mut eof = [0u8; 1];
-        loop {
+        let ending = loop {
             tokio::select! {
+                biased;
                 got = live.recv() => match got {
                     Ok(event) => {
+                        if wanted.as_ref().is_some_and(|w| !w.contains(&event.program)) {
+                            continue;
+                        }
                         let msg = ServerMessage::Event { id, event: (*event).clone() };
-                        send_following(write, &msg).await?;
+                        if let Err(ending) = out.send(&msg).await {
+                            break ending;
+                        }
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
-                        return Err(Abort::Tell(Some(id), ErrorKind::Refused, format!(
-                            "cut off: this listener fell {n} events behind"
-                        )));
+                        break Ending::CutOff(format!(
+                            "cut off: this follower fell behind ({n} events missed)"
+                        ));
                     }
-                    Err(broadcast::error::RecvError::Closed) => {
-                        return send(write, &ServerMessage::End { id }).await;
-                    }
+                    Err(broadcast::error::RecvError::Closed) => break Ending::Done,
                 },
-                _ = read.read(&mut eof) => return Err(Abort::Gone),
+                _ = exiting.wait_for(|&exiting| exiting) => break Ending::Done,
+                _ = read.read(&mut eof) => break Ending::Gone,
             }
-        }
+        };
+        out.end(id, ending).await
     }
 
     async fn send_chunk(
         &self,
         id: u64,
-        write: &mut OwnedWriteHalf,
+        out: &mut Follower<'_>,
         record: &Record,
         bytes: &[u8],
-    ) -> Result<(), Abort> {
+    ) -> Result<(), Ending> {
         let ts_ms = record
             .at
             .duration_since(std::time::UNIX_EPOCH)
@@ -382,9 +447,93 @@ impl Conn {
                 ts_ms,
                 text: String::from_utf8_lossy(piece).into_owned(),
             };
-            send_following(write, &ServerMessage::Log { id, chunk }).await?;
+            out.send(&ServerMessage::Log { id, chunk }).await?;
         }
         Ok(())
+    }
+}
+
+/// How a stream ends.
+enum Ending {
+    /// Everything was sent (`logs` without `--follow`), or supd is exiting: `End`.
+    Done,
+    /// The client fell behind: this error.
+    CutOff(String),
+    /// The client left or the socket broke: nothing to say.
+    Gone,
+}
+
+/// A client that follows a stream must keep reading: one that has not taken a byte for this
+/// long while a message waits is cut off (it would otherwise hold its task and backlog
+/// forever). Its programs never wait for it.
+const FOLLOWER_PATIENCE: Duration = Duration::from_secs(5);
+
+/// After the decision to cut a follower off, how long it has to read the rest of the line
+/// it was sent and the error that follows, before supd hangs up.
+const CUT_OFF_GRACE: Duration = Duration::from_secs(10);
+
+/// The writing side of a stream. It tracks how much of the current line the client has
+/// taken, so that whatever ends the stream comes after whole lines only.
+struct Follower<'w> {
+    write: &'w mut OwnedWriteHalf,
+    line: Vec<u8>,
+    /// Bytes of `line` already written.
+    sent: usize,
+}
+
+impl<'w> Follower<'w> {
+    fn new(write: &'w mut OwnedWriteHalf) -> Self {
+        Follower {
+            write,
+            line: Vec::new(),
+            sent: 0,
+        }
+    }
+
+    /// Writes one message, giving the client [`FOLLOWER_PATIENCE`] for each part of it.
+    async fn send(&mut self, msg: &ServerMessage) -> Result<(), Ending> {
+        self.line = encode(msg);
+        self.sent = 0;
+        while self.sent < self.line.len() {
+            let pending = &self.line[self.sent..];
+            match tokio::time::timeout(FOLLOWER_PATIENCE, self.write.write(pending)).await {
+                Ok(Ok(0) | Err(_)) => return Err(Ending::Gone),
+                Ok(Ok(n)) => self.sent += n,
+                Err(_) => {
+                    let patience = FOLLOWER_PATIENCE.as_secs();
+                    tracing::info!("cut off a follower that has not read anything for {patience}s");
+                    return Err(Ending::CutOff(format!(
+                        "cut off: this follower fell behind for {patience} s"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes the line in flight, then sends what `ending` says: an `End`, or the error
+    /// within [`CUT_OFF_GRACE`].
+    async fn end(mut self, id: u64, ending: Ending) -> Result<(), Abort> {
+        let (last, within) = match ending {
+            Ending::Gone => return Err(Abort::Gone),
+            Ending::Done => (ServerMessage::End { id }, FOLLOWER_PATIENCE),
+            Ending::CutOff(message) => (
+                ServerMessage::Error {
+                    id: Some(id),
+                    error: ErrorReply {
+                        kind: ErrorKind::Refused,
+                        message,
+                    },
+                },
+                CUT_OFF_GRACE,
+            ),
+        };
+        let mut rest = self.line.split_off(self.sent.min(self.line.len()));
+        rest.extend_from_slice(&encode(&last));
+        match tokio::time::timeout(within, self.write.write_all(&rest)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Abort::Gone),
+        }
     }
 }
 
@@ -445,21 +594,4 @@ async fn read_message(
 
 async fn send(write: &mut OwnedWriteHalf, msg: &ServerMessage) -> Result<(), Abort> {
     write.write_all(&encode(msg)).await.map_err(|_| Abort::Gone)
-}
-
-/// A client that follows a stream must keep reading: one that has not taken a message for
-/// this long is cut off (it would otherwise hold its task and backlog forever).
-const FOLLOWER_PATIENCE: Duration = Duration::from_secs(5);
-
-async fn send_following(write: &mut OwnedWriteHalf, msg: &ServerMessage) -> Result<(), Abort> {
-    match tokio::time::timeout(FOLLOWER_PATIENCE, send(write, msg)).await {
-        Ok(result) => result,
-        Err(_) => {
-            tracing::info!(
-                "cut off a follower that has not read anything for {}s",
-                FOLLOWER_PATIENCE.as_secs()
-            );
-            Err(Abort::Gone)
-        }
-    }
 }

@@ -4,7 +4,8 @@
 //! exists, the control socket before anything is started (so a second supd refuses early),
 //! the console before the first message. Tear-down runs the other way: the owner reports
 //! the exit code once no child is left, the socket file is removed, the pipes are drained to
-//! their last byte, the console is flushed.
+//! their last byte, the streams (`supctl logs -f`, `supctl events`) get their last lines and
+//! an `End`, the console is flushed.
 
 use std::io::IsTerminal;
 use std::rc::Rc;
@@ -25,6 +26,10 @@ const SHED_AFTER_QUIET: Duration = Duration::from_secs(2);
 
 /// After the last process is gone, how long output still in flight may take to drain.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the streams may take to send their last lines and `End` at exit (a follower
+/// that reads normally needs milliseconds; a stuck one is not waited for longer).
+const STREAMS_END_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why supd could not start; printed as `supd: <message>`.
 pub struct StartError {
@@ -98,12 +103,14 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     let names = Rc::new(Names::new(style.names.clone()));
     let listener = socket.listener.clone();
     let bulletin = Rc::new(crate::bulletin::Bulletin::default());
+    let streams = control::Streams::new();
     let server = tokio::task::spawn_local(control::serve(
         listener,
         events_tx.clone(),
         plane.clone(),
         names.clone(),
         bulletin.clone(),
+        streams.clone(),
     ));
 
     let notify = match crate::notify::open(events_tx.clone()) {
@@ -176,6 +183,13 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         tracing::warn!(
             "some program output was still unread {}s after the last process ended",
             DRAIN_TIMEOUT.as_secs()
+        );
+    }
+    // Every line and state change is out of the pipes now: followers get them, then End.
+    if !streams.end(STREAMS_END_TIMEOUT).await {
+        tracing::info!(
+            "a follower had not taken the end of its stream within {}s; exiting without it",
+            STREAMS_END_TIMEOUT.as_secs()
         );
     }
     tracing::info!("exiting with code {code}");

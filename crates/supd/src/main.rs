@@ -29,7 +29,7 @@ mod watch;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use supd_config::LoadOptions;
 
 #[derive(Parser)]
@@ -40,32 +40,54 @@ use supd_config::LoadOptions;
     after_help = "Control a running supd with supctl (supctl status, supctl restart web, ...)."
 )]
 struct Cli {
-    /// Config file: supd TOML, or a supervisord file (.conf/.ini), converted on the fly
-    /// [default: $SUPD_CONFIG, else /etc/supd/supd.toml]
-    #[arg(long, short = 'c', global = true, value_name = "PATH")]
-    config: Option<PathBuf>,
-
-    /// Also run the programs of this profile (repeat it, or separate names with commas)
-    /// [default: $SUPD_PROFILE]; programs without `profiles` always run
-    #[arg(
-        long,
-        short = 'p',
-        global = true,
-        value_name = "NAME",
-        value_delimiter = ','
-    )]
-    profile: Vec<String>,
+    #[command(flatten)]
+    source: ConfigArgs,
 
     #[command(subcommand)]
     command: Option<Command>,
 }
 
+/// Which config, for the commands that read one (`supd`, `supd run`, `supd check`): given
+/// before the command or after it.
+#[derive(Args, Default)]
+struct ConfigArgs {
+    /// Config file: supd TOML, or a supervisord file (.conf/.ini), converted on the fly
+    /// [default: $SUPD_CONFIG, else /etc/supd/supd.toml]
+    #[arg(long, short = 'c', value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    /// Also run the programs of this profile (repeat it, or separate names with commas)
+    /// [default: $SUPD_PROFILE]; programs without `profiles` always run
+    #[arg(long, short = 'p', value_name = "NAME", value_delimiter = ',')]
+    profile: Vec<String>,
+}
+
+impl ConfigArgs {
+    /// These options, where those given after the command win over those before it.
+    fn or(self, before: ConfigArgs) -> ConfigArgs {
+        ConfigArgs {
+            config: self.config.or(before.config),
+            profile: if self.profile.is_empty() {
+                before.profile
+            } else {
+                self.profile
+            },
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the programs of the config in the foreground (the default)
-    Run,
+    Run {
+        #[command(flatten)]
+        source: ConfigArgs,
+    },
     /// Validate the config: print every problem at once; exit 0 when there is none, else 2
-    Check,
+    Check {
+        #[command(flatten)]
+        source: ConfigArgs,
+    },
     /// Convert a supervisord config to supd TOML: the TOML on stdout, notes on stderr
     #[command(
         after_help = "Example: supd import /etc/supervisor/supervisord.conf > supd.toml\n\
@@ -79,35 +101,150 @@ enum Command {
     },
     /// Run CMD as USER in place of this process (same pid), like gosu: for entrypoint scripts
     #[command(
-        after_help = "Exit codes: CMD's own; 2 when USER cannot be used; 126 when CMD \
+        override_usage = "supd exec USER CMD [ARGS]...\n       supd exec --user USER [--] CMD [ARGS]...",
+        after_help = "Both gosu's form (`supd exec appuser daphne ...`) and `--user` work.\n\
+        Exit codes: CMD's own; 2 when USER cannot be used; 126 when CMD \
         cannot be executed; 127 when it is not found."
     )]
     Exec {
-        /// "name", "uid", "name:group" or "uid:gid"
+        /// "name", "uid", "name:group" or "uid:gid" [default: the first word, as in gosu]
         #[arg(long, short = 'u', value_name = "USER")]
-        user: String,
-        /// The command and its arguments (after `--`)
-        #[arg(last = true, required = true, value_name = "CMD")]
+        user: Option<String>,
+        /// The command and its arguments (after USER, or after `--user USER [--]`)
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            required = true,
+            value_name = "CMD"
+        )]
         command: Vec<std::ffi::OsString>,
+    },
+    /// Print a completion script for SHELL (e.g. `supd completions bash >
+    /// /etc/bash_completion.d/supd`)
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page of supd, or of one of its commands
+    Man {
+        /// A command, for its own page (supd-COMMAND(1))
+        #[arg(value_name = "COMMAND", conflicts_with = "dir")]
+        command: Option<String>,
+        /// Write every page (supd.1 and one per command) into DIR instead
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let path = cli
+    let code = match cli.command.unwrap_or(Command::Run {
+        source: ConfigArgs::default(),
+    }) {
+        Command::Check { source } => {
+            let (path, options) = config_source(source.or(cli.source));
+            check(&path, &options)
+        }
+        Command::Run { source } => {
+            let (path, options) = config_source(source.or(cli.source));
+            run(&path, &options)
+        }
+        Command::Import { file } => import(&file),
+        Command::Exec { user, command } => match (user, command.split_first()) {
+            (Some(user), _) => exec::exec(&user, &command),
+            // gosu's form: the first word is the user (a `--` after it is let through).
+            (None, Some((user, command))) if !command.is_empty() && command != ["--"] => {
+                let command = command.strip_prefix(&["--".into()][..]).unwrap_or(command);
+                exec::exec(&user.to_string_lossy(), command)
+            }
+            (None, user) => {
+                let user = user.map_or("USER".into(), |(u, _)| u.to_string_lossy());
+                eprintln!(
+                    "supd exec: name the command to run as {user} (supd exec USER CMD [ARGS]...)"
+                );
+                2
+            }
+        },
+        Command::Completions { shell } => {
+            // Into memory first: clap_complete panics when its writer fails (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "supd", &mut script);
+            let mut out = std::io::stdout().lock();
+            written(
+                std::io::Write::write_all(&mut out, &script)
+                    .and_then(|()| std::io::Write::flush(&mut out)),
+            )
+        }
+        Command::Man { command, dir } => man(command.as_deref(), dir.as_deref()),
+    };
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
+
+/// The config file and load options the command line (or the environment) names.
+fn config_source(args: ConfigArgs) -> (PathBuf, LoadOptions) {
+    let path = args
         .config
         .or_else(|| std::env::var_os("SUPD_CONFIG").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(supd_config::DEFAULT_CONFIG));
     let options = LoadOptions {
-        profiles: profiles(cli.profile),
+        profiles: profiles(args.profile),
     };
-    let code = match cli.command.unwrap_or(Command::Run) {
-        Command::Check => check(&path, &options),
-        Command::Run => run(&path, &options),
-        Command::Import { file } => import(&file),
-        Command::Exec { user, command } => exec::exec(&user, &command),
+    (path, options)
+}
+
+/// `supd man [COMMAND]`, or every page into `--dir`.
+fn man(command: Option<&str>, dir: Option<&Path>) -> i32 {
+    let mut cli = Cli::command().disable_help_subcommand(true);
+    cli.build();
+    if let Some(dir) = dir {
+        let pages = std::iter::once(&cli).chain(cli.get_subcommands());
+        for page in pages {
+            if let Err(e) = man_page(page).generate_to(dir) {
+                eprintln!(
+                    "supd: cannot write the man pages into {}: {}",
+                    dir.display(),
+                    supd_sys::spawn::describe(&e)
+                );
+                return 2;
+            }
+        }
+        return 0;
+    }
+    let page = match command {
+        None => &cli,
+        Some(name) => match cli.find_subcommand(name) {
+            Some(sub) => sub,
+            None => {
+                let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+                eprintln!("supd: no command {name:?} (commands: {})", names.join(", "));
+                return 2;
+            }
+        },
     };
-    ExitCode::from(code.clamp(0, 255) as u8)
+    let mut out = std::io::stdout().lock();
+    written(
+        man_page(page)
+            .render(&mut out)
+            .and_then(|()| std::io::Write::flush(&mut out)),
+    )
+}
+
+/// The page of supd (`supd.1`) or of one of its commands (`supd-exec.1`), from a built
+/// command line.
+fn man_page(command: &clap::Command) -> clap_mangen::Man {
+    clap_mangen::Man::new(command.clone()).source(format!("supd {}", env!("CARGO_PKG_VERSION")))
+}
+
+/// The exit code of printing to stdout: 0, also when the reader left early (`| head`).
+fn written(result: std::io::Result<()>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("supd: cannot write to stdout: {e}");
+            1
+        }
+    }
 }
 
 /// `--profile` names, else those of `$SUPD_PROFILE` (comma-separated); blanks dropped.

@@ -491,7 +491,7 @@ impl Owner {
                 self.reload(Some(Waiting { id, reply }));
                 return;
             }
-            Request::Logs { .. } | Request::Events => error(
+            Request::Logs { .. } | Request::Events { .. } => error(
                 ErrorKind::BadRequest,
                 "streams are served by the control connection itself".into(),
             ),
