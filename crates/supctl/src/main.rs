@@ -279,10 +279,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let down: Vec<String> = programs
                 .iter()
                 .filter(|p| p.autostart && !p.up)
-                .map(|p| match &p.health {
-                    Some(h) => format!("{} is {} ({h})", p.name, p.state),
-                    None => format!("{} is {}", p.name, p.state),
-                })
+                .map(render::not_up)
                 .collect();
             if down.is_empty() {
                 println!(

@@ -94,6 +94,24 @@ fn info(p: &ProgramStatus) -> String {
     }
 }
 
+/// Why `supctl health` counts a program as not up, in words: `flaky is in backoff (exited
+/// with 1 after 12ms)`, `web is running (unhealthy: HTTP 503 (3 in a row))`.
+pub fn not_up(p: &ProgramStatus) -> String {
+    let state = match p.state {
+        ProgramState::Backoff => "is in backoff",
+        ProgramState::Exited => "has exited",
+        ProgramState::Stopped => "is stopped",
+        ProgramState::Fatal => "is fatal",
+        ProgramState::Starting => "is starting",
+        ProgramState::Stopping => "is stopping",
+        ProgramState::Running => "is running",
+    };
+    match p.health.as_ref().or(p.reason.as_ref()) {
+        Some(why) => format!("{} {state} ({why})", p.name),
+        None => format!("{} {state}", p.name),
+    }
+}
+
 /// `45s`, `3m12s`, `2h5m`, `3d4h`.
 fn uptime(ms: u64) -> String {
     let s = ms / 1000;
@@ -199,6 +217,21 @@ pub fn event(e: &StateEvent, json: bool) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_says_what_a_program_that_is_not_up_is_doing_and_why() {
+        let mut flaky = status("flaky", ProgramState::Backoff);
+        flaky.reason = Some("exited with 1 after 12ms".into());
+        assert_eq!(not_up(&flaky), "flaky is in backoff (exited with 1 after 12ms)");
+        let mut web = status("web", ProgramState::Running);
+        web.reason = Some("autostart".into());
+        web.health = Some("unhealthy: HTTP 503 (3 in a row)".into());
+        assert_eq!(
+            not_up(&web),
+            "web is running (unhealthy: HTTP 503 (3 in a row))"
+        );
+        assert_eq!(not_up(&status("job", ProgramState::Exited)), "job has exited");
+    }
 
     fn status(name: &str, state: ProgramState) -> ProgramStatus {
         ProgramStatus {
