@@ -118,7 +118,7 @@ fn inspect(config: &Config, out: &mut Findings) {
                 let roots: Vec<String> = watch
                     .paths
                     .iter()
-                    .map(|r| r.display().to_string())
+                    .map(|r| absolute(r, &cwd).display().to_string())
                     .collect();
                 let message = format!(
                     "{:?} matches no file under {} right now",
