@@ -65,15 +65,21 @@ command = "no-such-program-supd-e2e --flag"
 
 [program.fine]
 command = "sleep 1000"
+
+[program.words]
+command = ["sleep 1000"]
 "#,
     );
+    let path = std::env::var("PATH").unwrap();
     assert_eq!(
         refused(&check(dir.path())),
         [
             r#"supd.toml:5: program.web.command: "daphne" is not on PATH (/nonexistent/venv/bin, from the program's environment)"#.to_string(),
             format!(
-                r#"supd.toml:9: program.worker.command: "no-such-program-supd-e2e" is not on PATH ({}, supd's own)"#,
-                std::env::var("PATH").unwrap()
+                r#"supd.toml:9: program.worker.command: "no-such-program-supd-e2e" is not on PATH ({path}, supd's own)"#,
+            ),
+            format!(
+                r#"supd.toml:15: program.words.command: "sleep 1000" is not on PATH ({path}, supd's own); that name has a space in it: give each word separately"#,
             ),
         ]
     );

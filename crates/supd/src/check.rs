@@ -242,17 +242,24 @@ fn command_problem(
     };
     match found {
         Ok(file) => cannot_run(&absolute(&file, cwd)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(if program.contains('/') {
-            format!(
-                "{} does not exist",
-                absolute(Path::new(program), cwd).display()
-            )
-        } else {
-            format!(
-                "{program:?} is not on PATH ({}{path_source})",
-                Path::new(path).display()
-            )
-        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut message = if program.contains('/') {
+                format!(
+                    "{} does not exist",
+                    absolute(Path::new(program), cwd).display()
+                )
+            } else {
+                format!(
+                    "{program:?} is not on PATH ({}{path_source})",
+                    Path::new(path).display()
+                )
+            };
+            if program.contains(char::is_whitespace) {
+                // `command = ["python manage.py"]`, or quotes inside the command string.
+                message.push_str("; that name has a space in it: give each word separately");
+            }
+            Some(message)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
             let candidate = first_candidate(program, path, cwd)?;
             Some(
