@@ -34,8 +34,7 @@ pub fn run(path: &Path, options: &LoadOptions) -> i32 {
             for p in &problems {
                 eprintln!("{p}");
             }
-            let lines: Vec<(Diagnostic, bool)> = problems.into_iter().map(|d| (d, false)).collect();
-            summary(path, &lines, lines.len(), 0);
+            summary(path, &problems, 0);
             return 2;
         }
     };
@@ -45,35 +44,37 @@ pub fn run(path: &Path, options: &LoadOptions) -> i32 {
         findings.problem(problem);
     }
     inspect(config, &mut findings);
-    let (problems, warnings) = (findings.problems.len(), findings.warnings.len());
-    let mut lines: Vec<(Diagnostic, bool)> = loaded
-        .shown(findings.problems)
-        .into_iter()
-        .map(|d| (d, false))
-        .chain(
-            loaded
-                .shown(findings.warnings)
-                .into_iter()
-                .map(|d| (d, true)),
-        )
+    let problems = loaded.shown(findings.problems);
+    let warnings = loaded.shown(findings.warnings);
+    let mut lines: Vec<(&Diagnostic, Severity)> = problems
+        .iter()
+        .map(|d| (d, Severity::Problem))
+        .chain(warnings.iter().map(|d| (d, Severity::Warning)))
         .collect();
     sort(&mut lines, config);
-    for (d, is_warning) in &lines {
-        if *is_warning {
-            eprintln!("{}", warning_line(d));
-        } else {
-            eprintln!("{d}");
+    for (d, severity) in &lines {
+        match severity {
+            Severity::Problem => eprintln!("{d}"),
+            Severity::Warning => eprintln!("{}", warning_line(d)),
         }
     }
-    if problems > 0 {
-        summary(path, &lines, problems, warnings);
+    if !problems.is_empty() {
+        summary(path, &problems, warnings.len());
         return 2;
     }
+    let warnings = warnings.len();
     if let Some(notes) = loaded.converted {
         eprintln!("{}", crate::source::suggest_import(path, notes));
     }
     println!("{}", ok_line(path, config, warnings));
     0
+}
+
+/// A problem makes `supd check` exit 2; a warning does not.
+#[derive(Clone, Copy)]
+enum Severity {
+    Problem,
+    Warning,
 }
 
 /// What the inspection found, each once.
@@ -192,7 +193,10 @@ fn runnable(
         .directory
         .as_deref()
         .map_or_else(|| supd_cwd.to_path_buf(), |d| absolute(d, supd_cwd));
-    if p.directory.is_some() && cwd.is_dir() {
+    if p.directory.is_some() {
+        if !cwd.is_dir() {
+            return; // preflight says so; nothing runs there
+        }
         if let Some(why) = who.cannot_enter(&cwd, db) {
             let message = format!(
                 "{} cannot enter the working directory {}: {why}",
@@ -320,7 +324,7 @@ fn socket(config: &Config, supd: &Who, cwd: &Path, db: &UserDb, out: &mut Findin
 }
 
 /// By file (the main file first, then in order of appearance), then line.
-fn sort<T>(lines: &mut [(Diagnostic, T)], config: &Config) {
+fn sort<T>(lines: &mut [(&Diagnostic, T)], config: &Config) {
     let mut files: Vec<PathBuf> = vec![config.path.clone()];
     for (d, _) in lines.iter() {
         if !files.contains(&d.file) {
@@ -347,19 +351,20 @@ fn warning_line(d: &Diagnostic) -> String {
     line
 }
 
-/// `supd: N problems in PATH`, after the problems `lines` are.
-fn summary(path: &Path, lines: &[(Diagnostic, bool)], problems: usize, warnings: usize) {
-    let converted = lines
+/// `supd: N problems in PATH`, after the `problems`.
+fn summary(path: &Path, problems: &[Diagnostic], warnings: usize) {
+    let converted = problems
         .iter()
-        .any(|(d, _)| d.file.to_string_lossy().ends_with(crate::source::CONVERTED));
+        .any(|d| d.file.to_string_lossy().ends_with(crate::source::CONVERTED));
+    let n = problems.len();
     let warnings = match warnings {
         0 => String::new(),
         1 => " and 1 warning".to_string(),
         w => format!(" and {w} warnings"),
     };
     eprintln!(
-        "supd: {problems} problem{}{warnings} in {}{}",
-        if problems == 1 { "" } else { "s" },
+        "supd: {n} problem{}{warnings} in {}{}",
+        if n == 1 { "" } else { "s" },
         path.display(),
         if converted {
             format!(
