@@ -65,7 +65,7 @@ fn a_group_names_whole_programs_not_instances() {
         problem(
             "[program.worker]\ncommand = \"x\"\ninstances = 2\n[group.g]\nprograms = [\"worker:1\"]\n"
         ),
-        r#"5: group.g.programs: programs names whole programs: write "worker" (all of its instances), not "worker:1""#
+        r#"5: group.g.programs: a group names whole programs: write "worker" (all of its instances), not "worker:1""#
     );
 }
 

@@ -52,7 +52,7 @@ pub(super) fn group(w: &mut Walker, name: &str, sec: &Section, universe: &Univer
     for (program, at) in &items {
         match universe.get(program) {
             Some(known) => members.push(&known.name),
-            None => w.error(*at, &field.key, universe.unknown(program, "programs")),
+            None => w.error(*at, &field.key, universe.unknown(program, "a group")),
         }
     }
     group.programs = universe

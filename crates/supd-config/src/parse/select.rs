@@ -80,13 +80,13 @@ impl Universe {
         Ok(known.run_names())
     }
 
-    /// Why `dep`, named in `key` (`depends_on`), is not a program.
-    pub fn unknown(&self, dep: &str, key: &str) -> String {
+    /// Why `dep` is not a program; `naming` says what names it (`depends_on`, `a group`).
+    pub fn unknown(&self, dep: &str, naming: &str) -> String {
         if let Some((base, _)) = dep.split_once(':')
             && self.get(base).is_some_and(|p| p.instances.is_some())
         {
             return format!(
-                "{key} names whole programs: write {base:?} (all of its instances), \
+                "{naming} names whole programs: write {base:?} (all of its instances), \
                  not {dep:?}"
             );
         }
