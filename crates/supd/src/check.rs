@@ -156,13 +156,7 @@ fn inspect(config: &Config, out: &mut Findings) {
 /// [`crate::preflight`] reports).
 fn program_user(p: &ProgramSpec, db: &UserDb) -> Option<Who> {
     let Some(user) = &p.user else {
-        let supd = Who::supd();
-        let shown = if supd.uid == 0 {
-            "root".to_string()
-        } else {
-            format!("uid {} (supd's own user)", supd.uid)
-        };
-        return Some(Who { shown, ..supd });
+        return Some(Who::supd());
     };
     let run_as = crate::identity::run_as(user, db).ok()?;
     let shown = format!("user {:?}", crate::identity::describe(user));

@@ -30,7 +30,7 @@ pub struct Who {
     pub gid: u32,
     /// Supplementary groups.
     pub groups: Vec<u32>,
-    /// For messages, as the subject of a sentence: `user "nobody"`, `supd (uid 1000)`.
+    /// For messages, as the subject of a sentence: `user "nobody"`, `root`.
     pub shown: String,
 }
 
@@ -45,9 +45,9 @@ impl Who {
                 .map(|g| g.into_iter().map(|g| g.as_raw()).collect())
                 .unwrap_or_default(),
             shown: if uid == 0 {
-                "supd (root)".to_string()
+                "root".to_string()
             } else {
-                format!("supd (uid {uid})")
+                format!("uid {uid} (supd's own user)")
             },
         }
     }

@@ -193,7 +193,7 @@ pub fn unmatched_includes(spec: &WatchSpec) -> Vec<usize> {
     if spec.include.is_empty() || spec.paths.iter().any(|p| !p.is_dir()) {
         return Vec::new(); // a watched file is watched whatever the globs say
     }
-    let Ok(base) = matcher::Matcher::new(&[], &spec.exclude, Vec::new()) else {
+    let Ok(mut base) = matcher::Matcher::new(&[], &spec.exclude, Vec::new()) else {
         return Vec::new();
     };
     let mut pending: Vec<(usize, matcher::Matcher)> = spec
@@ -205,7 +205,6 @@ pub fn unmatched_includes(spec: &WatchSpec) -> Vec<usize> {
             Some((i, m))
         })
         .collect();
-    let mut base = base;
     let mut budget = WALK_LIMIT;
     for root in &spec.paths {
         let Ok(root) = std::fs::canonicalize(root) else {
