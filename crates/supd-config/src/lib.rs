@@ -10,18 +10,25 @@
 //! `[program.*]` tables of other files ([`include`] owns the pattern rules), and `env_file`
 //! (in `[supd]` and per program) reads variables in docker compose's `.env` syntax. Which
 //! programs run depends on the active profiles ([`LoadOptions`]), and `instances = N` turns
-//! one table into `N` programs `NAME:0` .. `NAME:N-1`.
+//! one table into `N` programs `NAME:0` .. `NAME:N-1`. `[group.NAME] programs = [...]`
+//! names several programs at once for the command line ([`GroupSpec`]).
 //!
 //! Reading happens in two stages:
 //! 1. **Syntax**: the TOML text is parsed into a spanned document tree (every key and value
 //!    keeps its byte range, so every message can name its line).
 //! 2. **Schema**: the tree is walked against the schema of DESIGN.md. Unknown keys (with the
-//!    nearest known key), wrong types, bad durations, signals, modes, missing `command`,
-//!    unknown `depends_on` names, dependency cycles and unset `${VAR}`s are all collected;
-//!    the walk never stops at the first problem.
+//!    supd spelling of a supervisord key, else the nearest known key), wrong types, bad
+//!    durations, signals, modes, missing `command`, unknown `depends_on` and group members,
+//!    dependency cycles and unset `${VAR}`s are all collected; the walk never stops at the
+//!    first problem.
 //!
 //! Either stage's problems come back together as [`Diagnostics`], one [`Diagnostic`] each,
-//! sorted by line. A caller prints them, one per line, and exits 2.
+//! sorted by line. A caller prints them, one per line, and exits 2. A file is always TOML:
+//! supervisord's `[program:x]` headers are syntax errors that say how to write them.
+//!
+//! A valid [`Config`] keeps where each key was written ([`Locations`]), so the problems a
+//! caller finds later on the machine (an unknown user, a missing directory) name a file
+//! and line too ([`Config::program_problem`]).
 
 mod diagnostic;
 mod envfile;

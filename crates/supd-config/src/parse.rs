@@ -4,7 +4,8 @@
 //! config come together:
 //! 1. [`syntax`]: the text of each file becomes a spanned tree
 //!    ([`toml::de::DeTable::parse_recoverable`]); a file with syntax errors reports those
-//!    alone, since a broken tree would only produce spurious schema errors.
+//!    alone, since a broken tree would only produce spurious schema errors. A supervisord
+//!    header (`[program:web]`) is reported as such, with the TOML to write instead.
 //! 2. The schema walk, in this order:
 //!    - `[supd] env_file` (its path interpolated from supd's own environment only), whose
 //!      variables then feed every other `${VAR}`;
@@ -12,7 +13,10 @@
 //!    - every `[program.NAME]` table of every file: first `profiles` and `instances`
 //!      ([`select`]), which decide what runs and under which names, then each table in full
 //!      ([`program`]), once per instance, with its own `env_file` loaded first;
-//!    - the `depends_on` graph over the programs of every file ([`graph`]).
+//!    - the `depends_on` graph over the programs of every file ([`graph`]);
+//!    - every `[group.NAME]` table of every file, against the programs of every file
+//!      ([`group`]);
+//!    - where every `[supd]` and program key was written ([`Locations`]).
 //!
 //! Each file has its own [`Walker`], so every problem names the file it is in and a line
 //! there; problems in env files name the env file and its line. The only I/O is reading
@@ -21,6 +25,7 @@
 //! contains them.
 
 mod graph;
+mod group;
 mod health;
 pub(crate) mod program;
 mod select;
@@ -36,13 +41,15 @@ use toml::Spanned;
 use toml::de::DeTable;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, io_reason};
-use crate::spec::{Config, DEFAULT_SOCKET, LoadOptions, LogFormat, ProgramSpec, SupdSpec};
+use crate::spec::{
+    Config, DEFAULT_SOCKET, LoadOptions, Location, Locations, LogFormat, ProgramSpec, SupdSpec,
+};
 use select::{Known, Universe};
-use walker::{Field, InstanceVar, Section, Walker, resolve};
+use walker::{Field, InstanceVar, Section, Value, Walker, resolve};
 
-pub(crate) use walker::shorten;
+pub(crate) use walker::{key_segment, shorten};
 
-const TOP_KEYS: &[&str] = &["supd", "program"];
+const TOP_KEYS: &[&str] = &["supd", "program", "group"];
 const SUPD_KEYS: &[&str] = &[
     "socket",
     "socket_mode",
@@ -60,13 +67,38 @@ struct Included {
     text: String,
 }
 
-/// One `[program.NAME]` table of one of the files.
+/// One `[program.NAME]` or `[group.NAME]` table of one of the files.
 struct Entry<'t, 'i> {
     /// Index of the file's walker.
     file: usize,
     name: String,
     sec: Section<'t, 'i>,
 }
+
+/// What the named tables of one kind are: `[program.NAME]` or `[group.NAME]`.
+struct TableKind {
+    /// The top-level key, also the noun of messages.
+    key: &'static str,
+    /// What the top-level key must hold.
+    tables_expected: &'static str,
+    /// What each NAME must hold.
+    table_expected: &'static str,
+    name_problem: fn(&str) -> Option<String>,
+}
+
+const PROGRAMS: TableKind = TableKind {
+    key: "program",
+    tables_expected: "a table of programs like [program.web]",
+    table_expected: "a table like [program.web]",
+    name_problem: program_name_problem,
+};
+
+const GROUPS: TableKind = TableKind {
+    key: "group",
+    tables_expected: "a table of groups like [group.celery]",
+    table_expected: "a table like [group.celery]",
+    name_problem: group::group_name_problem,
+};
 
 /// Parses and validates a config file and the files it names.
 pub(crate) fn parse(
@@ -81,7 +113,7 @@ pub(crate) fn parse(
     };
     let mut env_files = EnvFiles::new(path);
     let root = Section::root(doc.get_ref());
-    main.check_keys(&root, TOP_KEYS);
+    main.check_keys(&root, TOP_KEYS, suggest::TOP_HINTS);
     let supd_sec = root
         .get("supd")
         .and_then(|f| main.table(f, "a table like [supd]"));
@@ -112,7 +144,11 @@ pub(crate) fn parse(
         }
     }
 
-    let entries = program_tables(&mut walkers, &tables);
+    for &(file, table) in &tables[1..] {
+        included_top_level(&mut walkers[file], &Section::root(table), path);
+    }
+    let entries = named_tables(&mut walkers, &tables, &PROGRAMS);
+    let group_entries = named_tables(&mut walkers, &tables, &GROUPS);
     let active_profiles = dedup(&options.profiles);
     let mut universe = Universe {
         programs: Vec::with_capacity(entries.len()),
@@ -153,14 +189,32 @@ pub(crate) fn parse(
     }
     graph::report_cycles(&mut walkers, &nodes);
 
+    let mut groups = Vec::with_capacity(group_entries.len());
+    for e in &group_entries {
+        // A group may share a program's name, as in supervisord: `group:web` and `web` are
+        // told apart on the command line.
+        let w = &mut walkers[e.file];
+        groups.push(group::group(w, &e.name, &e.sec, &universe));
+    }
+
+    let mut locations = Locations::default();
+    if let Some(sec) = &supd_sec {
+        record_table(&mut locations, &walkers[0], sec);
+    }
+    for e in &entries {
+        record_table(&mut locations, &walkers[e.file], &e.sec);
+    }
+
     let config = Config {
         path: path.to_path_buf(),
         supd,
         programs,
         inactive,
+        groups,
         options: LoadOptions {
             profiles: active_profiles,
         },
+        locations,
     };
     finish(walkers, &env_files.order, config)
 }
@@ -252,26 +306,23 @@ fn read_includes(main: &mut Walker, field: &Field, order: &mut Vec<PathBuf>) -> 
     out
 }
 
-/// Every `[program.NAME]` table of every file, in file order (the main file first), each
-/// name once: a second definition is reported, naming the first.
-fn program_tables<'t, 'i>(
+/// Every table of `kind` (`[program.NAME]`) of every file, in file order (the main file
+/// first), each name once: a second definition is reported, naming the first.
+fn named_tables<'t, 'i>(
     walkers: &mut [Walker],
     tables: &[(usize, &'t DeTable<'i>)],
+    kind: &TableKind,
 ) -> Vec<Entry<'t, 'i>> {
-    let main_file = walkers[0].file().to_path_buf();
+    let noun = kind.key;
     let mut entries: Vec<Entry> = Vec::new();
     // name -> (file, line) of its first definition
     let mut first: Vec<(String, usize, usize)> = Vec::new();
     for &(file, table) in tables {
-        let root = Section::root(table);
-        if file > 0 {
-            included_top_level(&mut walkers[file], &root, &main_file);
-        }
-        let Some(field) = root.get("program") else {
+        let Some(field) = Section::root(table).get(kind.key) else {
             continue;
         };
         let w = &mut walkers[file];
-        let Some(sec) = w.table(field, "a table of programs like [program.web]") else {
+        let Some(sec) = w.table(field, kind.tables_expected) else {
             continue;
         };
         for (key, value) in sec.table.iter() {
@@ -279,12 +330,12 @@ fn program_tables<'t, 'i>(
             let key_path = sec.child(name);
             let at = key.span().start;
             let w = &mut walkers[file];
-            if let Some(problem) = program_name_problem(name) {
+            if let Some(problem) = (kind.name_problem)(name) {
                 w.error(at, &key_path, problem);
             }
             if let Some((_, f, line)) = first.iter().find(|(n, _, _)| n == name) {
                 let message = format!(
-                    "program {name:?} is already defined in {}:{line} (a program may be \
+                    "{noun} {name:?} is already defined in {}:{line} (a {noun} may be \
                      defined only once in a config file and the files it includes)",
                     walkers[*f].file().display()
                 );
@@ -296,7 +347,7 @@ fn program_tables<'t, 'i>(
                 key: key_path,
                 value,
             };
-            let Some(sec) = walkers[file].table(field, "a table like [program.web]") else {
+            let Some(sec) = walkers[file].table(field, kind.table_expected) else {
                 continue;
             };
             entries.push(Entry {
@@ -309,26 +360,62 @@ fn program_tables<'t, 'i>(
     entries
 }
 
-/// An included file may hold only `[program.*]` tables.
+/// An included file may hold only `[program.*]` and `[group.*]` tables.
 fn included_top_level(w: &mut Walker, root: &Section, main_file: &Path) {
     for key in root.table.keys() {
         let name: &str = key.get_ref();
         let at = key.span().start;
         match name {
-            "program" => {}
+            "program" | "group" => {}
             "supd" => {
                 let message = format!(
                     "[supd] is only allowed in the main config file {} (an included file may \
-                     only define [program.*] tables)",
+                     only define [program.*] and [group.*] tables)",
                     main_file.display()
                 );
                 w.error(at, "supd", message);
             }
             _ => {
-                let message = suggest::unknown_key_message(name, &["program"]);
+                let known = &["program", "group"];
+                let message = suggest::unknown_key_message(name, known, suggest::TOP_HINTS);
                 w.error(at, &root.child(name), message);
             }
         }
+    }
+}
+
+/// Adds where `sec` and everything in it were written to `locations`.
+fn record_table(locations: &mut Locations, w: &Walker, sec: &Section) {
+    let at = |offset: usize| Location {
+        file: w.file().to_path_buf(),
+        line: w.line(offset),
+    };
+    locations.add(sec.path.clone(), at(sec.at));
+    for (key, value) in sec.table.iter() {
+        record_value(locations, &at, sec.child(key.get_ref()), value);
+    }
+}
+
+fn record_value(
+    locations: &mut Locations,
+    at: &dyn Fn(usize) -> Location,
+    key: String,
+    value: &Value,
+) {
+    locations.add(key.clone(), at(value.span().start));
+    match value.get_ref() {
+        toml::de::DeValue::Table(table) => {
+            for (k, v) in table.iter() {
+                let child = format!("{key}.{}", key_segment(k.get_ref()));
+                record_value(locations, at, child, v);
+            }
+        }
+        toml::de::DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                record_value(locations, at, format!("{key}[{i}]"), item);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -524,7 +611,9 @@ fn empty_config(path: &Path, options: &LoadOptions) -> Config {
         supd: SupdSpec::default(),
         programs: Vec::new(),
         inactive: Vec::new(),
+        groups: Vec::new(),
         options: options.clone(),
+        locations: Locations::default(),
     }
 }
 
@@ -534,11 +623,27 @@ fn syntax<'i>(w: &mut Walker, text: &'i str) -> Option<Spanned<DeTable<'i>>> {
     if errors.is_empty() {
         return Some(doc);
     }
+    let supervisord = supervisord_headers(text);
+    for (i, header) in supervisord.iter().enumerate() {
+        let mut message = header.message.clone();
+        if i == 0 {
+            message.push_str(
+                " (a .toml file is always read as TOML; name a supervisord file .conf to \
+                 have supd convert it)",
+            );
+        }
+        w.error_at(Some(header.at), header.key.as_deref(), message);
+    }
     // `[program.NAME]` headers seen twice: (offset of the repeated header's line).
     let mut repeated: Vec<usize> = Vec::new();
     for e in &errors {
         let span = e.span();
         let at = span.as_ref().map(|s| s.start);
+        if let Some(at) = at
+            && supervisord.iter().any(|h| w.line(h.at) == w.line(at))
+        {
+            continue; // said better above
+        }
         let snippet = span.clone().and_then(|s| text.get(s));
         if e.message().starts_with("duplicate key")
             && let Some(at) = at
@@ -547,15 +652,15 @@ fn syntax<'i>(w: &mut Walker, text: &'i str) -> Option<Spanned<DeTable<'i>>> {
             if repeated.contains(&header) {
                 continue; // a key of a repeated program table: the header says it all
             }
-            if let Some((name, first)) = repeated_program(text, header) {
+            if let Some((kind, name, first)) = repeated_table(text, header) {
                 repeated.push(header);
                 let message = format!(
-                    "program {name:?} is already defined in {}:{} (a program may be defined \
+                    "{kind} {name:?} is already defined in {}:{} (a {kind} may be defined \
                      only once in a config file and the files it includes)",
                     w.file().display(),
                     w.line(first)
                 );
-                w.error(at, &format!("program.{name}"), message);
+                w.error(at, &format!("{kind}.{}", key_segment(&name)), message);
                 continue;
             }
         }
@@ -580,10 +685,10 @@ fn header_start(text: &str, at: usize) -> usize {
     start
 }
 
-/// When the line at `header` is `[program.NAME]` and an earlier line is the same header:
-/// NAME and the offset of the earlier one.
-fn repeated_program(text: &str, header: usize) -> Option<(String, usize)> {
-    let name_of = |line: &str| -> Option<String> {
+/// When the line at `header` is `[program.NAME]` or `[group.NAME]` and an earlier line is
+/// the same header: `program` or `group`, NAME and the offset of the earlier one.
+fn repeated_table(text: &str, header: usize) -> Option<(&'static str, String, usize)> {
+    let name_of = |line: &str| -> Option<(&'static str, String)> {
         let inner = line.trim().strip_prefix('[')?.split(']').next()?;
         if inner.starts_with('[') {
             return None;
@@ -593,20 +698,89 @@ fn repeated_program(text: &str, header: usize) -> Option<(String, usize)> {
             .map(|p| p.trim().trim_matches(['"', '\'']))
             .collect();
         match parts.as_slice() {
-            ["program", name] => Some(name.to_string()),
+            ["program", name] => Some(("program", name.to_string())),
+            ["group", name] => Some(("group", name.to_string())),
             _ => None,
         }
     };
     let line = text.get(header..)?.lines().next()?;
-    let name = name_of(line)?;
+    let (kind, name) = name_of(line)?;
     let mut offset = 0;
     for earlier in text.get(..header)?.split_inclusive('\n') {
-        if name_of(earlier).as_deref() == Some(name.as_str()) {
-            return Some((name, offset));
+        if name_of(earlier).is_some_and(|(k, n)| k == kind && n == name) {
+            return Some((kind, name, offset));
         }
         offset += earlier.len();
     }
     None
+}
+
+/// A supervisord section header (`[program:web]`) in a TOML file.
+struct SupervisordHeader {
+    /// Byte offset of its `[`.
+    at: usize,
+    /// The key it meant (`program.web`), when it has a supd equivalent.
+    key: Option<String>,
+    /// What to write instead, one sentence.
+    message: String,
+}
+
+/// Every line of `text` that is a supervisord section header with a `:` (`[program:web]`,
+/// `[group:celery]`, `[rpcinterface:supervisor]`), which TOML cannot parse.
+fn supervisord_headers(text: &str) -> Vec<SupervisordHeader> {
+    let mut found = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset + (line.len() - line.trim_start().len());
+        offset += line.len();
+        let Some(inner) = line
+            .trim()
+            .strip_prefix('[')
+            .and_then(|rest| rest.split_once(']'))
+            .filter(|(_, after)| after.trim().is_empty() || after.trim().starts_with(['#', ';']))
+            .map(|(inner, _)| inner.trim())
+        else {
+            continue;
+        };
+        let Some((section, name)) = inner.split_once(':') else {
+            continue;
+        };
+        let is_word = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
+        };
+        if !is_word(section) || name.is_empty() || name.contains(['[', ']']) {
+            continue;
+        }
+        let (key, message) = match section {
+            "program" | "group" => {
+                let key = format!("{section}.{}", key_segment(name));
+                let extra = if section == "group" {
+                    " with programs = [\"...\"]"
+                } else {
+                    ""
+                };
+                let message =
+                    format!("[{inner}] is supervisord's syntax: in TOML write [{key}]{extra}");
+                (Some(key), message)
+            }
+            "rpcinterface" => (
+                None,
+                format!("[{inner}] is a supervisord section that supd does not need (remove it)"),
+            ),
+            _ => (
+                None,
+                format!("[{inner}] is a supervisord section, which supd does not support"),
+            ),
+        };
+        found.push(SupervisordHeader {
+            at: start,
+            key,
+            message,
+        });
+    }
+    found
 }
 
 /// The first line of a TOML parser message, as a sentence. `snippet` is the text the parser
@@ -634,7 +808,7 @@ fn supd(w: &mut Walker, sec: &Section) -> SupdSpec {
         ("json", LogFormat::Json),
     ];
     let mut spec = SupdSpec::default();
-    w.check_keys(sec, SUPD_KEYS);
+    w.check_keys(sec, SUPD_KEYS, suggest::SUPD_HINTS);
     if let Some(socket) = sec.get("socket").and_then(|f| w.path(&f)) {
         spec.socket = socket;
     }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 pub use nix::sys::signal::Signal;
 
+use crate::diagnostic::Diagnostic;
+
 /// A whole config, validated: the main file and the files it includes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -21,13 +23,113 @@ pub struct Config {
     pub programs: Vec<ProgramSpec>,
     /// Programs of the files left out by the active profiles (their names as written).
     pub inactive: Vec<String>,
+    /// The `[group.NAME]` tables of every file, in file order.
+    pub groups: Vec<GroupSpec>,
     /// What this config was loaded with (a reload loads with the same).
     pub options: LoadOptions,
+    /// Where every `[supd]` and program key was written, for problems found after the
+    /// config was read (see [`Config::program_problem`]).
+    pub locations: Locations,
 }
 
 impl Config {
     pub fn program(&self, name: &str) -> Option<&ProgramSpec> {
         self.programs.iter().find(|p| p.name == name)
+    }
+
+    pub fn group(&self, name: &str) -> Option<&GroupSpec> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// A problem about `key` (`user`, `watch.include`) of program `program`, a name it
+    /// runs under (`worker:1` is in `[program.worker]`): located at the line of that key,
+    /// else of the program's table.
+    pub fn program_problem(
+        &self,
+        program: &str,
+        key: &str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        let table = split_instance(program).map_or(program, |(base, _)| base);
+        let table_key = format!("program.{}", crate::parse::key_segment(table));
+        self.located(&table_key, &format!("{table_key}.{key}"), message.into())
+    }
+
+    /// Like [`Config::program_problem`], at element `index` of the array `key`.
+    pub fn program_item_problem(
+        &self,
+        program: &str,
+        key: &str,
+        index: usize,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        let mut d = self.program_problem(program, key, message);
+        let element = format!("{}[{index}]", d.key.as_deref().unwrap_or_default());
+        if let Some(at) = self.locations.find(&element) {
+            d.file = at.file.clone();
+            d.line = Some(at.line);
+        }
+        d
+    }
+
+    /// A problem about `key` (`socket`) of `[supd]`, at its line when the file sets it.
+    pub fn supd_problem(&self, key: &str, message: impl Into<String>) -> Diagnostic {
+        self.located("supd", &format!("supd.{key}"), message.into())
+    }
+
+    /// A problem about `key`, placed at its line, else at the line of `table`, else in
+    /// the main file with no line.
+    fn located(&self, table: &str, key: &str, message: String) -> Diagnostic {
+        let at = self
+            .locations
+            .find(key)
+            .or_else(|| self.locations.find(table));
+        Diagnostic {
+            file: at.map_or_else(|| self.path.clone(), |a| a.file.clone()),
+            line: at.map(|a| a.line),
+            key: Some(key.to_string()),
+            message,
+        }
+    }
+}
+
+/// One `[group.NAME]` table: a name for several programs on the command line
+/// (`supctl restart group:NAME`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSpec {
+    /// `[A-Za-z0-9_.-]+`, never the name of a program.
+    pub name: String,
+    /// The names its programs run under with the active profiles (every instance of a
+    /// program with `instances`), in config order, each once. Empty when none of them runs
+    /// with the active profiles.
+    pub programs: Vec<String>,
+}
+
+/// Where the keys of a config were written: the file and line of the value of every key
+/// of `[supd]` and of every program table (nested ones too), and of every array element.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Locations {
+    /// By dotted key (`program.web.user`, `program.web.watch.include[1]`, `supd.socket`;
+    /// a table's own key, `program.web`, is the line of its header).
+    entries: Vec<(String, Location)>,
+}
+
+/// A place in one of the files of a config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: PathBuf,
+    /// 1-based.
+    pub line: usize,
+}
+
+impl Locations {
+    pub(crate) fn add(&mut self, key: String, location: Location) {
+        self.entries.push((key, location));
+    }
+
+    /// Where `key` was written, when it was.
+    pub fn find(&self, key: &str) -> Option<&Location> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, l)| l)
     }
 }
 

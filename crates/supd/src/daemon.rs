@@ -100,7 +100,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     );
 
     let plane = LogPlane::new(output.clone(), &style);
-    let names = Rc::new(Names::new(style.names.clone()));
+    let names = Rc::new(Names::new(style.names.clone(), config.groups.clone()));
     let listener = socket.listener.clone();
     let bulletin = Rc::new(crate::bulletin::Bulletin::default());
     let streams = control::Streams::new();

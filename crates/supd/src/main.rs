@@ -8,6 +8,7 @@
 //! the profiles of `--profile`/`$SUPD_PROFILE`), or a supervisord file converted on the fly.
 
 mod bulletin;
+mod check;
 mod control;
 mod daemon;
 mod event;
@@ -293,34 +294,7 @@ fn load(path: &Path, options: &LoadOptions) -> Option<source::Loaded> {
 }
 
 fn check(path: &Path, options: &LoadOptions) -> i32 {
-    let Some(loaded) = load(path, options) else {
-        return 2;
-    };
-    let config = &loaded.config;
-    if let Some(notes) = loaded.converted {
-        eprintln!("{}", source::suggest_import(path, notes));
-    }
-    let names: Vec<&str> = config.programs.iter().map(|p| p.name.as_str()).collect();
-    let mut line = format!(
-        "{}: ok ({} program{}: {})",
-        path.display(),
-        names.len(),
-        if names.len() == 1 { "" } else { "s" },
-        names.join(", ")
-    );
-    if !config.inactive.is_empty() {
-        let active = if config.options.profiles.is_empty() {
-            "no profile is active".to_string()
-        } else {
-            format!("active profiles: {}", config.options.profiles.join(", "))
-        };
-        line.push_str(&format!(
-            "; left out by profiles: {} ({active})",
-            config.inactive.join(", ")
-        ));
-    }
-    println!("{line}");
-    0
+    check::run(path, options)
 }
 
 fn run(path: &Path, options: &LoadOptions) -> i32 {

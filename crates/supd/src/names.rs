@@ -1,23 +1,37 @@
-//! Program names as users type them: `all`, several names, typos, and the instances of a
+//! Program names as users type them: `all`, several names, typos, the instances of a
 //! program with `instances = N` (`worker` means `worker:0` .. `worker:N-1` when no program is
-//! named `worker` itself; `worker:1` is one of them).
+//! named `worker` itself; `worker:1` is one of them), the groups of `[group.NAME]`
+//! (`group:NAME`), and shell-style globs over the names (`web*`, `worker:*`).
+//!
+//! One resolution rule for every command that names programs: each word stands for its
+//! programs — a glob's in program order, a group's in config order — the words' in the
+//! order given, and each program once. A word that stands for nothing (an unknown name or
+//! group, a glob that matches no program) is an error naming it.
 
 use std::cell::RefCell;
 
+use globset::GlobBuilder;
+use supd_config::GroupSpec;
 use supd_core::ProgId;
 
-/// The programs' names, by program id. A reload adds names and retires others (the id
-/// stays taken, with its name for messages, but the name no longer resolves to it).
+/// What `group:NAME` starts with on the command line.
+const GROUP_PREFIX: &str = "group:";
+
+/// The programs' names, by program id, and the groups. A reload adds names and retires
+/// others (the id stays taken, with its name for messages, but the name no longer resolves
+/// to it), and replaces the groups.
 pub struct Names {
     names: RefCell<Vec<Option<String>>>,
     retired: RefCell<Vec<String>>,
+    groups: RefCell<Vec<GroupSpec>>,
 }
 
 impl Names {
-    pub fn new(names: Vec<String>) -> Self {
+    pub fn new(names: Vec<String>, groups: Vec<GroupSpec>) -> Self {
         Names {
             retired: RefCell::new(vec![String::new(); names.len()]),
             names: RefCell::new(names.into_iter().map(Some).collect()),
+            groups: RefCell::new(groups),
         }
     }
 
@@ -38,6 +52,11 @@ impl Names {
         *self.retired.borrow_mut() = old;
     }
 
+    /// Replaces the groups (after a reload).
+    pub fn set_groups(&self, groups: Vec<GroupSpec>) {
+        *self.groups.borrow_mut() = groups;
+    }
+
     /// The name of `prog`, retired or not (`#N` for an id this table has not heard of).
     pub fn name(&self, prog: ProgId) -> String {
         match self.names.borrow().get(prog) {
@@ -47,13 +66,12 @@ impl Names {
         }
     }
 
-    /// Resolves what a client named: program names or `all`, in the order given, each once.
-    /// A name that matches no program but is the base name of instances (`worker` for
-    /// `worker:0`, `worker:1`, ...) stands for all of them, in order.
-    /// With no names, `empty_means_all` decides between every program and an error.
+    /// Resolves what a client named (see the module docs): names, `all`, `group:NAME` and
+    /// globs, in the order given, each program once. With no names, `empty_means_all`
+    /// decides between every program and an error.
     ///
-    /// The error names every unknown name and the closest known one, e.g.
-    /// `no program named "wbe" (did you mean "web"?)`.
+    /// The error names every word that stands for nothing, with the closest known name,
+    /// e.g. `no program named "wbe" (did you mean "web"?)`.
     pub fn resolve(
         &self,
         requested: &[String],
@@ -74,17 +92,28 @@ impl Names {
                 Err("name at least one program, or all".into())
             };
         }
+        let id = |name: &str| names.iter().position(|n| n.as_deref() == Some(name));
         let mut progs = Vec::new();
         let mut unknown = Vec::new();
-        for name in requested {
-            if name == "all" {
+        for word in requested {
+            if word == "all" {
                 progs.extend(all());
-            } else if let Some(p) = names.iter().position(|n| n.as_deref() == Some(name)) {
+            } else if let Some(group) = word.strip_prefix(GROUP_PREFIX) {
+                match self.group(group) {
+                    Ok(members) => progs.extend(members.iter().filter_map(|m| id(m))),
+                    Err(e) => unknown.push(e),
+                }
+            } else if let Some(p) = id(word) {
                 progs.push(p);
-            } else if let Some(group) = instances_of(&names, name) {
+            } else if is_glob(word) {
+                match glob_matches(&names, word) {
+                    Ok(matched) => progs.extend(matched),
+                    Err(e) => unknown.push(e),
+                }
+            } else if let Some(group) = instances_of(&names, word) {
                 progs.extend(group);
             } else {
-                unknown.push(unknown_name(&names, name));
+                unknown.push(unknown_name(&names, word));
             }
         }
         if !unknown.is_empty() {
@@ -94,6 +123,60 @@ impl Names {
         progs.retain(|&p| !std::mem::replace(&mut seen[p], true));
         Ok(progs)
     }
+
+    /// The programs of group `name`, or why there are none.
+    fn group(&self, name: &str) -> Result<Vec<String>, String> {
+        let groups = self.groups.borrow();
+        let Some(group) = groups.iter().find(|g| g.name == name) else {
+            let known: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+            return Err(match supd_config::closest(name, known.iter().copied()) {
+                Some(near) => format!("no group named {name:?} (did you mean \"group:{near}\"?)"),
+                None if known.is_empty() => {
+                    format!("no group named {name:?} (the config has no [group.NAME] tables)")
+                }
+                None => format!("no group named {name:?} (groups: {})", known.join(", ")),
+            });
+        };
+        if group.programs.is_empty() {
+            return Err(format!(
+                "group {name:?} has no program that runs (the active profiles leave them all out)"
+            ));
+        }
+        Ok(group.programs.clone())
+    }
+}
+
+/// True when `word` has a shell glob character: `*`, `?`, `[` or `{`.
+fn is_glob(word: &str) -> bool {
+    word.contains(['*', '?', '[', '{'])
+}
+
+/// The ids of the programs whose name `pattern` matches, in id order; an error when it is
+/// not a valid glob or matches none.
+fn glob_matches(names: &[Option<String>], pattern: &str) -> Result<Vec<ProgId>, String> {
+    let glob = GlobBuilder::new(pattern)
+        .backslash_escape(true)
+        .build()
+        .map_err(|e| format!("invalid pattern {pattern:?}: {}", e.kind()))?
+        .compile_matcher();
+    let matched: Vec<ProgId> = names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.as_deref().is_some_and(|n| glob.is_match(n)))
+        .map(|(p, _)| p)
+        .collect();
+    if matched.is_empty() {
+        let known: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
+        return Err(if known.is_empty() {
+            format!("no program matches {pattern:?} (the config has no programs)")
+        } else {
+            format!(
+                "no program matches {pattern:?} (programs: {})",
+                known.join(", ")
+            )
+        });
+    }
+    Ok(matched)
 }
 
 /// The ids of the instances of `base` (`base:0`, `base:1`, ...), by instance number; `None`
@@ -139,7 +222,10 @@ mod tests {
     use super::*;
 
     fn names() -> Names {
-        Names::new(vec!["web".into(), "worker".into(), "vite".into()])
+        Names::new(
+            vec!["web".into(), "worker".into(), "vite".into()],
+            Vec::new(),
+        )
     }
 
     #[test]
@@ -171,6 +257,12 @@ mod tests {
             ["web", "celery:0", "celery:1", "celery:2", "celery-beat"]
                 .map(String::from)
                 .to_vec(),
+            vec![GroupSpec {
+                name: "celery".into(),
+                programs: ["celery-beat", "celery:0", "celery:1", "celery:2"]
+                    .map(String::from)
+                    .to_vec(),
+            }],
         )
     }
 
@@ -205,6 +297,77 @@ mod tests {
         assert_eq!(
             n.resolve(&["celery:5".into()], false).unwrap_err(),
             "no program named \"celery:5\" (did you mean \"celery:0\"?)"
+        );
+    }
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn globs_match_names_and_instances_in_program_order() {
+        let n = with_instances();
+        assert_eq!(n.resolve(&words(&["celery:*"]), false).unwrap(), [1, 2, 3]);
+        assert_eq!(
+            n.resolve(&words(&["celery*"]), false).unwrap(),
+            [1, 2, 3, 4]
+        );
+        assert_eq!(n.resolve(&words(&["*b*"]), false).unwrap(), [0, 4]);
+        assert_eq!(
+            n.resolve(&words(&["celery:[12]", "web"]), false).unwrap(),
+            [2, 3, 0]
+        );
+        assert_eq!(
+            n.resolve(&words(&["ng*"]), false).unwrap_err(),
+            "no program matches \"ng*\" (programs: web, celery:0, celery:1, celery:2, celery-beat)"
+        );
+        assert!(
+            n.resolve(&words(&["[web"]), false)
+                .unwrap_err()
+                .starts_with("invalid pattern \"[web\": ")
+        );
+    }
+
+    #[test]
+    fn a_group_means_its_programs_in_config_order_each_once() {
+        let n = with_instances();
+        assert_eq!(
+            n.resolve(&words(&["group:celery"]), false).unwrap(),
+            [4, 1, 2, 3]
+        );
+        assert_eq!(
+            n.resolve(&words(&["celery:2", "group:celery", "web"]), false)
+                .unwrap(),
+            [3, 4, 1, 2, 0]
+        );
+        assert_eq!(
+            n.resolve(&words(&["group:celry"]), false).unwrap_err(),
+            "no group named \"celry\" (did you mean \"group:celery\"?)"
+        );
+        assert_eq!(
+            names().resolve(&words(&["group:x"]), false).unwrap_err(),
+            "no group named \"x\" (the config has no [group.NAME] tables)"
+        );
+    }
+
+    #[test]
+    fn groups_follow_a_reload() {
+        let n = with_instances();
+        n.set_groups(vec![
+            GroupSpec {
+                name: "front".into(),
+                programs: vec!["web".into()],
+            },
+            GroupSpec {
+                name: "later".into(),
+                programs: Vec::new(),
+            },
+        ]);
+        assert_eq!(n.resolve(&words(&["group:front"]), false).unwrap(), [0]);
+        assert!(n.resolve(&words(&["group:celery"]), false).is_err());
+        assert_eq!(
+            n.resolve(&words(&["group:later"]), false).unwrap_err(),
+            "group \"later\" has no program that runs (the active profiles leave them all out)"
         );
     }
 }

@@ -575,6 +575,8 @@ impl Owner {
             self.waiting.insert(self.next_req, w);
             self.next_req
         });
+        // Groups name programs by name: the new ones hold as soon as the core has the specs.
+        self.names.set_groups(config.groups);
         self.feed(Input::Reload {
             req,
             specs: config.programs,

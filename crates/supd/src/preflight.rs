@@ -1,21 +1,24 @@
 //! Checks of a valid config against the machine it will run on (the config crate is pure
 //! and cannot look): users and groups exist and supd may switch to them, working
-//! directories and watched paths exist (and can be read), watch globs compile, and no key
-//! asks for something this build cannot do. `supd check` and `supd run` both refuse a
-//! config that fails them, so a config that checks clean also starts.
+//! directories and watched paths exist (and can be read), and watch globs compile.
+//! `supd check` and `supd run` both refuse a config that fails them, so a config that checks
+//! clean also starts. Every problem names the file and line of the key it is about.
+//!
+//! What only `supd check` looks at (commands, permissions, log files: a run still starts
+//! with those, and the program alone fails) is [`crate::check`]'s.
 
 use supd_config::{Config, Diagnostic};
 use supd_sys::users::UserDb;
 
+/// The problems that stop `supd run` (and `supd check`), each once.
 pub fn check(config: &Config) -> Vec<Diagnostic> {
-    let mut problems = Vec::new();
+    let mut problems: Vec<Diagnostic> = Vec::new();
     let mut problem = |program: &str, key: &str, message: String| {
-        problems.push(Diagnostic {
-            file: config.path.clone(),
-            line: None,
-            key: Some(format!("program.{program}.{key}")),
-            message,
-        })
+        let d = config.program_problem(program, key, message);
+        // The instances of a program share its table: one problem, not one per instance.
+        if !problems.contains(&d) {
+            problems.push(d);
+        }
     };
     let users = UserDb::system();
     for p in &config.programs {
@@ -29,8 +32,6 @@ pub fn check(config: &Config) -> Vec<Diagnostic> {
                 problem(&p.name, key, message);
             }
         }
-        // Accepted by the config schema, not carried out by this build yet: refuse rather
-        // than silently ignore it.
         if let Some(dir) = &p.directory
             && !dir.is_dir()
         {

@@ -1,7 +1,9 @@
 //! The config supd runs: a supd TOML file, or a supervisord file converted on the fly.
 //!
-//! This module owns the choice between the two and how a converted config's problems are
-//! shown; reading and validating is the config crate's ([`supd_config`]), converting
+//! This module owns the choice between the two (a `.toml` file is always TOML, whatever it
+//! holds: supervisord's `[program:x]` in it is a mistake the config crate explains; other
+//! files are converted when they look like supervisord's) and how a converted config's
+//! problems are shown; reading and validating is the config crate's ([`supd_config`]), converting
 //! (with a supervisord file's `[include]`s) the converter's ([`supd_import`]). `supd run`,
 //! `supd check` and every reload go through [`load`], so they accept exactly the same
 //! configs.
@@ -24,7 +26,34 @@ pub struct Loaded {
 /// Reads, validates and preflights the config at `path` (converting a supervisord file
 /// first); every problem when there are any.
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
-    let (result, converted) = if supd_import::is_supervisord(path) {
+    let loaded = read(path, options)?;
+    let problems = crate::preflight::check(&loaded.config);
+    if problems.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(loaded.shown(problems))
+    }
+}
+
+impl Loaded {
+    /// `problems` found about this config, as they are shown: for a converted config, the
+    /// lines are those of the converted TOML, and say so.
+    pub fn shown(&self, problems: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        if self.converted.is_none() {
+            return problems;
+        }
+        let path = &self.config.path;
+        problems
+            .into_iter()
+            .map(|p| as_converted(path, p))
+            .collect()
+    }
+}
+
+/// Reads and validates the config at `path` (converting a supervisord file first),
+/// without looking at the machine; every problem when there are any.
+pub fn read(path: &Path, options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic>> {
+    let (result, converted) = if !is_toml(path) && supd_import::is_supervisord(path) {
         let env = |name: &str| std::env::var(name).ok();
         let conversion = supd_import::convert_file(path, &env).map_err(|e| {
             vec![Diagnostic {
@@ -35,28 +64,34 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic
             }]
         })?;
         let env = |name: &str| std::env::var(name).ok();
-        let result =
-            supd_config::parse_str_with(&conversion.toml, path, &env, options).map_err(|d| {
-                // Lines of the converted TOML, not of the .conf file: say so.
-                let shown = PathBuf::from(format!("{}{CONVERTED}", path.display()));
-                d.0.into_iter()
-                    .map(|p| Diagnostic {
-                        file: shown.clone(),
-                        ..p
-                    })
-                    .collect::<Vec<_>>()
-            });
+        let result = supd_config::parse_str_with(&conversion.toml, path, &env, options)
+            .map_err(|d| d.0.into_iter().map(|p| as_converted(path, p)).collect());
         (result, Some(conversion.notes.len()))
     } else {
         let result = supd_config::load_with(path, options).map_err(|d| d.0);
         (result, None)
     };
-    let config = result?;
-    let problems = crate::preflight::check(&config);
-    if problems.is_empty() {
-        Ok(Loaded { config, converted })
-    } else {
-        Err(problems)
+    Ok(Loaded {
+        config: result?,
+        converted,
+    })
+}
+
+/// True for a file named `*.toml`.
+fn is_toml(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+}
+
+/// A problem about the TOML converted from the supervisord file at `path`, shown as such:
+/// its lines are those `supd import` prints, not those of the file.
+fn as_converted(path: &Path, problem: Diagnostic) -> Diagnostic {
+    if problem.file != path {
+        return problem;
+    }
+    Diagnostic {
+        file: PathBuf::from(format!("{}{CONVERTED}", path.display())),
+        ..problem
     }
 }
 

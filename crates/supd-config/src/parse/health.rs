@@ -21,7 +21,7 @@ const HEALTH_CHECKS: &[&str] = &["command", "tcp", "http"];
 /// `[program.NAME.health]`, with the defaults of [`HealthSpec`].
 pub(super) fn health(w: &mut Walker, field: Field) -> Option<HealthSpec> {
     let sec = w.table(field, "a table like [program.web.health]")?;
-    w.check_keys(&sec, HEALTH_KEYS);
+    w.check_keys(&sec, HEALTH_KEYS, &[]);
     let interval = sec
         .get("interval")
         .and_then(|f| w.positive_duration(&f))

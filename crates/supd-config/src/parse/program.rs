@@ -19,7 +19,7 @@ use super::walker::{
     Field, IdError, Section, Walker, found, integer_text, out_of_range_id, parse_id_ref, resolve,
     set,
 };
-use super::{health, watch};
+use super::{health, suggest, watch};
 use crate::spec::{OutputTarget, ProgramSpec, Readiness, RestartPolicy, UserSpec};
 
 pub(super) const PROGRAM_KEYS: &[&str] = &[
@@ -61,7 +61,7 @@ pub(super) struct Program {
 /// Reads `[program.NAME]`; `programs` are the programs of every file (for `depends_on`).
 /// The spec is named `NAME`; the caller renames instances.
 pub(super) fn program(w: &mut Walker, name: &str, sec: &Section, programs: &Universe) -> Program {
-    w.check_keys(sec, PROGRAM_KEYS);
+    w.check_keys(sec, PROGRAM_KEYS, suggest::PROGRAM_HINTS);
     let mut spec = ProgramSpec::new(name, Vec::new());
     read_process(w, sec, &mut spec);
     read_lifecycle(w, sec, &mut spec);

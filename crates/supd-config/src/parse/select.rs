@@ -59,7 +59,7 @@ impl Universe {
     /// it does not exist, or it does not run while `from` does.
     pub fn dependency(&self, from: &str, dep: &str) -> Result<Vec<String>, String> {
         let Some(known) = self.get(dep) else {
-            return Err(self.unknown(dep));
+            return Err(self.unknown(dep, "depends_on"));
         };
         let from_active = self.get(from).is_none_or(|p| p.active);
         if from_active && !known.active {
@@ -80,12 +80,13 @@ impl Universe {
         Ok(known.run_names())
     }
 
-    fn unknown(&self, dep: &str) -> String {
+    /// Why `dep` is not a program; `naming` says what names it (`depends_on`, `a group`).
+    pub fn unknown(&self, dep: &str, naming: &str) -> String {
         if let Some((base, _)) = dep.split_once(':')
             && self.get(base).is_some_and(|p| p.instances.is_some())
         {
             return format!(
-                "depends_on names whole programs: write {base:?} (all of its instances), \
+                "{naming} names whole programs: write {base:?} (all of its instances), \
                  not {dep:?}"
             );
         }

@@ -16,13 +16,140 @@ pub(crate) fn nearest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str>
     best.map(|(_, c)| c)
 }
 
-/// `unknown key "comand" (did you mean "command"?)`, or the list of known keys.
-pub(super) fn unknown_key_message(key: &str, known: &[&str]) -> String {
+/// What one table says about a key it does not know: a hint for the names people bring
+/// from elsewhere (supervisord, mostly), as `(key, hint)`.
+pub(super) type Hints = &'static [(&'static str, &'static str)];
+
+/// The message for an unknown `key` of a table whose keys are `known`: one short sentence.
+///
+/// A key another tool spells differently gets its supd equivalent from `hints`
+/// (`unknown key "autorestart" (supd's key is "restart")`); else a plausible typo gets the
+/// nearest known key (`unknown key "comand" (did you mean "command"?)`); else a small table
+/// lists its keys, and a large one says nothing more.
+pub(super) fn unknown_key_message(key: &str, known: &[&str], hints: Hints) -> String {
+    if let Some((_, hint)) = hints.iter().find(|(k, _)| *k == key) {
+        return format!("unknown key {key:?} ({hint})");
+    }
     match nearest(key, known) {
         Some(s) => format!("unknown key {key:?} (did you mean {s:?}?)"),
-        None => format!("unknown key {key:?} (known keys: {})", known.join(", ")),
+        None if known.len() <= LISTED_KEYS => {
+            format!("unknown key {key:?} (known keys: {})", known.join(", "))
+        }
+        None => format!("unknown key {key:?}"),
     }
 }
+
+/// Tables with at most this many keys name them all in an unknown-key message.
+const LISTED_KEYS: usize = 8;
+
+/// The top level: supervisord's sections.
+pub(super) const TOP_HINTS: Hints = &[
+    ("supervisord", "supd's own settings go in [supd]"),
+    (
+        "unix_http_server",
+        "the control socket is set in [supd]: socket, socket_mode, socket_group",
+    ),
+    (
+        "supervisorctl",
+        "not needed: supctl finds the socket from [supd] socket",
+    ),
+    (
+        "rpcinterface",
+        "not needed: supd has no RPC interface to declare",
+    ),
+    ("include", "write include = [\"conf.d/*.toml\"] in [supd]"),
+];
+
+/// `[supd]`: supervisord's `[supervisord]` and `[unix_http_server]` keys.
+pub(super) const SUPD_HINTS: Hints = &[
+    ("file", "supd's key is \"socket\""),
+    ("chmod", "supd's key is \"socket_mode\""),
+    ("chown", "supd's key is \"socket_group\""),
+    ("nodaemon", "not needed: supd always runs in the foreground"),
+    (
+        "logfile",
+        "not needed: supd writes its own messages to its standard error",
+    ),
+    (
+        "pidfile",
+        "not needed: supctl reaches supd through its socket",
+    ),
+    (
+        "user",
+        "supd runs as the user that starts it; set user in each [program.NAME]",
+    ),
+];
+
+/// `[program.NAME]`: supervisord's `[program:x]` keys (see supd-import's conversion for
+/// the details of each).
+pub(super) const PROGRAM_HINTS: Hints = &[
+    ("autorestart", "supd's key is \"restart\""),
+    ("numprocs", "supd's key is \"instances\""),
+    (
+        "numprocs_start",
+        "supd numbers instances from 0, as NAME:0, NAME:1 ...",
+    ),
+    (
+        "process_name",
+        "supd names instances NAME:0, NAME:1 ...: use instances = N, and ${INSTANCE} in values",
+    ),
+    ("startsecs", "supd's key is \"min_uptime\""),
+    ("startretries", "supd's key is \"start_retries\""),
+    ("stopwaitsecs", "supd's key is \"stop_timeout\""),
+    ("stopsignal", "supd's key is \"stop_signal\""),
+    ("exitcodes", "supd's key is \"exit_codes\""),
+    (
+        "stopasgroup",
+        "not needed: supd always stops the whole process group",
+    ),
+    (
+        "killasgroup",
+        "not needed: supd always kills the whole process group",
+    ),
+    (
+        "priority",
+        "supd orders programs with depends_on = [\"...\"]",
+    ),
+    ("redirect_stderr", "in supd: stderr = \"stdout\""),
+    ("stdout_logfile", "supd's key is \"stdout\""),
+    ("stderr_logfile", "supd's key is \"stderr\""),
+    ("stdout_logfile_maxbytes", "supd's key is \"log_max_size\""),
+    ("stderr_logfile_maxbytes", "supd's key is \"log_max_size\""),
+    ("stdout_logfile_backups", "supd's key is \"log_backups\""),
+    ("stderr_logfile_backups", "supd's key is \"log_backups\""),
+    (
+        "stdout_capture_maxbytes",
+        "not supported: supd has no event listeners",
+    ),
+    (
+        "stderr_capture_maxbytes",
+        "not supported: supd has no event listeners",
+    ),
+    (
+        "stdout_events_enabled",
+        "not supported: supd has no event listeners",
+    ),
+    (
+        "stderr_events_enabled",
+        "not supported: supd has no event listeners",
+    ),
+    (
+        "stdout_syslog",
+        "not supported: supd does not write to syslog",
+    ),
+    (
+        "stderr_syslog",
+        "not supported: supd does not write to syslog",
+    ),
+    (
+        "serverurl",
+        "not supported: supd sets no SUPERVISOR_SERVER_URL",
+    ),
+    ("cwd", "supd's key is \"directory\""),
+    ("working_dir", "supd's key is \"directory\""),
+    ("workdir", "supd's key is \"directory\""),
+    ("env", "supd's key is \"environment\""),
+];
 
 /// Number of single-character insertions, deletions and substitutions from `a` to `b`.
 pub(super) fn levenshtein(a: &str, b: &str) -> usize {
@@ -69,14 +196,46 @@ mod tests {
     }
 
     #[test]
-    fn message_lists_known_keys_when_nothing_is_near() {
+    fn messages_give_a_hint_then_a_typo_then_small_lists_only() {
         assert_eq!(
-            unknown_key_message("xyz", &["supd", "program"]),
+            unknown_key_message("xyz", &["supd", "program"], &[]),
             r#"unknown key "xyz" (known keys: supd, program)"#
         );
         assert_eq!(
-            unknown_key_message("comand", &["command"]),
+            unknown_key_message("comand", &["command"], &[]),
             r#"unknown key "comand" (did you mean "command"?)"#
         );
+        let many = ["a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9"];
+        assert_eq!(
+            unknown_key_message("frobnicate", &many, &[]),
+            r#"unknown key "frobnicate""#
+        );
+        // "autostart" is nearer by spelling, and wrong.
+        assert_eq!(
+            unknown_key_message(
+                "autorestart",
+                super::super::program::PROGRAM_KEYS,
+                PROGRAM_HINTS
+            ),
+            r#"unknown key "autorestart" (supd's key is "restart")"#
+        );
+    }
+
+    #[test]
+    fn hints_name_keys_that_exist_and_never_a_known_one() {
+        use super::super::{SUPD_KEYS, TOP_KEYS, program::PROGRAM_KEYS};
+        for (hints, known) in [
+            (TOP_HINTS, TOP_KEYS),
+            (SUPD_HINTS, SUPD_KEYS),
+            (PROGRAM_HINTS, PROGRAM_KEYS),
+        ] {
+            for (key, hint) in hints {
+                assert!(!known.contains(key), "{key} is a known key");
+                if let Some(rest) = hint.strip_prefix("supd's key is \"") {
+                    let named = rest.trim_end_matches('"');
+                    assert!(known.contains(&named), "{key}: {named} is not a key");
+                }
+            }
+        }
     }
 }

@@ -80,7 +80,7 @@ impl<'t, 'i> Section<'t, 'i> {
 }
 
 /// A key as it appears in a dotted path: bare when TOML allows it bare, else quoted.
-fn key_segment(key: &str) -> Cow<'_, str> {
+pub(crate) fn key_segment(key: &str) -> Cow<'_, str> {
     let bare = !key.is_empty()
         && key
             .chars()
@@ -262,8 +262,9 @@ impl<'a> Walker<'a> {
         Err(Diagnostics(self.diags))
     }
 
-    /// Reports every key of `section` not in `known`, with the nearest known key.
-    pub fn check_keys(&mut self, section: &Section, known: &[&str]) {
+    /// Reports every key of `section` not in `known`, with the supd key `hints` give for
+    /// it, else the nearest known key (see [`suggest::unknown_key_message`]).
+    pub fn check_keys(&mut self, section: &Section, known: &[&str], hints: suggest::Hints) {
         for key in section.table.keys() {
             let name = key.get_ref().as_ref();
             if !known.contains(&name) {
@@ -271,7 +272,7 @@ impl<'a> Walker<'a> {
                 self.error(
                     key.span().start,
                     &path,
-                    suggest::unknown_key_message(name, known),
+                    suggest::unknown_key_message(name, known, hints),
                 );
             }
         }

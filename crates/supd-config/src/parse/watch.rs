@@ -15,7 +15,7 @@ const WATCH_KEYS: &[&str] = &["paths", "include", "exclude", "debounce", "action
 /// `[program.NAME.watch]`; relative paths resolve against `base`.
 pub(super) fn watch(w: &mut Walker, field: Field, base: &Path) -> Option<WatchSpec> {
     let sec = w.table(field, "a table like [program.web.watch]")?;
-    w.check_keys(&sec, WATCH_KEYS);
+    w.check_keys(&sec, WATCH_KEYS, &[]);
     let mut spec = WatchSpec {
         paths: vec![resolve(base, ".")],
         include: Vec::new(),

@@ -185,6 +185,64 @@ pub fn check(spec: &WatchSpec) -> Vec<(&'static str, String)> {
     problems
 }
 
+/// The `include` globs of `spec` (by index) that match no file under its watched
+/// directories right now, for the warnings of `supd check`. Files are walked as the watch
+/// sees them (built-in ignores, `exclude`, `.gitignore` files); after [`WALK_LIMIT`]
+/// entries the walk gives up and reports nothing.
+pub fn unmatched_includes(spec: &WatchSpec) -> Vec<usize> {
+    if spec.include.is_empty() || spec.paths.iter().any(|p| !p.is_dir()) {
+        return Vec::new(); // a watched file is watched whatever the globs say
+    }
+    let Ok(mut base) = matcher::Matcher::new(&[], &spec.exclude, Vec::new()) else {
+        return Vec::new();
+    };
+    let mut pending: Vec<(usize, matcher::Matcher)> = spec
+        .include
+        .iter()
+        .enumerate()
+        .filter_map(|(i, glob)| {
+            let m = matcher::Matcher::new(std::slice::from_ref(glob), &[], Vec::new()).ok()?;
+            Some((i, m))
+        })
+        .collect();
+    let mut budget = WALK_LIMIT;
+    for root in &spec.paths {
+        let Ok(root) = std::fs::canonicalize(root) else {
+            continue;
+        };
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            if pending.is_empty() {
+                return Vec::new();
+            }
+            let _ = base.refresh_gitignore(&dir);
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                budget = match budget.checked_sub(1) {
+                    Some(b) => b,
+                    None => return Vec::new(),
+                };
+                let path = entry.path();
+                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                if base.is_ignored(&root, &path, is_dir) {
+                    continue;
+                }
+                if is_dir {
+                    dirs.push(path);
+                } else {
+                    pending.retain(|(_, m)| !m.is_relevant(&root, &path, false));
+                }
+            }
+        }
+    }
+    pending.into_iter().map(|(i, _)| i).collect()
+}
+
+/// How many directory entries [`unmatched_includes`] looks at, at most.
+const WALK_LIMIT: usize = 100_000;
+
 fn path_problem(path: &Path) -> Option<String> {
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
