@@ -222,7 +222,10 @@ mod tests {
     fn health_says_what_a_program_that_is_not_up_is_doing_and_why() {
         let mut flaky = status("flaky", ProgramState::Backoff);
         flaky.reason = Some("exited with 1 after 12ms".into());
-        assert_eq!(not_up(&flaky), "flaky is in backoff (exited with 1 after 12ms)");
+        assert_eq!(
+            not_up(&flaky),
+            "flaky is in backoff (exited with 1 after 12ms)"
+        );
         let mut web = status("web", ProgramState::Running);
         web.reason = Some("autostart".into());
         web.health = Some("unhealthy: HTTP 503 (3 in a row)".into());
@@ -230,7 +233,10 @@ mod tests {
             not_up(&web),
             "web is running (unhealthy: HTTP 503 (3 in a row))"
         );
-        assert_eq!(not_up(&status("job", ProgramState::Exited)), "job has exited");
+        assert_eq!(
+            not_up(&status("job", ProgramState::Exited)),
+            "job has exited"
+        );
     }
 
     fn status(name: &str, state: ProgramState) -> ProgramStatus {
