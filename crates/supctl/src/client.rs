@@ -74,13 +74,13 @@ impl Client {
                 io::ErrorKind::PermissionDenied => {
                     "permission denied (run as the socket's owner, or widen [supd] socket_mode / socket_group)".into()
                 }
-                _ => describe(&e),
+                _ => supd_sys::describe(&e),
             };
             Failure::unreachable(socket, why)
         })?;
         let read = stream
             .try_clone()
-            .map_err(|e| Failure::unreachable(socket, describe(&e)))?;
+            .map_err(|e| Failure::unreachable(socket, supd_sys::describe(&e)))?;
         let hello = encode(&ClientMessage::Hello(Hello {
             protocol: PROTOCOL_VERSION,
             software: format!("supctl {}", env!("CARGO_PKG_VERSION")),
@@ -100,7 +100,7 @@ impl Client {
         bytes.extend_from_slice(&encode(&ClientMessage::Request { id: 1, request }));
         self.write
             .write_all(&bytes)
-            .map_err(|e| Failure::unreachable(&self.socket, describe(&e)))
+            .map_err(|e| Failure::unreachable(&self.socket, supd_sys::describe(&e)))
     }
 
     /// Sends `request` and returns the one answer.
@@ -187,14 +187,5 @@ pub fn program_names(socket: &Path, names: &[String]) -> Result<Vec<String>, Fai
             code: 1,
             message: format!("unexpected answer from supd: {other:?}"),
         }),
-    }
-}
-
-/// An I/O error as words, without the `(os error N)` tail.
-pub fn describe(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
     }
 }

@@ -418,7 +418,7 @@ fn man(command: Option<&str>, dir: Option<&Path>) -> Result<u8, Failure> {
                 message: format!(
                     "cannot write the man pages into {}: {}",
                     dir.display(),
-                    client::describe(&e)
+                    supd_sys::describe(&e)
                 ),
             })?;
         }

@@ -75,20 +75,12 @@ impl fmt::Display for Diagnostics {
 impl std::error::Error for Diagnostics {}
 
 /// Why a file could not be read, in a few words: `no such file`, `permission denied`, ...
-pub(crate) fn io_reason(err: &std::io::Error) -> String {
+pub fn io_reason(err: &std::io::Error) -> String {
     match err.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
         std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
-        _ => strip_os_error(&err.to_string()),
-    }
-}
-
-/// `"No such file or directory (os error 2)"` -> `"No such file or directory"`.
-pub(crate) fn strip_os_error(s: &str) -> String {
-    match s.rfind(" (os error ") {
-        Some(i) => s[..i].to_string(),
-        None => s.to_string(),
+        _ => supd_sys::describe(err),
     }
 }

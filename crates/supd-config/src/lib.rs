@@ -38,7 +38,7 @@ mod parse;
 pub mod signal;
 mod spec;
 
-pub use diagnostic::{Diagnostic, Diagnostics};
+pub use diagnostic::{Diagnostic, Diagnostics, io_reason};
 pub use spec::*;
 
 use std::path::Path;

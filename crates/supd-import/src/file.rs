@@ -35,8 +35,12 @@ pub fn convert_file(
         line: 0,
         message,
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| error(format!("cannot read the file: {}", reason(&e))))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        error(format!(
+            "cannot read the file: {}",
+            supd_config::io_reason(&e)
+        ))
+    })?;
     // `%(here)s` is the file's directory as given: make it absolute, so the converted
     // paths mean the same wherever the TOML ends up. Messages keep the path as given.
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
@@ -59,7 +63,7 @@ pub fn convert_file(
                 error(format!(
                     "[include] files: cannot read {}: {}",
                     file.display(),
-                    reason(&e)
+                    supd_config::io_reason(&e)
                 ))
             })?;
             included.push((file, text));
@@ -86,16 +90,4 @@ pub fn convert_file(
         }
     }
     Ok(conversion)
-}
-
-fn reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
-        _ => {
-            let s = e.to_string();
-            s.split(" (os error").next().unwrap_or(&s).to_string()
-        }
-    }
 }

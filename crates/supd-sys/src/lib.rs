@@ -22,4 +22,26 @@ pub mod spawn;
 pub mod users;
 
 pub use nix::sys::signal::Signal;
+
+/// An I/O error in the system's own words, without Rust's `(os error N)` tail: `No such file
+/// or directory`, `Permission denied`. Every crate words I/O errors through this.
+pub fn describe(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(errno) => nix::errno::Errno::from_raw(errno).desc().to_string(),
+        None => e.to_string(),
+    }
+}
 pub use nix::unistd::Pid;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn io_errors_read_as_the_systems_words_without_the_os_error_tail() {
+        let e = std::io::Error::from_raw_os_error(libc::ENOENT);
+        assert_eq!(super::describe(&e), "No such file or directory");
+        let e = std::io::Error::from_raw_os_error(libc::ENOEXEC);
+        assert_eq!(super::describe(&e), "Exec format error");
+        let custom = std::io::Error::other("pipe closed");
+        assert_eq!(super::describe(&custom), "pipe closed");
+    }
+}

@@ -14,6 +14,7 @@
 //! tables are never copied and supd takes no copy-on-write faults — a `fork` of a running
 //! supd costs both, for every start.
 
+use crate::describe;
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -420,15 +421,6 @@ impl ChildPlan<'_> {
             .store(errno.max(1), std::sync::atomic::Ordering::SeqCst);
         // SAFETY: _exit(2) is async-signal-safe and does not return.
         unsafe { libc::_exit(127) }
-    }
-}
-
-/// An io error as a user reads it: `No such file or directory`, without `(os error 2)`.
-pub fn describe(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
     }
 }
 

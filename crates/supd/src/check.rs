@@ -267,7 +267,7 @@ fn command_problem(
         }
         Err(e) => Some(format!(
             "cannot run {program:?}: {}",
-            supd_sys::spawn::describe(&e)
+            supd_sys::describe(&e)
         )),
     }
 }

@@ -73,7 +73,7 @@ pub fn bind(path: &Path, mode: u32) -> Result<Socket, BindError> {
                     std::fs::remove_file(path).map_err(|e| {
                         BindError(format!(
                             "cannot remove stale control socket {shown}: {}",
-                            supd_sys::spawn::describe(&e)
+                            supd_sys::describe(&e)
                         ))
                     })?;
                 }
@@ -96,7 +96,7 @@ pub fn bind(path: &Path, mode: u32) -> Result<Socket, BindError> {
                 "directory {} does not exist",
                 path.parent().unwrap_or(Path::new(".")).display()
             ),
-            _ => supd_sys::spawn::describe(&e),
+            _ => supd_sys::describe(&e),
         };
         BindError(format!("cannot create control socket {shown}: {why}"))
     })?;
@@ -110,7 +110,7 @@ pub fn bind(path: &Path, mode: u32) -> Result<Socket, BindError> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
         BindError(format!(
             "cannot set mode {mode:o} on control socket {shown}: {}",
-            supd_sys::spawn::describe(&e)
+            supd_sys::describe(&e)
         ))
     })?;
     Ok(socket)

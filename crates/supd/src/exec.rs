@@ -46,10 +46,7 @@ pub fn exec(user: &str, command: &[OsString]) -> i32 {
     {
         return fail(
             2,
-            &format!(
-                "cannot switch to user {user}: {}",
-                supd_sys::spawn::describe(&e)
-            ),
+            &format!("cannot switch to user {user}: {}", supd_sys::describe(&e)),
         );
     }
     let e = supd_sys::exec::exec(&file, command, &env);
@@ -59,11 +56,7 @@ pub fn exec(user: &str, command: &[OsString]) -> i32 {
     };
     fail(
         code,
-        &format!(
-            "cannot run {}: {}",
-            file.display(),
-            supd_sys::spawn::describe(&e)
-        ),
+        &format!("cannot run {}: {}", file.display(), supd_sys::describe(&e)),
     )
 }
 

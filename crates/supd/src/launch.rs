@@ -8,7 +8,8 @@ use std::rc::Rc;
 use supd_config::{OutputTarget, ProgramSpec};
 use supd_core::ProgId;
 use supd_proto::Stream;
-use supd_sys::spawn::{Output, SpawnError, SpawnRequest, describe, spawn};
+use supd_sys::describe;
+use supd_sys::spawn::{Output, SpawnError, SpawnRequest, spawn};
 use supd_sys::users::UserDb;
 
 use crate::identity::{RunAs, run_as};

@@ -204,7 +204,7 @@ fn man(command: Option<&str>, dir: Option<&Path>) -> i32 {
                 eprintln!(
                     "supd: cannot write the man pages into {}: {}",
                     dir.display(),
-                    supd_sys::spawn::describe(&e)
+                    supd_sys::describe(&e)
                 );
                 return 2;
             }

@@ -84,12 +84,7 @@ async fn perform(check: Check) -> Result<String, String> {
         Check::Tcp(addr) => TcpStream::connect(&addr)
             .await
             .map(|_| format!("connected to {addr}"))
-            .map_err(|e| {
-                format!(
-                    "cannot connect to {addr}: {}",
-                    supd_sys::spawn::describe(&e)
-                )
-            }),
+            .map_err(|e| format!("cannot connect to {addr}: {}", supd_sys::describe(&e))),
         Check::Http(url) => http_get(&url).await,
         Check::Command { exit, .. } => match exit.await {
             Ok(supd_core::ExitStatus::Exited(0)) => Ok("exited with 0".into()),
@@ -104,12 +99,9 @@ async fn perform(check: Check) -> Result<String, String> {
 async fn http_get(url: &str) -> Result<String, String> {
     let (host, port, path) = split_url(url).ok_or_else(|| format!("bad URL {url:?}"))?;
     let addr = format!("{host}:{port}");
-    let mut stream = TcpStream::connect(&addr).await.map_err(|e| {
-        format!(
-            "cannot connect to {addr}: {}",
-            supd_sys::spawn::describe(&e)
-        )
-    })?;
+    let mut stream = TcpStream::connect(&addr)
+        .await
+        .map_err(|e| format!("cannot connect to {addr}: {}", supd_sys::describe(&e)))?;
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: supd-health\r\nAccept: */*\r\nConnection: close\r\n\r\n"
     );

@@ -384,7 +384,7 @@ impl Writer {
                 Err(e) => problems.push(format!(
                     "cannot reopen log file {}: {}; still writing to the old one",
                     log.path.display(),
-                    supd_sys::spawn::describe(&e)
+                    supd_sys::describe(&e)
                 )),
             }
         }
