@@ -19,7 +19,7 @@ pub struct Failure {
 impl Failure {
     fn unreachable(socket: &Path, why: String) -> Self {
         Failure {
-            code: 4,
+            code: crate::exit::UNREACHABLE,
             message: format!("cannot reach supd at {}: {why}", socket.display()),
         }
     }
@@ -35,7 +35,7 @@ pub fn socket_path(socket: Option<PathBuf>, config: Option<PathBuf>) -> Result<P
         return Ok(PathBuf::from(supd_config::DEFAULT_SOCKET));
     };
     let unusable = |why: String| Failure {
-        code: 2,
+        code: crate::exit::USAGE,
         message: format!("cannot find the control socket in the config: {why}"),
     };
     if supd_import::is_supervisord(&config) {
@@ -136,7 +136,7 @@ impl Client {
                 // A refusal (protocol version, say) comes instead of the hello.
                 ServerMessage::Error { error, .. } => {
                     return Err(Failure {
-                        code: 4,
+                        code: crate::exit::UNREACHABLE,
                         message: error.message,
                     });
                 }
@@ -154,7 +154,7 @@ impl Client {
     fn read_message(&mut self, closed: &str) -> Result<ServerMessage, Failure> {
         self.read.read().map_err(|e| match e {
             FrameError::Closed => Failure {
-                code: 1,
+                code: crate::exit::FAILED,
                 message: closed.into(),
             },
             other => Failure::unreachable(&self.socket, other.to_string()),
@@ -180,11 +180,11 @@ pub fn program_names(socket: &Path, names: &[String]) -> Result<Vec<String>, Fai
             ..
         } => Ok(programs.into_iter().map(|p| p.name).collect()),
         ServerMessage::Error { error, .. } => Err(Failure {
-            code: 2,
+            code: crate::exit::USAGE,
             message: error.message,
         }),
         other => Err(Failure {
-            code: 1,
+            code: crate::exit::FAILED,
             message: format!("unexpected answer from supd: {other:?}"),
         }),
     }

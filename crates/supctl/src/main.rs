@@ -1,10 +1,9 @@
 //! `supctl`: the command-line client of supd.
 //!
-//! Exit codes (DESIGN.md): 0 success; 1 the action failed; 2 usage error (including an
-//! unknown program name); 3 `status`: not every named program is up; 4 supd cannot be
-//! reached. Every failure prints one line saying why.
+//! Exit codes: [`exit`].
 
 mod client;
+mod exit;
 mod render;
 
 use std::io::{self, Write};
@@ -184,7 +183,7 @@ fn main() -> ExitCode {
     let code = match run(cli) {
         Ok(code) => code,
         Err(failure) => {
-            if failure.code != 0 {
+            if failure.code != exit::SUCCESS {
                 eprintln!("supctl: {}", failure.message);
             }
             failure.code
@@ -210,7 +209,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 let mut out = anstream::stdout().lock();
                 write!(out, "{}", render::status_table(&programs)).map_err(render::closed)?;
             }
-            Ok(if programs.iter().all(|p| p.up) { 0 } else { 3 })
+            Ok(if programs.iter().all(|p| p.up) {
+                exit::SUCCESS
+            } else {
+                exit::NOT_UP
+            })
         }
         Command::Start { names } => act(&socket()?, Request::Start { names }),
         Command::Stop { names } => act(&socket()?, Request::Stop { names }),
@@ -287,10 +290,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     programs.len(),
                     if programs.len() == 1 { "" } else { "s" }
                 );
-                Ok(0)
+                Ok(exit::SUCCESS)
             } else {
                 println!("unhealthy: {}", down.join("; "));
-                Ok(1)
+                Ok(exit::FAILED)
             }
         }
         Command::Wait { names, timeout } => act(
@@ -319,14 +322,14 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                         println!("{what}: {}", names.join(", "));
                     }
                 }
-                Ok(0)
+                Ok(exit::SUCCESS)
             }
             ServerMessage::Error { error, .. } if error.kind == ErrorKind::InvalidConfig => {
                 eprintln!("{}", error.message);
                 eprintln!(
                     "supctl: the config was not reloaded; supd keeps running the previous one"
                 );
-                Ok(1)
+                Ok(exit::FAILED)
             }
             other => Err(unexpected(other)),
         },
@@ -343,7 +346,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             // supd holds this connection open until it exits.
             client.wait_closed();
             eprintln!("supd: exited");
-            Ok(0)
+            Ok(exit::SUCCESS)
         }
         Command::Pid { names } => {
             let mut client = Client::connect(&socket()?)?;
@@ -352,7 +355,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 status(&mut client, vec![])?;
                 let pid = client.server().and_then(|hello| hello.pid);
                 println!("{}", pid.map_or("-".into(), |p| p.to_string()));
-                return Ok(0);
+                return Ok(exit::SUCCESS);
             }
             let programs = status(&mut client, names)?;
             let mut all = true;
@@ -367,7 +370,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     }
                 }
             }
-            Ok(if all { 0 } else { 3 })
+            Ok(if all { exit::SUCCESS } else { exit::NOT_UP })
         }
         Command::Version => {
             println!("supctl {}", env!("CARGO_PKG_VERSION"));
@@ -380,7 +383,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 }
                 None => println!("supd: unknown version"),
             }
-            Ok(0)
+            Ok(exit::SUCCESS)
         }
         Command::Completions { shell } => {
             // Into memory first: clap_complete panics when its writer fails (`| head`).
@@ -414,7 +417,7 @@ fn man(command: Option<&str>, dir: Option<&Path>) -> Result<u8, Failure> {
     if let Some(dir) = dir {
         for page in std::iter::once(&cli).chain(cli.get_subcommands()) {
             man_page(page).generate_to(dir).map_err(|e| Failure {
-                code: 1,
+                code: exit::FAILED,
                 message: format!(
                     "cannot write the man pages into {}: {}",
                     dir.display(),
@@ -422,7 +425,7 @@ fn man(command: Option<&str>, dir: Option<&Path>) -> Result<u8, Failure> {
                 ),
             })?;
         }
-        return Ok(0);
+        return Ok(exit::SUCCESS);
     }
     let page = match command {
         None => &cli,
@@ -466,7 +469,7 @@ fn other_command(words: &[String]) -> Failure {
         _ => return unknown_command(name),
     };
     Failure {
-        code: 2,
+        code: exit::USAGE,
         message: format!("no command {name:?}: {instead}"),
     }
 }
@@ -482,7 +485,10 @@ fn unknown_command(name: &str) -> Failure {
         Some(near) => format!("no command {name:?} (did you mean {near:?}?)"),
         None => format!("no command {name:?} (see supctl --help)"),
     };
-    Failure { code: 2, message }
+    Failure {
+        code: exit::USAGE,
+        message,
+    }
 }
 
 /// The status of the programs `names` selects (all when empty).
@@ -510,7 +516,11 @@ fn act(socket: &std::path::Path, request: Request) -> Result<u8, Failure> {
                     eprintln!("{}: {}", o.name, o.message);
                 }
             }
-            Ok(if outcomes.iter().all(|o| o.ok) { 0 } else { 1 })
+            Ok(if outcomes.iter().all(|o| o.ok) {
+                exit::SUCCESS
+            } else {
+                exit::FAILED
+            })
         }
         other => Err(unexpected(other)),
     }
@@ -521,16 +531,16 @@ fn unexpected(msg: ServerMessage) -> Failure {
     match msg {
         ServerMessage::Error { error, .. } => Failure {
             code: match error.kind {
-                ErrorKind::UnknownProgram => 2,
+                ErrorKind::UnknownProgram => exit::USAGE,
                 ErrorKind::BadRequest
                 | ErrorKind::Protocol
                 | ErrorKind::Refused
-                | ErrorKind::InvalidConfig => 1,
+                | ErrorKind::InvalidConfig => exit::FAILED,
             },
             message: error.message,
         },
         other => Failure {
-            code: 1,
+            code: exit::FAILED,
             message: format!("unexpected answer from supd: {other:?}"),
         },
     }

@@ -183,7 +183,7 @@ impl LogPrinter {
 /// A closed stdout (`supctl logs | head`) ends the command quietly.
 pub fn closed(_: io::Error) -> Failure {
     Failure {
-        code: 0,
+        code: crate::exit::SUCCESS,
         message: "output closed".into(),
     }
 }

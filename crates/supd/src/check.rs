@@ -35,7 +35,7 @@ pub fn run(path: &Path, options: &LoadOptions) -> i32 {
                 eprintln!("{p}");
             }
             summary(path, &problems, 0);
-            return 2;
+            return crate::exit::USAGE;
         }
     };
     let config = &loaded.config;
@@ -60,14 +60,14 @@ pub fn run(path: &Path, options: &LoadOptions) -> i32 {
     }
     if !problems.is_empty() {
         summary(path, &problems, warnings.len());
-        return 2;
+        return crate::exit::USAGE;
     }
     let warnings = warnings.len();
     if let Some(notes) = loaded.converted {
         eprintln!("{}", crate::source::suggest_import(path, notes));
     }
     println!("{}", ok_line(path, config, warnings));
-    0
+    crate::exit::SUCCESS
 }
 
 /// A problem makes `supd check` exit 2; a warning does not.

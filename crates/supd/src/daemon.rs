@@ -40,11 +40,17 @@ pub struct StartError {
 
 impl StartError {
     fn user(message: String) -> Self {
-        StartError { message, code: 2 }
+        StartError {
+            message,
+            code: crate::exit::USAGE,
+        }
     }
 
     fn internal(message: String) -> Self {
-        StartError { message, code: 1 }
+        StartError {
+            message,
+            code: crate::exit::INTERNAL,
+        }
     }
 }
 

@@ -12,11 +12,11 @@ use supd_sys::users::UserDb;
 pub fn exec(user: &str, command: &[OsString]) -> i32 {
     let spec: UserSpec = match user.parse() {
         Ok(spec) => spec,
-        Err(why) => return fail(2, &format!("--user: {why}")),
+        Err(why) => return fail(crate::exit::USAGE, &format!("--user: {why}")),
     };
     let run_as = match crate::identity::run_as(&spec, &UserDb::system()) {
         Ok(r) => r,
-        Err(why) => return fail(2, &why),
+        Err(why) => return fail(crate::exit::USAGE, &why),
     };
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     for (k, v) in &run_as.env {
@@ -34,11 +34,17 @@ pub fn exec(user: &str, command: &[OsString]) -> i32 {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
             let name = program.to_string_lossy();
-            return fail(126, &format!("{name}: permission denied"));
+            return fail(
+                crate::exit::CANNOT_EXECUTE,
+                &format!("{name}: permission denied"),
+            );
         }
         Err(_) => {
             let name = program.to_string_lossy();
-            return fail(127, &format!("{name}: command not found"));
+            return fail(
+                crate::exit::NOT_FOUND,
+                &format!("{name}: command not found"),
+            );
         }
     };
     if let Some(c) = &run_as.credentials
@@ -51,8 +57,8 @@ pub fn exec(user: &str, command: &[OsString]) -> i32 {
     }
     let e = supd_sys::exec::exec(&file, command, &env);
     let code = match e.kind() {
-        io::ErrorKind::NotFound => 127,
-        _ => 126,
+        io::ErrorKind::NotFound => crate::exit::NOT_FOUND,
+        _ => crate::exit::CANNOT_EXECUTE,
     };
     fail(
         code,

@@ -1,8 +1,6 @@
 //! `supd`: the daemon's command line.
 //!
-//! Exit codes (DESIGN.md): 0 after a requested shutdown; 2 for a config or usage error;
-//! 1 for an internal failure; a critical program's own code when it fails for good.
-//! `supd import`: 0 converted, 2 the supervisord file cannot be read or converted.
+//! Exit codes: [`exit`].
 //!
 //! The config comes from [`source`]: a supd TOML file (with its includes and env files, for
 //! the profiles of `--profile`/`$SUPD_PROFILE`), or a supervisord file converted on the fly.
@@ -13,6 +11,7 @@ mod control;
 mod daemon;
 mod event;
 mod exec;
+mod exit;
 mod identity;
 mod launch;
 mod logging;
@@ -163,7 +162,7 @@ fn main() -> ExitCode {
                 eprintln!(
                     "supd exec: name the command to run as {user} (supd exec USER CMD [ARGS]...)"
                 );
-                2
+                exit::USAGE
             }
         },
         Command::Completions { shell } => {
@@ -206,10 +205,10 @@ fn man(command: Option<&str>, dir: Option<&Path>) -> i32 {
                     dir.display(),
                     supd_sys::describe(&e)
                 );
-                return 2;
+                return exit::USAGE;
             }
         }
-        return 0;
+        return exit::SUCCESS;
     }
     let page = match command {
         None => &cli,
@@ -218,7 +217,7 @@ fn man(command: Option<&str>, dir: Option<&Path>) -> i32 {
             None => {
                 let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
                 eprintln!("supd: no command {name:?} (commands: {})", names.join(", "));
-                return 2;
+                return exit::USAGE;
             }
         },
     };
@@ -239,11 +238,11 @@ fn man_page(command: &clap::Command) -> clap_mangen::Man {
 /// The exit code of printing to stdout: 0, also when the reader left early (`| head`).
 fn written(result: std::io::Result<()>) -> i32 {
     match result {
-        Ok(()) => 0,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Ok(()) => exit::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::SUCCESS,
         Err(e) => {
             eprintln!("supd: cannot write to stdout: {e}");
-            1
+            exit::INTERNAL
         }
     }
 }
@@ -299,7 +298,7 @@ fn check(path: &Path, options: &LoadOptions) -> i32 {
 
 fn run(path: &Path, options: &LoadOptions) -> i32 {
     let Some(loaded) = load(path, options) else {
-        return 2;
+        return exit::USAGE;
     };
     if let Some(notes) = loaded.converted {
         eprintln!("{}", source::suggest_import(path, notes));
@@ -326,20 +325,20 @@ fn import(file: &Path) -> i32 {
             {
                 Ok(()) => {}
                 // `supd import x.conf | head`: the reader has all it wanted.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return 0,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return exit::SUCCESS,
                 Err(e) => {
                     eprintln!("supd: cannot write the converted config: {e}");
-                    return 1;
+                    return exit::INTERNAL;
                 }
             }
             for note in &conversion.notes {
                 eprintln!("{note}");
             }
-            0
+            exit::SUCCESS
         }
         Err(e) => {
             eprintln!("{e}");
-            2
+            exit::USAGE
         }
     }
 }
