@@ -54,7 +54,6 @@
 //! `%(here)s` is the directory of the file that contains it, as given: pass absolute paths
 //! to get absolute results.
 
-#![forbid(unsafe_code)]
 
 mod command;
 mod convert;
