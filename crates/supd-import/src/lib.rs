@@ -54,7 +54,6 @@
 //! `%(here)s` is the directory of the file that contains it, as given: pass absolute paths
 //! to get absolute results.
 
-
 mod command;
 mod convert;
 mod entr;
