@@ -1,5 +1,6 @@
 //! One problem in a config file, and the list of all of them.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -82,5 +83,42 @@ pub fn io_reason(err: &std::io::Error) -> String {
         std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
         std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
         _ => supd_sys::describe(err),
+    }
+}
+
+/// A key as it appears in a dotted path: bare when TOML allows it bare, else quoted.
+pub(crate) fn key_segment(key: &str) -> Cow<'_, str> {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        Cow::Borrowed(key)
+    } else {
+        Cow::Owned(format!("{key:?}"))
+    }
+}
+
+/// At most 60 characters of `s`, for messages.
+pub(crate) fn shorten(s: &str) -> Cow<'_, str> {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        Cow::Borrowed(s)
+    } else {
+        let head: String = s.chars().take(MAX - 3).collect();
+        Cow::Owned(format!("{head}..."))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_segments_are_quoted_when_not_bare() {
+        assert_eq!(key_segment("web"), "web");
+        assert_eq!(key_segment("my-app_2"), "my-app_2");
+        assert_eq!(key_segment("my.app"), "\"my.app\"");
+        assert_eq!(key_segment(""), "\"\"");
     }
 }

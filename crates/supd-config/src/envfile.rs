@@ -73,7 +73,7 @@ fn entry(lines: &[&str]) -> (Entry, usize) {
     let Some((key, rest)) = line.split_once('=') else {
         let message = format!(
             "expected KEY=VALUE, found {:?}",
-            crate::parse::shorten(line.trim_end())
+            crate::diagnostic::shorten(line.trim_end())
         );
         return (Err((None, message)), 1);
     };
@@ -82,7 +82,7 @@ fn entry(lines: &[&str]) -> (Entry, usize) {
         let message = format!(
             "invalid variable name {:?} (expected letters, digits, \"_\", \".\" and \"-\", \
              not starting with a digit)",
-            crate::parse::shorten(key)
+            crate::diagnostic::shorten(key)
         );
         return (Err((None, message)), 1);
     }
@@ -99,7 +99,7 @@ fn entry(lines: &[&str]) -> (Entry, usize) {
                         let message = format!(
                             "unexpected text {:?} after the closing quote (put the whole \
                              value in the quotes)",
-                            crate::parse::shorten(after.trim_end())
+                            crate::diagnostic::shorten(after.trim_end())
                         );
                         return (named(message), used);
                     }

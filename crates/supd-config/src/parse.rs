@@ -24,6 +24,7 @@
 //! globs; relative paths are resolved lexically against the directory of the file that
 //! contains them.
 
+mod command;
 mod graph;
 mod group;
 mod health;
@@ -40,14 +41,12 @@ use std::rc::Rc;
 use toml::Spanned;
 use toml::de::DeTable;
 
-use crate::diagnostic::{Diagnostic, Diagnostics, io_reason};
+use crate::diagnostic::{Diagnostic, Diagnostics, io_reason, key_segment};
 use crate::spec::{
     Config, DEFAULT_SOCKET, LoadOptions, Location, Locations, LogFormat, ProgramSpec, SupdSpec,
 };
 use select::{Known, Universe};
 use walker::{Field, InstanceVar, Section, Value, Walker, resolve};
-
-pub(crate) use walker::{key_segment, shorten};
 
 const TOP_KEYS: &[&str] = &["supd", "program", "group"];
 const SUPD_KEYS: &[&str] = &[

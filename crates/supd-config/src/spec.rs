@@ -51,7 +51,7 @@ impl Config {
         message: impl Into<String>,
     ) -> Diagnostic {
         let table = split_instance(program).map_or(program, |(base, _)| base);
-        let table_key = format!("program.{}", crate::parse::key_segment(table));
+        let table_key = format!("program.{}", crate::diagnostic::key_segment(table));
         self.located(&table_key, &format!("{table_key}.{key}"), message.into())
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::program::argv;
+use super::command::argv;
 use super::walker::{Field, Section, Walker};
 use crate::spec::{HealthCheck, HealthSpec};
 

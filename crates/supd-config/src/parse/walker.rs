@@ -14,7 +14,6 @@
 //! There is one walker per file read (the main config file and each included one); each
 //! records its problems with its own file and lines.
 
-use std::borrow::Cow;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
@@ -23,7 +22,7 @@ use toml::Spanned;
 use toml::de::{DeInteger, DeTable, DeValue};
 
 use super::suggest;
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, key_segment, shorten};
 use crate::interpolate::{Var, interpolate};
 use crate::spec::{IdRef, Signal};
 
@@ -76,19 +75,6 @@ impl<'t, 'i> Section<'t, 'i> {
         } else {
             format!("{}.{segment}", self.path)
         }
-    }
-}
-
-/// A key as it appears in a dotted path: bare when TOML allows it bare, else quoted.
-pub(crate) fn key_segment(key: &str) -> Cow<'_, str> {
-    let bare = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare {
-        Cow::Borrowed(key)
-    } else {
-        Cow::Owned(format!("{key:?}"))
     }
 }
 
@@ -696,17 +682,6 @@ pub(super) fn found(value: &DeValue) -> String {
     }
 }
 
-/// At most 60 characters of `s`, for messages.
-pub(crate) fn shorten(s: &str) -> Cow<'_, str> {
-    const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        Cow::Borrowed(s)
-    } else {
-        let head: String = s.chars().take(MAX - 3).collect();
-        Cow::Owned(format!("{head}..."))
-    }
-}
-
 /// `p` resolved against `base` (unless absolute), without touching the file system.
 /// `.` components are dropped; an empty result is `.`.
 pub(super) fn resolve(base: &Path, p: &str) -> PathBuf {
@@ -816,14 +791,6 @@ mod tests {
         assert_eq!(parse_id_ref(""), Err(IdError::Malformed));
         assert_eq!(parse_id_ref("a b"), Err(IdError::Malformed));
         assert_eq!(parse_id_ref("a:b"), Err(IdError::Malformed));
-    }
-
-    #[test]
-    fn key_segments_are_quoted_when_not_bare() {
-        assert_eq!(key_segment("web"), "web");
-        assert_eq!(key_segment("my-app_2"), "my-app_2");
-        assert_eq!(key_segment("my.app"), "\"my.app\"");
-        assert_eq!(key_segment(""), "\"\"");
     }
 
     #[test]

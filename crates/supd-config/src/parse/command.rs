@@ -1,0 +1,46 @@
+//! A `command` value, shared by a program's `command` and a health check's `command`: a
+//! string split like a shell would (no shell runs), or an argv array.
+
+use toml::de::DeValue;
+
+use super::walker::{Field, Walker, found};
+
+/// A command: a string split like a shell would (no shell runs), or an array of strings.
+pub(super) fn argv(w: &mut Walker, field: &Field) -> Option<Vec<String>> {
+    let argv = match field.value.get_ref() {
+        DeValue::String(_) => {
+            let s = w.string(field)?;
+            match shell_words::split(&s) {
+                Ok(argv) => argv,
+                Err(e) => {
+                    w.bad(
+                        field,
+                        format!("cannot split the command into arguments: {e}"),
+                    );
+                    return None;
+                }
+            }
+        }
+        DeValue::Array(_) => w.string_array(field, "an array of strings")?,
+        other => {
+            let message = format!(
+                "expected a command string like \"daphne -p 8000 app.asgi:application\" or an \
+                 array of strings, found {}",
+                found(other)
+            );
+            w.bad(field, message);
+            return None;
+        }
+    };
+    match argv.first() {
+        None => w.bad(field, "the command is empty"),
+        Some(program) if program.is_empty() => {
+            w.bad(
+                field,
+                "the program to run (the first word of the command) is empty",
+            );
+        }
+        Some(_) => return Some(argv),
+    }
+    None
+}
