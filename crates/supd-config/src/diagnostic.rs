@@ -1,4 +1,5 @@
-//! One problem in a config file, and the list of all of them.
+//! One problem in a config file, the list of all of them, and how keys, values and I/O
+//! errors are shown in them.
 
 use std::borrow::Cow;
 use std::fmt;
