@@ -98,7 +98,7 @@ enum Command {
         #[arg(short = 'f', long)]
         follow: bool,
         /// Only output from the last DURATION ("5m", "1h")
-        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        #[arg(long, value_name = "DURATION", value_parser = supd_config::duration::parse)]
         since: Option<std::time::Duration>,
         /// Only what the programs wrote to stdout
         #[arg(long, conflicts_with = "stderr")]
@@ -130,7 +130,7 @@ enum Command {
         /// Programs [default: every autostart program]
         names: Vec<String>,
         /// Give up after this long ("30s", "2m") [default: wait as long as it takes]
-        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        #[arg(long, value_name = "DURATION", value_parser = supd_config::duration::parse)]
         timeout: Option<std::time::Duration>,
     },
     /// Re-read supd's config and apply only the difference (exit 1 and the problems when

@@ -31,6 +31,7 @@
 //! and line too ([`Config::program_problem`]).
 
 mod diagnostic;
+pub mod duration;
 mod envfile;
 pub mod include;
 mod interpolate;

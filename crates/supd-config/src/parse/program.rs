@@ -172,7 +172,7 @@ fn read_delays(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec) {
 }
 
 fn show(d: Duration) -> String {
-    humantime::format_duration(d).to_string()
+    crate::duration::format(d)
 }
 
 fn read_outputs(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec) {

@@ -23,6 +23,7 @@ use toml::de::{DeInteger, DeTable, DeValue};
 
 use super::suggest;
 use crate::diagnostic::{Diagnostic, Diagnostics, key_segment, shorten};
+use crate::duration::DurationError;
 use crate::interpolate::{Var, interpolate};
 use crate::spec::{IdRef, Signal};
 
@@ -450,16 +451,14 @@ impl<'a> Walker<'a> {
         match field.value.get_ref() {
             DeValue::String(_) => {
                 let s = self.string(field)?;
-                match humantime::parse_duration(s.trim()) {
-                    // Far beyond any real use, and small enough that no clock arithmetic
-                    // with it can overflow.
-                    Ok(d) if d > MAX_DURATION => {
-                        self.bad(field, format!("{s:?} is too long (at most 100 years)"));
+                match crate::duration::parse(&s) {
+                    Ok(d) => Some(d),
+                    Err(DurationError::TooLong) => {
+                        self.bad(field, format!("{s:?} is {}", DurationError::TooLong));
                         None
                     }
-                    Ok(d) => Some(d),
-                    Err(_) => {
-                        self.bad(field, format!("{DURATION_EXPECTED}, found {s:?}"));
+                    Err(e) => {
+                        self.bad(field, format!("{e}, found {s:?}"));
                         None
                     }
                 }
@@ -475,7 +474,7 @@ impl<'a> Walker<'a> {
             other => {
                 self.bad(
                     field,
-                    format!("{DURATION_EXPECTED}, found {}", found(other)),
+                    format!("{}, found {}", DurationError::Invalid, found(other)),
                 );
                 None
             }
@@ -601,10 +600,6 @@ pub(super) fn set<T>(slot: &mut T, value: Option<T>) {
     }
 }
 
-/// The longest duration a config may give.
-const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-
-const DURATION_EXPECTED: &str = "expected a duration like \"250ms\", \"10s\" or \"1m\"";
 const MODE_EXPECTED: &str = "expected an octal mode like \"0600\" or 0o600";
 
 /// Why a user or group reference was refused.

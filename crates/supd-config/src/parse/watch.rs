@@ -132,7 +132,7 @@ fn poll(w: &mut Walker, field: &Field) -> Option<PollMode> {
         "off" => return Some(PollMode::Off),
         _ => {}
     }
-    match humantime::parse_duration(s.trim()) {
+    match crate::duration::parse(&s) {
         Ok(d) if d.is_zero() => {
             let message = format!("expected a poll interval greater than zero, found {s:?}");
             w.bad(field, message);

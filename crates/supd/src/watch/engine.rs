@@ -255,7 +255,10 @@ impl Engine {
             ));
         }
         if self.roots.iter().any(|r| r.poll) {
-            how.push(format!("polling every {}", human(self.poll_every)));
+            how.push(format!(
+                "polling every {}",
+                supd_config::duration::format(self.poll_every)
+            ));
         }
         format!(
             "watching {} for changes ({})",
@@ -787,18 +790,6 @@ fn describe(e: &notify::Error) -> String {
         notify::ErrorKind::WatchNotFound => "it was not watched".into(),
         notify::ErrorKind::Generic(what) => what.clone(),
         notify::ErrorKind::InvalidConfig(_) => "invalid watcher configuration".into(),
-    }
-}
-
-/// `500ms`, `1s`, `1.5s`.
-fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
     }
 }
 
