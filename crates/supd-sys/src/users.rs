@@ -96,28 +96,28 @@ impl UserDb {
         self.groups.iter().find(|e| e.name == name)
     }
 
-    /// Resolves `user[:group]` to numbers, or says why it cannot, in one sentence.
-    pub fn resolve(&self, user: &Who, group: Option<&Who>) -> Result<Identity, String> {
+    /// Resolves `user[:group]` to numbers, or says why it cannot.
+    pub fn resolve(&self, user: &Who, group: Option<&Who>) -> Result<Identity, UserError> {
         let (uid, entry) = match user {
             Who::Name(name) => {
-                let e = self.user_by_name(name).ok_or_else(|| {
-                    format!(
-                        "unknown user {name:?} (no such entry in {})",
-                        self.passwd_path.display()
-                    )
-                })?;
+                let e = self
+                    .user_by_name(name)
+                    .ok_or_else(|| UserError::UnknownUser {
+                        name: name.clone(),
+                        passwd: self.passwd_path.clone(),
+                    })?;
                 (e.uid, Some(e))
             }
             Who::Id(uid) => (*uid, self.user_by_uid(*uid)),
         };
         let (gid, groups) = match group {
             Some(Who::Name(name)) => {
-                let g = self.group_by_name(name).ok_or_else(|| {
-                    format!(
-                        "unknown group {name:?} (no such entry in {})",
-                        self.group_path.display()
-                    )
-                })?;
+                let g = self
+                    .group_by_name(name)
+                    .ok_or_else(|| UserError::UnknownGroup {
+                        name: name.clone(),
+                        group: self.group_path.clone(),
+                    })?;
                 (g.gid, Vec::new())
             }
             Some(Who::Id(gid)) => (*gid, Vec::new()),
@@ -132,10 +132,10 @@ impl UserDb {
                     (e.gid, groups)
                 }
                 None => {
-                    return Err(format!(
-                        "uid {uid} has no entry in {}, so its group is unknown: write \"{uid}:GID\" with the group id to run it as (gosu would silently use group root)",
-                        self.passwd_path.display()
-                    ));
+                    return Err(UserError::UidWithoutEntry {
+                        uid,
+                        passwd: self.passwd_path.clone(),
+                    });
                 }
             },
         };
@@ -148,6 +148,49 @@ impl UserDb {
         })
     }
 }
+
+/// Why a `user` cannot be resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserError {
+    UnknownUser {
+        name: String,
+        passwd: PathBuf,
+    },
+    UnknownGroup {
+        name: String,
+        group: PathBuf,
+    },
+    /// A bare uid with no passwd entry: its group would be a guess (gosu uses root).
+    UidWithoutEntry {
+        uid: u32,
+        passwd: PathBuf,
+    },
+}
+
+impl fmt::Display for UserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UserError::UnknownUser { name, passwd } => write!(
+                f,
+                "unknown user {name:?} (no such entry in {})",
+                passwd.display()
+            ),
+            UserError::UnknownGroup { name, group } => write!(
+                f,
+                "unknown group {name:?} (no such entry in {})",
+                group.display()
+            ),
+            UserError::UidWithoutEntry { uid, passwd } => write!(
+                f,
+                "uid {uid} has no entry in {}, so its group is unknown: write \"{uid}:GID\" \
+                 with the group id to run it as (gosu would silently use group root)",
+                passwd.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UserError {}
 
 /// `name:password:uid:gid:gecos:home:shell` lines; malformed lines are skipped, as libc does.
 pub fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
@@ -247,19 +290,26 @@ mod tests {
     #[test]
     fn a_bare_unknown_uid_is_refused_with_advice() {
         let err = db().resolve(&Who::Id(12345), None).unwrap_err();
-        assert!(err.contains("\"12345:GID\""), "{err}");
+        assert!(matches!(err, UserError::UidWithoutEntry { uid: 12345, .. }));
+        assert!(err.to_string().contains("\"12345:GID\""), "{err}");
     }
 
     #[test]
     fn unknown_names_are_named() {
         let err = db().resolve(&Who::Name("ghost".into()), None).unwrap_err();
-        assert_eq!(err, "unknown user \"ghost\" (no such entry in /etc/passwd)");
+        assert_eq!(
+            err.to_string(),
+            "unknown user \"ghost\" (no such entry in /etc/passwd)"
+        );
         let err = db()
             .resolve(
                 &Who::Name("appuser".into()),
                 Some(&Who::Name("nope".into())),
             )
             .unwrap_err();
-        assert_eq!(err, "unknown group \"nope\" (no such entry in /etc/group)");
+        assert_eq!(
+            err.to_string(),
+            "unknown group \"nope\" (no such entry in /etc/group)"
+        );
     }
 }

@@ -25,7 +25,9 @@ fn who(id: &IdRef) -> Who {
 
 /// Resolves `spec` and checks that supd may switch to it; the error is one sentence.
 pub fn run_as(spec: &UserSpec, db: &UserDb) -> Result<RunAs, String> {
-    let identity = db.resolve(&who(&spec.user), spec.group.as_ref().map(who).as_ref())?;
+    let identity = db
+        .resolve(&who(&spec.user), spec.group.as_ref().map(who).as_ref())
+        .map_err(|e| e.to_string())?;
     let euid = nix::unistd::geteuid();
     let credentials = if euid.is_root() {
         Some(Credentials {
