@@ -141,14 +141,14 @@ fn main() -> ExitCode {
     let code = match cli.command.unwrap_or(Command::Run {
         source: ConfigArgs::default(),
     }) {
-        Command::Check { source } => {
-            let (path, options) = config_source(source.or(cli.source));
-            check(&path, &options)
-        }
-        Command::Run { source } => {
-            let (path, options) = config_source(source.or(cli.source));
-            run(&path, &options)
-        }
+        Command::Check { source } => match config_source(source.or(cli.source)) {
+            Some((path, options)) => check(&path, &options),
+            None => exit::USAGE,
+        },
+        Command::Run { source } => match config_source(source.or(cli.source)) {
+            Some((path, options)) => run(&path, &options),
+            None => exit::USAGE,
+        },
         Command::Import { file } => import(&file),
         Command::Exec { user, command } => match (user, command.split_first()) {
             (Some(user), _) => exec::exec(&user, &command),
@@ -180,16 +180,28 @@ fn main() -> ExitCode {
     ExitCode::from(code.clamp(0, 255) as u8)
 }
 
-/// The config file and load options the command line (or the environment) names.
-fn config_source(args: ConfigArgs) -> (PathBuf, LoadOptions) {
-    let path = args
+/// The config file and load options the command line (or the environment) names; `None`,
+/// having said so, when none is named and the default file does not exist.
+fn config_source(args: ConfigArgs) -> Option<(PathBuf, LoadOptions)> {
+    let named = args
         .config
-        .or_else(|| std::env::var_os("SUPD_CONFIG").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(supd_config::DEFAULT_CONFIG));
+        .or_else(|| std::env::var_os("SUPD_CONFIG").map(PathBuf::from));
+    let path = match named {
+        Some(path) => path,
+        None if !Path::new(supd_config::DEFAULT_CONFIG).exists() => {
+            eprintln!(
+                "supd: no config file: give one with --config PATH or $SUPD_CONFIG \
+                 (the default, {}, does not exist)",
+                supd_config::DEFAULT_CONFIG
+            );
+            return None;
+        }
+        None => PathBuf::from(supd_config::DEFAULT_CONFIG),
+    };
     let options = LoadOptions {
         profiles: profiles(args.profile),
     };
-    (path, options)
+    Some((path, options))
 }
 
 /// `supd man [COMMAND]`, or every page into `--dir`.

@@ -72,6 +72,24 @@ fn a_missing_config_file_is_named() {
 }
 
 #[test]
+fn no_config_given_and_no_default_file_says_how_to_give_one() {
+    if std::path::Path::new("/etc/supd/supd.toml").exists() {
+        eprintln!("skipped: this machine has /etc/supd/supd.toml, so supd would read it");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&[][..], &["check"][..]] {
+        let (code, _, err) = supd(args, dir.path());
+        assert_eq!(code, 2, "{err}");
+        assert_eq!(
+            err,
+            "supd: no config file: give one with --config PATH or $SUPD_CONFIG (the default, \
+             /etc/supd/supd.toml, does not exist)\n"
+        );
+    }
+}
+
+#[test]
 fn a_missing_working_directory_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
