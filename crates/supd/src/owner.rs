@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use supd_config::Signal;
 use supd_core::{Action, Effect, ExitStatus, Input, ReqId, SpawnRetry, State, step};
 use supd_proto::{
-    ActionOutcome, ErrorKind, ErrorReply, ProgramState, ProgramStatus, Reply, Request,
-    ServerMessage, StateEvent,
+    ActionOutcome, ErrorKind, ErrorReply, ProgramState, Reply, Request, ServerMessage, StateEvent,
 };
 use supd_sys::process;
 use supd_sys::reap::{Ended, Reaped, reap_one};
@@ -25,7 +24,9 @@ use crate::launch::Launcher;
 use crate::logplane::LogPlane;
 use crate::names::Names;
 use crate::probe;
+use crate::status;
 use crate::timers::Timers;
+use crate::wording;
 
 /// A client waiting for the core's answer ([`Effect::Reply`], [`Effect::Reloaded`]).
 struct Waiting {
@@ -164,7 +165,7 @@ impl Owner {
                 pid,
                 ready,
                 status,
-            } => match self.state.programs.iter().position(|p| p.pid == Some(pgid)) {
+            } => match self.state.program_with_pid(pgid) {
                 Some(prog) => self.feed(Input::Notify {
                     prog,
                     from_pid: pid,
@@ -266,11 +267,11 @@ impl Owner {
             Effect::Reply { req, outcomes } => {
                 if let Some(w) = self.waiting.remove(&req) {
                     let outcomes = outcomes
-                        .into_iter()
+                        .iter()
                         .map(|o| ActionOutcome {
                             name: self.names.name(o.prog).to_string(),
-                            ok: o.ok,
-                            message: o.message,
+                            ok: o.ok(),
+                            message: wording::outcome(&self.state, o),
                         })
                         .collect();
                     let _ = w.reply.send(ServerMessage::Reply {
@@ -284,17 +285,16 @@ impl Owner {
                 prog,
                 from,
                 to,
-                message,
-                reason,
+                change,
             } => {
-                if !message.is_empty() {
+                if let Some(line) = wording::log_line(&self.state, &change) {
                     // The core's own name: a reload reports new programs before the name
                     // table hears of them.
-                    tracing::info!("{}: {message}", self.state.programs[prog].spec.name);
+                    tracing::info!("{}: {line}", self.state.programs[prog].spec.name);
                 }
                 if from != to {
-                    let event = self.state_event(prog, from, to, reason);
-                    if to == ProgramState::Starting && self.state.programs[prog].pid.is_none() {
+                    let event = status::state_event(&self.state, prog, from, to, &change);
+                    if to == ProgramState::Starting && self.state.programs[prog].pid().is_none() {
                         // The spawn that follows in this step tells the pid.
                         self.held_starts.push((prog, event));
                     } else {
@@ -303,8 +303,8 @@ impl Owner {
                 }
                 None
             }
-            Effect::Notice { message } => {
-                tracing::info!("{message}");
+            Effect::Notice(notice) => {
+                tracing::info!("{}", wording::notice(&self.state, &notice));
                 None
             }
             Effect::Exit { code } => {
@@ -333,37 +333,6 @@ impl Owner {
         }
     }
 
-    /// The event stream's record of a change of `prog`, as the state now has it.
-    fn state_event(
-        &self,
-        prog: usize,
-        from: ProgramState,
-        to: ProgramState,
-        reason: Option<String>,
-    ) -> StateEvent {
-        let p = &self.state.programs[prog];
-        StateEvent {
-            ts_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
-            program: p.spec.name.clone(),
-            from,
-            to,
-            pid: p.pid.filter(|_| p.has_process()).map(|pid| pid as u32),
-            exit_code: match (to, p.last_exit) {
-                (ProgramState::Exited, Some(ExitStatus::Exited(c))) => Some(c),
-                _ => None,
-            },
-            signal: match (to, p.last_exit) {
-                (ProgramState::Exited, Some(ExitStatus::Signaled { signal, .. })) => {
-                    Some(signal.as_str().to_string())
-                }
-                _ => None,
-            },
-            reason,
-        }
-    }
-
     /// Collects every ended child and tells the core.
     fn reap(&mut self) {
         let none_left = loop {
@@ -384,8 +353,11 @@ impl Owner {
                         continue;
                     }
                     let group_alive = process::group_alive(pid);
-                    if !self.state.programs.iter().any(|p| p.pid == Some(pid)) {
-                        tracing::debug!("reaped adopted process {pid}: {status}");
+                    if self.state.program_with_pid(pid).is_none() {
+                        tracing::debug!(
+                            "reaped adopted process {pid}: {}",
+                            wording::exit_status(status)
+                        );
                     }
                     self.feed(Input::Exited {
                         pid,
@@ -426,12 +398,18 @@ impl Owner {
         };
         let answer = match request {
             Request::Status { names } => match self.names.resolve(&names, true) {
-                Ok(progs) => ServerMessage::Reply {
-                    id,
-                    reply: Reply::Status {
-                        programs: progs.iter().map(|&p| self.status(p)).collect(),
-                    },
-                },
+                Ok(progs) => {
+                    let now = self.now();
+                    ServerMessage::Reply {
+                        id,
+                        reply: Reply::Status {
+                            programs: progs
+                                .iter()
+                                .map(|&p| status::program_status(&self.state, p, now))
+                                .collect(),
+                        },
+                    }
+                }
                 Err(e) => error(ErrorKind::UnknownProgram, e),
             },
             Request::Start { names } => return self.command(id, Action::Start, &names, reply),
@@ -474,9 +452,7 @@ impl Owner {
                 };
                 match progs {
                     Ok(progs) => {
-                        self.next_req += 1;
-                        let req = self.next_req;
-                        self.waiting.insert(req, Waiting { id, reply });
+                        let req = self.wait_for_core(id, reply);
                         self.feed(Input::Wait {
                             req,
                             progs,
@@ -570,11 +546,7 @@ impl Owner {
                 config.supd.socket.display()
             );
         }
-        let req = client.map(|w| {
-            self.next_req += 1;
-            self.waiting.insert(self.next_req, w);
-            self.next_req
-        });
+        let req = client.map(|w| self.wait_for_core(w.id, w.reply));
         self.feed(Input::Reload {
             req,
             specs: config.programs,
@@ -631,9 +603,7 @@ impl Owner {
         }
         match self.names.resolve(names, false) {
             Ok(progs) => {
-                self.next_req += 1;
-                let req = self.next_req;
-                self.waiting.insert(req, Waiting { id, reply });
+                let req = self.wait_for_core(id, reply);
                 self.feed(Input::Command { req, action, progs });
             }
             Err(e) => {
@@ -645,7 +615,7 @@ impl Owner {
     fn signal(&self, prog: usize, sig: Signal) -> ActionOutcome {
         let p = &self.state.programs[prog];
         let name = p.spec.name.clone();
-        match p.pid {
+        match p.pid() {
             Some(pid) => match process::signal_group(pid, sig) {
                 Ok(_) => ActionOutcome {
                     name,
@@ -661,53 +631,16 @@ impl Owner {
             None => ActionOutcome {
                 name,
                 ok: false,
-                message: format!("not running ({})", p.state),
+                message: format!("not running ({})", p.state()),
             },
         }
     }
 
-    fn status(&self, prog: usize) -> ProgramStatus {
-        let p = &self.state.programs[prog];
-        let now = self.now();
-        ProgramStatus {
-            name: p.spec.name.clone(),
-            state: p.state,
-            up: p.is_up(),
-            pid: p.pid.map(|pid| pid as u32),
-            restarts: p.restarts(),
-            exit_code: match p.last_exit {
-                Some(ExitStatus::Exited(code)) => Some(code),
-                _ => None,
-            },
-            signal: match p.last_exit {
-                Some(ExitStatus::Signaled { signal, .. }) => Some(signal.as_str().to_string()),
-                _ => None,
-            },
-            last_exit: p.last_exit.map(|s| s.to_string()),
-            uptime_ms: p
-                .pid
-                .and(p.started_at)
-                .map(|t| now.saturating_sub(t).as_millis() as u64),
-            reason: p.reason.clone(),
-            autostart: p.spec.autostart,
-            health: p
-                .health
-                .as_ref()
-                .filter(|_| p.pid.is_some())
-                .map(|h| match h.healthy {
-                    Some(true) => "healthy".to_string(),
-                    Some(false) => format!(
-                        "unhealthy: {} ({} in a row)",
-                        h.last_failure.as_deref().unwrap_or("check failed"),
-                        h.failures
-                    ),
-                    None => match &h.last_failure {
-                        Some(why) => format!("starting: {why}"),
-                        None => "not checked yet".to_string(),
-                    },
-                }),
-            notify_status: p.notify_status.clone(),
-        }
+    /// Registers a client that waits for the core's answer; returns the request's number.
+    fn wait_for_core(&mut self, id: u64, reply: oneshot::Sender<ServerMessage>) -> ReqId {
+        self.next_req += 1;
+        self.waiting.insert(self.next_req, Waiting { id, reply });
+        self.next_req
     }
 }
 
