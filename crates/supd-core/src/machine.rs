@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `Boot`, `Spawned`, `SpawnFailed`, `Exited`, `GroupEmpty`, `FilesChanged`, program timers | [`crate::lifecycle`] |
 //! | `ProbeResult`, `Notify`, `Settled`/`Probe` timers | [`crate::readiness`] |
-//! | `Command`, `Wait`, `WaitTimeout` timer | [`crate::requests`] |
+//! | `Command`, `Signal`, `Wait`, `WaitTimeout` timer | [`crate::requests`] |
 //! | `Reload` | [`crate::reload`] |
 //! | `Shutdown`, `NoChildren`, shutdown timers | [`crate::shutdown`] |
 
@@ -45,6 +45,7 @@ impl<'a> Cx<'a> {
                 }
             }
             Input::Command { req, action, progs } => self.command(req, action, progs),
+            Input::Signal { req, signal, progs } => self.signal(req, signal, progs),
             Input::Spawned { prog, run, pid } => self.spawned(prog, run, pid),
             Input::SpawnFailed {
                 prog,

@@ -1,12 +1,14 @@
-//! Client requests: `start`/`stop`/`restart` and `wait`, and the book of who waits
+//! Client requests: `start`/`stop`/`restart`, `signal` and `wait`, and the book of who waits
 //! for which program to reach which goal.
 //!
 //! Guarantees: every request gets exactly one [`Effect::Reply`], with one outcome per
-//! program in the order they were named: at once when each is decided already (a program
-//! already running), else at the end of the first step after which every
+//! program in the order they were named: at once when each is decided already (a signal
+//! sent, a program already running), else at the end of the first step after which every
 //! program has reached its goal or failed to, or when a `wait` times out.
 
 use std::time::Duration;
+
+use supd_config::Signal;
 
 use crate::machine::Cx;
 use crate::state::{Life, Program};
@@ -62,6 +64,23 @@ impl Cx<'_> {
                     items.push(Pending::Wait(p, Goal::Restarted));
                 }
             }
+        }
+        self.st.waiters.add(req, items);
+    }
+
+    /// `supctl signal`: to the process group of every program that has a live process.
+    pub(crate) fn signal(&mut self, req: ReqId, signal: Signal, progs: Vec<ProgId>) {
+        let mut items = Vec::with_capacity(progs.len());
+        for p in progs {
+            let prog = &self.st.programs[p];
+            let kind = match prog.pid() {
+                Some(pgid) => {
+                    self.effects.push(Effect::SignalGroup { pgid, signal });
+                    OutcomeKind::SignalSent { signal, pgid }
+                }
+                None => OutcomeKind::NotRunning(prog.state()),
+            };
+            items.push(Pending::Done(Outcome { prog: p, kind }));
         }
         self.st.waiters.add(req, items);
     }

@@ -50,6 +50,14 @@ pub enum Input {
         action: Action,
         progs: Vec<ProgId>,
     },
+    /// A client asked to send `signal` to the process group of each of these programs;
+    /// reply to `req` (at once: one [`OutcomeKind::SignalSent`] or
+    /// [`OutcomeKind::NotRunning`] per program).
+    Signal {
+        req: ReqId,
+        signal: Signal,
+        progs: Vec<ProgId>,
+    },
     /// The [`Effect::Spawn`] for this run succeeded: the program's process is `pid`, leader of
     /// process group `pid`.
     Spawned { prog: ProgId, run: u32, pid: i32 },

@@ -201,6 +201,11 @@ pub enum OutcomeKind {
     AlreadyStopped,
     /// `wait`: it is up.
     Up,
+    /// `signal`: sent to process group `pgid`. (The daemon reports it when `kill(2)`
+    /// failed.)
+    SignalSent { signal: Signal, pgid: i32 },
+    /// `signal`: it has no process; it is in this state.
+    NotRunning(crate::ProgramState),
     /// Refused: supd is shutting down.
     Refused,
     /// `start`/`restart`: supd began shutting down before it was up.
@@ -229,6 +234,7 @@ impl OutcomeKind {
                 | OutcomeKind::AlreadyRunning
                 | OutcomeKind::AlreadyStopped
                 | OutcomeKind::Up
+                | OutcomeKind::SignalSent { .. }
         )
     }
 }

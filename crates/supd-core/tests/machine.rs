@@ -873,3 +873,34 @@ fn state_events_say_the_cause_without_repeating_the_state() {
         "{events:#?}"
     );
 }
+
+#[test]
+fn signal_goes_through_the_core_to_the_groups_of_programs_with_a_process() {
+    let mut idle = spec("idle");
+    idle.autostart = false;
+    let mut sim = Sim::new(vec![spec("web"), idle]).boot();
+    sim.advance(Duration::from_secs(2));
+    let web = sim.pid(0);
+    sim.feed(Input::Signal {
+        req: 4,
+        signal: Signal::SIGHUP,
+        progs: vec![0, 1],
+    });
+    assert_eq!(sim.signals_to(web), [Signal::SIGHUP]);
+    assert_eq!(
+        sim.reply(4),
+        Some(vec![
+            OutcomeKind::SignalSent {
+                signal: Signal::SIGHUP,
+                pgid: web
+            },
+            OutcomeKind::NotRunning(ProgramState::Stopped)
+        ])
+    );
+    assert_eq!(
+        sim.state(0),
+        ProgramState::Running,
+        "a signal changes no state"
+    );
+    assert_eq!(sim.spawn_times(), 1);
+}

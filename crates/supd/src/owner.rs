@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use supd_config::Signal;
-use supd_core::{Action, Effect, ExitStatus, Input, ReqId, SpawnRetry, State, step};
+use supd_core::{Action, Effect, ExitStatus, Input, OutcomeKind, ReqId, SpawnRetry, State, step};
 use supd_proto::{
     ActionOutcome, ErrorKind, ErrorReply, ProgramState, Reply, Request, ServerMessage, StateEvent,
 };
@@ -64,6 +64,9 @@ pub struct Owner {
     /// Events of programs entering `starting` in the step being carried out, published
     /// once their spawn has told the pid.
     held_starts: Vec<(usize, StateEvent)>,
+    /// Signals that could not be sent in the step being carried out (process group,
+    /// signal, why), for the reply to `supctl signal`.
+    failed_signals: Vec<(i32, Signal, String)>,
 }
 
 impl Owner {
@@ -78,6 +81,7 @@ impl Owner {
         Owner {
             watchers: None,
             held_starts: Vec::new(),
+            failed_signals: Vec::new(),
             bulletin,
             checks: HashMap::new(),
             events,
@@ -196,6 +200,7 @@ impl Owner {
         while let Some(input) = self.inbox.pop_front() {
             let now = self.now();
             let effects = step(&mut self.state, input, now);
+            self.failed_signals.clear();
             let mut follow_ups = Vec::new();
             for effect in effects {
                 reap |= matches!(effect, Effect::SignalDescendants { .. });
@@ -238,6 +243,7 @@ impl Owner {
                         "cannot send {} to process group {pgid}: {e}",
                         signal.as_str()
                     );
+                    self.failed_signals.push((pgid, signal, e.to_string()));
                 }
                 None
             }
@@ -268,10 +274,20 @@ impl Owner {
                 if let Some(w) = self.waiting.remove(&req) {
                     let outcomes = outcomes
                         .iter()
-                        .map(|o| ActionOutcome {
-                            name: self.names.name(o.prog).to_string(),
-                            ok: o.ok(),
-                            message: wording::outcome(&self.state, o),
+                        .map(|o| {
+                            let failed = match o.kind {
+                                OutcomeKind::SignalSent { signal, pgid } => self
+                                    .failed_signals
+                                    .iter()
+                                    .find(|(g, s, _)| (*g, *s) == (pgid, signal))
+                                    .map(|(_, _, e)| wording::signal_failed(signal, e)),
+                                _ => None,
+                            };
+                            ActionOutcome {
+                                name: self.names.name(o.prog).to_string(),
+                                ok: o.ok() && failed.is_none(),
+                                message: failed.unwrap_or_else(|| wording::outcome(&self.state, o)),
+                            }
                         })
                         .collect();
                     let _ = w.reply.send(ServerMessage::Reply {
@@ -419,13 +435,12 @@ impl Owner {
             }
             Request::Signal { signal, names } => match supd_config::signal::parse(&signal) {
                 Err(e) => error(ErrorKind::Refused, e),
-                Ok(sig) => match self.names.resolve(&names, false) {
-                    Ok(progs) => ServerMessage::Reply {
-                        id,
-                        reply: Reply::Actions {
-                            outcomes: progs.iter().map(|&p| self.signal(p, sig)).collect(),
-                        },
-                    },
+                Ok(signal) => match self.names.resolve(&names, false) {
+                    Ok(progs) => {
+                        let req = self.wait_for_core(id, reply);
+                        self.feed(Input::Signal { req, signal, progs });
+                        return;
+                    }
                     Err(e) => error(ErrorKind::UnknownProgram, e),
                 },
             },
@@ -609,30 +624,6 @@ impl Owner {
             Err(e) => {
                 let _ = reply.send(refuse(ErrorKind::UnknownProgram, e));
             }
-        }
-    }
-
-    fn signal(&self, prog: usize, sig: Signal) -> ActionOutcome {
-        let p = &self.state.programs[prog];
-        let name = p.spec.name.clone();
-        match p.pid() {
-            Some(pid) => match process::signal_group(pid, sig) {
-                Ok(_) => ActionOutcome {
-                    name,
-                    ok: true,
-                    message: format!("sent {}", sig.as_str()),
-                },
-                Err(e) => ActionOutcome {
-                    name,
-                    ok: false,
-                    message: format!("cannot send {}: {e}", sig.as_str()),
-                },
-            },
-            None => ActionOutcome {
-                name,
-                ok: false,
-                message: format!("not running ({})", p.state()),
-            },
         }
     }
 

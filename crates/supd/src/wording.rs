@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use supd_config::Signal;
 use supd_core::{
     Action, Change, ExitStatus, Halt, Health, Life, Notice, Outcome, OutcomeKind, ProgId,
     ShutdownCause, State, UpBy, Why,
@@ -417,6 +418,8 @@ pub fn outcome(st: &State, outcome: &Outcome) -> String {
         OutcomeKind::AlreadyRunning => "already running".into(),
         OutcomeKind::AlreadyStopped => "already stopped".into(),
         OutcomeKind::Up => "up".into(),
+        OutcomeKind::SignalSent { signal, .. } => format!("sent {}", signal.as_str()),
+        OutcomeKind::NotRunning(state) => format!("not running ({state})"),
         OutcomeKind::Refused => "refused: supd is shutting down".into(),
         OutcomeKind::NotStartedShuttingDown => "not started: supd is shutting down".into(),
         OutcomeKind::FailedToStart(failure) => format!(
@@ -442,6 +445,11 @@ pub fn outcome(st: &State, outcome: &Outcome) -> String {
     }
 }
 
+/// The answer for a program whose group could not be signalled (`kill(2)` failed).
+pub fn signal_failed(signal: Signal, error: &str) -> String {
+    format!("cannot send {}: {error}", signal.as_str())
+}
+
 /// What the health checks of the current run found: `healthy`,
 /// `unhealthy: HTTP 503 (2 in a row)`, `starting: connection refused`, `not checked yet`.
 pub fn health(health: &Health) -> String {
@@ -463,7 +471,7 @@ pub fn health(health: &Health) -> String {
 mod tests {
     use super::*;
 
-    use supd_config::{ProgramSpec, Signal};
+    use supd_config::ProgramSpec;
 
     const KILLED: ExitStatus = ExitStatus::Signaled {
         signal: Signal::SIGKILL,
@@ -657,6 +665,17 @@ mod tests {
         assert_eq!(
             answer(OutcomeKind::NotUpYet(Life::Waiting { on: vec![1] })),
             "not up yet: starting (waiting for migrate)"
+        );
+        assert_eq!(
+            answer(OutcomeKind::NotRunning(supd_core::ProgramState::Stopped)),
+            "not running (stopped)"
+        );
+        assert_eq!(
+            answer(OutcomeKind::SignalSent {
+                signal: Signal::SIGHUP,
+                pgid: 42
+            }),
+            "sent SIGHUP"
         );
     }
 
