@@ -53,10 +53,12 @@ impl Cx<'_> {
             return;
         }
         match &mut self.st.programs[p].life {
-            Life::Waiting { .. }
-            | Life::Spawning { .. }
-            | Life::Starting { .. }
-            | Life::Running { .. } => return,
+            // On its way up: whatever asked for a stop meanwhile is overruled.
+            Life::Spawning { stop, .. } => {
+                *stop = None;
+                return;
+            }
+            Life::Waiting { .. } | Life::Starting { .. } | Life::Running { .. } => return,
             Life::Stopping { then, .. } => {
                 *then = then.start_because(cause);
                 return;
@@ -142,6 +144,7 @@ impl Cx<'_> {
             Life::Spawning {
                 run,
                 cause: cause.clone(),
+                stop: None,
             },
             Change::Spawning { cause },
         );
@@ -152,6 +155,7 @@ impl Cx<'_> {
         let Life::Spawning {
             run: spawning,
             cause,
+            stop,
         } = &self.st.programs[p].life
         else {
             return;
@@ -159,7 +163,7 @@ impl Cx<'_> {
         if *spawning != run {
             return;
         }
-        let cause = cause.clone();
+        let (cause, stop) = (cause.clone(), stop.clone());
         let (settled, ready) = self.begin_readiness(p, run);
         let life = Life::Starting {
             run,
@@ -170,17 +174,26 @@ impl Cx<'_> {
             cause,
         };
         self.enter(p, life, Change::Started { pid });
-        self.maybe_running(p);
+        match stop {
+            Some(cause) => self.stop(p, cause),
+            None => self.maybe_running(p),
+        }
     }
 
     pub(crate) fn spawn_failed(&mut self, p: ProgId, run: u32, error: String, retry: SpawnRetry) {
-        if !matches!(self.st.programs[p].life, Life::Spawning { run: r, .. } if r == run) {
+        let Life::Spawning { run: r, stop, .. } = &self.st.programs[p].life else {
+            return;
+        };
+        if *r != run {
             return;
         }
+        let stop = stop.clone();
         self.st.programs[p].last_exit = None;
-        match retry {
-            SpawnRetry::MayHelp => self.failed_start(p, Why::SpawnFailed(error)),
-            SpawnRetry::Futile => self.cannot_execute(p, Why::CannotExecute(error)),
+        match (stop, retry) {
+            // Asked to stop meanwhile: it is stopped, whatever the spawn said.
+            (Some(cause), _) => self.cancel(p, cause),
+            (None, SpawnRetry::MayHelp) => self.failed_start(p, Why::SpawnFailed(error)),
+            (None, SpawnRetry::Futile) => self.cannot_execute(p, Why::CannotExecute(error)),
         }
     }
 
@@ -362,7 +375,8 @@ impl Cx<'_> {
 
     /// Stops `p` (because of `cause`): `stop_signal` to its group now, SIGKILL after
     /// `stop_timeout`. A program without a process just becomes `stopped`; one being
-    /// stopped already will not start again afterwards.
+    /// stopped already will not start again afterwards; one being spawned is stopped once
+    /// its pid is known (unless a start overrules it first, as in a restart).
     pub(crate) fn stop(&mut self, p: ProgId, cause: Why) {
         let prog = &mut self.st.programs[p];
         match &mut prog.life {
@@ -401,9 +415,9 @@ impl Cx<'_> {
                 self.enter(p, life, Change::Stopping { cause, signal });
             }
             Life::Stopping { then, .. } => *then = Then::Nothing,
+            Life::Spawning { stop, .. } => *stop = Some(cause),
             Life::Stopped { .. } => {}
             Life::Waiting { .. }
-            | Life::Spawning { .. }
             | Life::Backoff { .. }
             | Life::Exited { .. }
             | Life::Fatal { .. } => self.cancel(p, cause),
@@ -545,6 +559,47 @@ pub(crate) fn backoff_delay(first: Duration, max: Duration, failures: u32) -> Du
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use supd_config::ProgramSpec;
+
+    use crate::state::State;
+    use crate::types::{Action, Input};
+
+    /// No input stops a program between its spawn and the report of its pid today (a
+    /// restart's start overrules its stop); should one ever do it, the process is stopped,
+    /// not lost.
+    #[test]
+    fn a_stop_while_the_spawn_is_in_flight_stops_the_process_once_its_pid_is_known() {
+        let spec = ProgramSpec::new("web", vec!["/bin/true".into()]);
+        let mut st = State::new(vec![spec], Duration::from_secs(30));
+        let mut cx = Cx::new(&mut st, Duration::ZERO);
+        cx.start(0, Why::Autostart);
+        cx.stop(0, Why::Requested(Action::Stop));
+        let effects = cx.finish();
+        assert!(effects.contains(&Effect::Spawn { prog: 0, run: 1 }));
+        let effects = crate::step(
+            &mut st,
+            Input::Spawned {
+                prog: 0,
+                run: 1,
+                pid: 42,
+            },
+            Duration::ZERO,
+        );
+        assert!(effects.contains(&Effect::SignalGroup {
+            pgid: 42,
+            signal: Signal::SIGTERM
+        }));
+        assert!(matches!(
+            st.programs[0].life(),
+            Life::Stopping {
+                pgid: 42,
+                cause: Why::Requested(Action::Stop),
+                then: Then::Nothing,
+                ..
+            }
+        ));
+    }
 
     #[test]
     fn backoff_doubles_from_the_first_failure_and_caps() {

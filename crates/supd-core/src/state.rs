@@ -116,8 +116,13 @@ pub enum Life {
     /// Asked to start, but these dependencies are not up yet (wire: `starting`).
     Waiting { on: Vec<ProgId> },
     /// [`crate::Effect::Spawn`] of run `run` is out; the daemon reports the pid before any
-    /// other input (wire: `starting`).
-    Spawning { run: u32, cause: Why },
+    /// other input (wire: `starting`). `stop`: a stop asked meanwhile (because of this),
+    /// carried out as soon as the pid is known.
+    Spawning {
+        run: u32,
+        cause: Why,
+        stop: Option<Why>,
+    },
     /// Run `run` is process `pid` (leader of its own group), not up yet: it must last
     /// `min_uptime` (`settled`) and meet its readiness condition (`ready`).
     Starting {
@@ -305,9 +310,9 @@ impl Program {
         self.failed_starts
     }
 
-    /// A process of this program may exist (spawned and not yet fully stopped).
+    /// A process of this program exists or is being spawned, and is not fully stopped yet.
     pub fn has_process(&self) -> bool {
-        self.process_group().is_some()
+        matches!(self.life, Life::Spawning { .. }) || self.process_group().is_some()
     }
 
     /// Waiting for dependencies: `starting`, not spawned yet.

@@ -904,3 +904,71 @@ fn signal_goes_through_the_core_to_the_groups_of_programs_with_a_process() {
     );
     assert_eq!(sim.spawn_times(), 1);
 }
+
+/// Found by the property tests: `supctl restart web db` with `db` down first spawns `db` as
+/// web's dependency; `db`'s own restart, in the same request, cancelled that spawn in
+/// flight, so the process it reported next was attached to nothing (before: web, waiting for
+/// db, adopted it and ran without its dependency).
+#[test]
+fn restarting_a_program_then_its_dependency_in_one_request_keeps_the_dependency_spawn() {
+    let mut db = spec("db");
+    db.start_retries = Some(0);
+    let mut web = spec("web");
+    web.depends_on = vec!["db".into()];
+    let mut sim = Sim::new(vec![db, web]).boot();
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(sim.state(0), ProgramState::Fatal);
+    assert_eq!(sim.state(1), ProgramState::Stopped, "blocked by db");
+
+    sim.command(1, Action::Restart, vec![1, 0]);
+    assert!(sim.st.programs[0].pid().is_some(), "db's process is db's");
+    assert_eq!(sim.spawn_times(), 2, "db spawned once, for both reasons");
+    assert_eq!(
+        sim.st.programs[1].life(),
+        &Life::Waiting { on: vec![0] },
+        "web waits for db"
+    );
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.state(0), ProgramState::Running);
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.state(1), ProgramState::Running);
+    assert_eq!(
+        sim.reply(1),
+        Some(vec![OutcomeKind::Restarted, OutcomeKind::Restarted])
+    );
+}
+
+/// Found by the property tests: a critical program that failed while another program's spawn
+/// was in flight began the shutdown, which found "no process left" and went on to leftover
+/// descendants while that program was still to be started — and then never stopped it in
+/// order.
+#[test]
+fn a_shutdown_waits_for_a_spawn_in_flight_and_then_stops_it() {
+    let mut migrate = spec("migrate");
+    migrate.critical = true;
+    let mut sim = Sim::new(vec![migrate, spec("web")]);
+    sim.futile_spawns.push(0);
+    let mut sim = sim.boot();
+    assert!(sim.st.shutting_down());
+    let web = sim.pid(1);
+    assert_eq!(sim.state(1), ProgramState::Stopping, "stopped once spawned");
+    assert_eq!(sim.signals_to(web), [Signal::SIGTERM, Signal::SIGCONT]);
+    assert!(
+        !sim.log
+            .iter()
+            .any(|e| matches!(e, Effect::SignalDescendants { .. })),
+        "descendants only once every program is down"
+    );
+    sim.exit(1, ExitStatus::Exited(0));
+    assert!(
+        sim.log
+            .iter()
+            .any(|e| matches!(e, Effect::SignalDescendants { .. }))
+    );
+    sim.feed(Input::NoChildren);
+    assert_eq!(
+        sim.exit_code,
+        Some(1),
+        "the code of the failed critical program"
+    );
+}
