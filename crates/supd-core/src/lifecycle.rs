@@ -325,7 +325,12 @@ impl Cx<'_> {
             completed: false,
         };
         if self.st.shutdown.is_some() {
-            self.enter(p, exited, Change::Ended { status, after });
+            let life = Life::Exited {
+                status,
+                after,
+                completed: oneshot && success,
+            };
+            self.enter(p, life, Change::Ended { status, after });
             return;
         }
         // Every exit is first an `exited` (for the event stream: running → exited →

@@ -158,7 +158,7 @@ pub enum Life {
         failure: Why,
     },
     /// The last run ended on its own and is not restarted. `completed`: a oneshot that
-    /// succeeded (and said so).
+    /// succeeded (what makes a oneshot up).
     Exited {
         status: ExitStatus,
         after: Duration,
@@ -324,7 +324,13 @@ impl Program {
     /// `running`; a oneshot has completed successfully.
     pub fn is_up(&self) -> bool {
         if self.spec.oneshot {
-            matches!(self.life, Life::Exited { .. })
+            matches!(
+                self.life,
+                Life::Exited {
+                    completed: true,
+                    ..
+                }
+            )
         } else {
             matches!(self.life, Life::Running { .. })
         }

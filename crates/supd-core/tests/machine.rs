@@ -972,3 +972,44 @@ fn a_shutdown_waits_for_a_spawn_in_flight_and_then_stops_it() {
         "the code of the failed critical program"
     );
 }
+
+/// Found by the property tests: a oneshot that ended during shutdown counted as up however it
+/// ended (a oneshot was up whenever it was `exited`), so a `wait` for a migration that was
+/// killed answered "up", and `supctl health` agreed.
+#[test]
+fn a_oneshot_killed_during_shutdown_is_not_up() {
+    let mut migrate = oneshot("migrate");
+    migrate.min_uptime = Duration::ZERO;
+    let mut web = spec("web");
+    web.depends_on = vec!["migrate".into()];
+    for (status, up) in [(KILLED, false), (ExitStatus::Exited(0), true)] {
+        let mut sim = Sim::new(vec![migrate.clone(), web.clone()]).boot();
+        sim.exit(0, ExitStatus::Exited(0));
+        sim.advance(Duration::from_secs(2));
+        assert_eq!(sim.state(1), ProgramState::Running);
+        // The migration runs again (`supctl start migrate`) while web runs on.
+        sim.command(1, Action::Start, vec![0]);
+        sim.feed(Input::Wait {
+            req: 2,
+            progs: vec![0],
+            timeout: None,
+        });
+        sim.feed(Input::Shutdown { force: false });
+        assert_eq!(sim.state(1), ProgramState::Stopping, "web first");
+        assert_eq!(sim.state(0), ProgramState::Running, "migrate after web");
+        sim.exit(0, status);
+        assert_eq!(sim.st.programs[0].is_up(), up, "{status:?}");
+        let answer = sim.reply(2).unwrap();
+        if up {
+            assert_eq!(answer, [OutcomeKind::Up]);
+        } else {
+            assert!(
+                matches!(
+                    &answer[..],
+                    [OutcomeKind::WillNotComeUp(Life::Exited { .. })]
+                ),
+                "{answer:?}"
+            );
+        }
+    }
+}
