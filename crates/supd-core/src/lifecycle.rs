@@ -63,10 +63,12 @@ impl Cx<'_> {
                 *then = then.start_because(cause);
                 return;
             }
-            Life::Stopped { .. }
-            | Life::Backoff { .. }
-            | Life::Exited { .. }
-            | Life::Fatal { .. } => {}
+            // A new series of tries (`start_retries` again); only a start during a backoff
+            // continues the current one.
+            Life::Stopped { .. } | Life::Exited { .. } | Life::Fatal { .. } => {
+                self.st.programs[p].failed_starts = 0;
+            }
+            Life::Backoff { .. } => {}
         }
         visiting.push(p);
         for d in self.st.programs[p].deps.clone() {

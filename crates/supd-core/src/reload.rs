@@ -1,6 +1,7 @@
 //! Applying a re-read config as a difference: programs are matched by name; unchanged ones
 //! are not touched (same process, same pid), changed ones restart with their new settings
-//! (when they were running, failing, or — a oneshot with `autostart` — completed), removed
+//! (when they were running, backing off, fatal with `autostart`, or — a oneshot with
+//! `autostart` — completed), removed
 //! ones are stopped and retired, added ones start (when `autostart`).
 //!
 //! Guarantees: a retired program keeps its id (timers and output in flight stay valid) and
@@ -51,7 +52,10 @@ impl Cx<'_> {
             match current.iter().find(|(_, name)| *name == spec.name) {
                 Some(&(p, _)) if self.st.programs[p].spec == spec => {}
                 Some(&(p, _)) => {
-                    self.st.programs[p].spec = spec;
+                    // New settings begin a new series of tries (`start_retries` again).
+                    let prog = &mut self.st.programs[p];
+                    prog.spec = spec;
+                    prog.failed_starts = 0;
                     changed.push(p);
                 }
                 None => {
@@ -74,27 +78,23 @@ impl Cx<'_> {
             .iter()
             .partition(|&&p| self.st.programs[p].spec.oneshot);
         for p in oneshots.into_iter().chain(others) {
-            let prog = &mut self.st.programs[p];
-            let autostart = prog.spec.autostart;
+            let prog = &self.st.programs[p];
+            let (autostart, oneshot) = (prog.spec.autostart, prog.spec.oneshot);
             match prog.life {
                 // Running: restart with the new settings.
                 _ if prog.has_process() => {
                     self.stop(p, Why::ConfigChanged);
                     self.start(p, Why::ConfigChanged);
                 }
-                // Failing: the new settings deserve a fresh try.
-                Life::Backoff { .. } | Life::Fatal { .. } if autostart => {
-                    prog.failed_starts = 0;
-                    self.start(p, Why::ConfigChanged);
-                }
+                // Failing: the new settings deserve a fresh try (a fatal one only if supd
+                // starts it by itself; one backing off is being tried anyway).
+                Life::Backoff { .. } => self.start(p, Why::ConfigChanged),
+                Life::Fatal { .. } if autostart => self.start(p, Why::ConfigChanged),
                 // A completed oneshot (a migration) runs again with its new settings; its
                 // dependents that start meanwhile wait for it, as at boot.
-                Life::Exited { .. } if prog.spec.oneshot && autostart => {
-                    prog.failed_starts = 0;
-                    self.start(p, Why::ConfigChanged);
-                }
-                // Stopped by someone, exited, or on its way up: the new settings apply to
-                // its next start.
+                Life::Exited { .. } if oneshot && autostart => self.start(p, Why::ConfigChanged),
+                // Stopped by someone, exited, or waiting for its dependencies: the new
+                // settings apply to its next start.
                 _ => {}
             }
         }

@@ -1013,3 +1013,140 @@ fn a_oneshot_killed_during_shutdown_is_not_up() {
         }
     }
 }
+
+/// Found by the property tests: a fatal (or fatal, then stopped) program started again as a
+/// dependency kept its count of failed starts, so it got a single try and then "gave up
+/// after 3 failed starts in a row" although `start_retries = 1` allows two; `supctl start`
+/// of it gave it the two.
+#[test]
+fn a_program_that_gave_up_and_is_started_as_a_dependency_gets_its_start_retries_again() {
+    let mut db = spec("db");
+    db.start_retries = Some(1);
+    let mut web = spec("web");
+    web.depends_on = vec!["db".into()];
+    web.autostart = false;
+    let mut sim = Sim::new(vec![db, web]).boot();
+    for _ in 0..2 {
+        sim.exit(0, ExitStatus::Exited(1));
+        sim.advance(Duration::from_secs(1));
+    }
+    assert_eq!(sim.state(0), ProgramState::Fatal);
+    assert_eq!(sim.st.programs[0].failed_starts(), 2);
+
+    sim.command(1, Action::Start, vec![1]);
+    assert_eq!(sim.st.programs[0].failed_starts(), 0, "a fresh count");
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(
+        sim.state(0),
+        ProgramState::Backoff,
+        "retried, as start_retries says"
+    );
+    sim.advance(Duration::from_secs(1));
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(sim.state(0), ProgramState::Fatal);
+    assert_eq!(sim.st.programs[0].failed_starts(), 2);
+    assert!(matches!(
+        &sim.reply(1).unwrap()[..],
+        [OutcomeKind::NotStarted(Some(Halt::Blocked {
+            dep: 0,
+            failed: true
+        }))]
+    ));
+    // Stopped by hand meanwhile: a new series of tries all the same.
+    sim.command(2, Action::Stop, vec![0]);
+    assert_eq!(sim.state(0), ProgramState::Stopped);
+    sim.command(3, Action::Start, vec![1]);
+    assert_eq!(sim.st.programs[0].failed_starts(), 0, "a fresh count");
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(
+        sim.state(0),
+        ProgramState::Backoff,
+        "retried, as start_retries says"
+    );
+}
+
+/// Found by the property tests: a program started by hand (not `autostart`) that was backing
+/// off when a reload changed its settings went on with its old series of failures under the
+/// new `start_retries`, and so was retried more often than they allow. A failing program whose
+/// settings change gets a fresh try with them, started by hand or not.
+#[test]
+fn reload_gives_a_backing_off_program_a_fresh_try_with_its_new_settings() {
+    let mut flaky = spec("flaky");
+    flaky.autostart = false;
+    let mut sim = Sim::new(vec![flaky.clone()]).boot();
+    sim.command(1, Action::Start, vec![0]);
+    for _ in 0..2 {
+        sim.exit(0, ExitStatus::Exited(1));
+        let at = sim
+            .timers
+            .iter()
+            .find_map(|(at, t)| matches!(t, Timer::Retry { .. }).then_some(*at))
+            .unwrap();
+        sim.advance(at - sim.now);
+    }
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(sim.state(0), ProgramState::Backoff);
+    assert_eq!(sim.st.programs[0].failed_starts(), 3);
+
+    let mut stricter = flaky;
+    stricter.start_retries = Some(1);
+    reload(&mut sim, vec![stricter]);
+    assert_eq!(sim.state(0), ProgramState::Starting, "tried again at once");
+    assert_eq!(sim.st.programs[0].failed_starts(), 0);
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(
+        sim.state(0),
+        ProgramState::Backoff,
+        "1 retry, as start_retries says"
+    );
+}
+
+/// Found by the property tests: a program waiting for a dependency, with failed starts behind
+/// it, kept counting them against the `start_retries` a reload had just lowered, and was
+/// tried more often than the new settings allow. New settings begin a new series of tries.
+#[test]
+fn reload_gives_a_waiting_program_a_fresh_series_of_tries_with_its_new_settings() {
+    let mut db = spec("db");
+    db.autostart = false;
+    let mut flaky = spec("flaky");
+    flaky.depends_on = vec!["db".into()];
+    flaky.autostart = false;
+    let mut app = spec("app");
+    app.depends_on = vec!["flaky".into()];
+    app.autostart = false;
+    let mut sim = Sim::new(vec![db.clone(), flaky.clone(), app]).boot();
+    sim.command(1, Action::Start, vec![1]);
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.state(0), ProgramState::Running);
+    for _ in 0..2 {
+        sim.exit(1, ExitStatus::Exited(1));
+        let at = sim
+            .timers
+            .iter()
+            .filter(|(at, _)| *at > sim.now)
+            .find_map(|(at, t)| matches!(t, Timer::Retry { .. }).then_some(*at))
+            .unwrap();
+        sim.advance(at - sim.now);
+    }
+    sim.exit(1, ExitStatus::Exited(1));
+    assert_eq!(sim.st.programs[1].failed_starts(), 3);
+    // db is stopped; starting app starts flaky (backing off) and db: flaky waits for db.
+    sim.command(2, Action::Stop, vec![0]);
+    sim.exit(0, ExitStatus::Exited(0));
+    sim.feed(Input::Command {
+        req: 3,
+        action: Action::Start,
+        progs: vec![2],
+    });
+    assert_eq!(sim.st.programs[1].life(), &Life::Waiting { on: vec![0] });
+
+    let mut stricter = flaky;
+    stricter.start_retries = Some(1);
+    let app = sim.st.programs[2].spec.clone();
+    reload(&mut sim, vec![db, stricter, app]);
+    assert_eq!(
+        sim.st.programs[1].failed_starts(),
+        0,
+        "a new series of tries"
+    );
+}
