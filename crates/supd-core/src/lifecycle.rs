@@ -216,6 +216,16 @@ impl Cx<'_> {
 
     /// A start that did not last: back off and retry, or give up.
     fn failed_start(&mut self, p: ProgId, failure: Why) {
+        if self.st.shutdown.is_some() {
+            // A spawn in flight when the shutdown began: nothing is retried any more.
+            let life = Life::Stopped {
+                why: Some(Halt::Cancelled {
+                    by: Why::SupdShuttingDown,
+                }),
+            };
+            self.enter(p, life, Change::NotRetriedShuttingDown { failure });
+            return;
+        }
         let prog = &mut self.st.programs[p];
         prog.failed_starts += 1;
         let failures = prog.failed_starts;

@@ -113,6 +113,8 @@ pub enum Change {
     /// The command cannot be executed: fatal at once. `watched`: a file change also tries
     /// again.
     NotRetried { failure: Why, watched: bool },
+    /// A failed start once a shutdown has begun: not retried, the program is stopped.
+    NotRetriedShuttingDown { failure: Why },
     /// A stop began: `signal` went to the group.
     Stopping { cause: Why, signal: Signal },
     /// A stop completed: the process ended as `exit` says (`None`: not known).

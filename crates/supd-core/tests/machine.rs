@@ -1150,3 +1150,54 @@ fn reload_gives_a_waiting_program_a_fresh_series_of_tries_with_its_new_settings(
         "a new series of tries"
     );
 }
+
+/// Found by the property tests: a spawn in flight that failed once a shutdown had begun put
+/// its program in `backoff`, whose retry never comes during a shutdown, so a `wait` for it
+/// was never answered and `status` promised a retry.
+#[test]
+fn a_spawn_that_fails_during_shutdown_is_not_retried_and_waiters_are_answered() {
+    let mut migrate = oneshot("migrate");
+    migrate.autostart = false;
+    migrate.critical = true;
+    migrate.restart = RestartPolicy::Never;
+    let mut worker = spec("worker");
+    worker.autostart = false;
+    let mut sim = Sim::new(vec![migrate, worker]);
+    sim.spawn_error
+        .push((0, "cannot fork: Resource temporarily unavailable".into()));
+    sim.spawn_error
+        .push((1, "cannot fork: Resource temporarily unavailable".into()));
+    let mut sim = sim.boot();
+    // migrate's spawn fails (fatal, critical: shutdown) while worker's is in flight.
+    sim.command(1, Action::Start, vec![0, 1]);
+    assert!(sim.st.shutting_down());
+    assert_eq!(
+        sim.st.programs[1].life(),
+        &Life::Stopped {
+            why: Some(Halt::Cancelled {
+                by: Why::SupdShuttingDown
+            })
+        }
+    );
+    assert!(sim.log.iter().any(|e| matches!(
+        e,
+        Effect::Changed {
+            prog: 1,
+            change: Change::NotRetriedShuttingDown {
+                failure: Why::SpawnFailed(_)
+            },
+            ..
+        }
+    )));
+    sim.feed(Input::Wait {
+        req: 2,
+        progs: vec![1],
+        timeout: None,
+    });
+    assert!(matches!(
+        &sim.reply(2).expect("answered at once")[..],
+        [OutcomeKind::WillNotComeUp(Life::Stopped { .. })]
+    ));
+    sim.feed(Input::NoChildren);
+    assert_eq!(sim.exit_code, Some(1));
+}

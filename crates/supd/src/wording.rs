@@ -255,6 +255,12 @@ pub fn log_line(st: &State, change: &Change) -> Option<String> {
                 why(st, failure)
             )
         }
+        Change::NotRetriedShuttingDown { failure } => {
+            format!(
+                "{}; not retried, as supd is shutting down",
+                why(st, failure)
+            )
+        }
         Change::Stopping { cause, signal } => {
             format!("stopping ({}): sent {}", why(st, cause), signal.as_str())
         }
@@ -288,6 +294,7 @@ pub fn event_reason(st: &State, change: &Change) -> Option<String> {
         | Change::NeverRestarted { .. }
         | Change::NotRestarted { .. }
         | Change::NotRetried { .. }
+        | Change::NotRetriedShuttingDown { .. }
         | Change::Blocked { .. }
         | Change::Vanished => log_line(st, change),
     }
@@ -309,7 +316,8 @@ pub fn change_kind(change: &Change) -> Option<&'static str> {
         Change::BackingOff { failure, .. }
         | Change::GaveUp { failure, .. }
         | Change::NeverRestarted { failure }
-        | Change::NotRetried { failure, .. } => why_kind(failure),
+        | Change::NotRetried { failure, .. }
+        | Change::NotRetriedShuttingDown { failure } => why_kind(failure),
         Change::Stopped { exit: Some(_) } => "exited",
         Change::Stopped { exit: None } | Change::Vanished => "gone",
         Change::Blocked { failed, .. } => blocked_kind(*failed),
@@ -609,6 +617,19 @@ mod tests {
             log_line(&st, &change).as_deref(),
             Some("exited with 1 after 10ms; retrying in 200ms (failed start 2 of 3)")
         );
+    }
+
+    #[test]
+    fn a_failed_start_during_shutdown_says_it_is_not_retried() {
+        let st = state();
+        let change = Change::NotRetriedShuttingDown {
+            failure: Why::SpawnFailed("cannot fork: Resource temporarily unavailable".into()),
+        };
+        let said = "cannot fork: Resource temporarily unavailable; not retried, as supd is \
+                    shutting down";
+        assert_eq!(log_line(&st, &change).as_deref(), Some(said));
+        assert_eq!(event_reason(&st, &change).as_deref(), Some(said));
+        assert_eq!(change_kind(&change), Some("spawn_failed"));
     }
 
     #[test]
