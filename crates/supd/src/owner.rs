@@ -67,6 +67,9 @@ pub struct Owner {
     /// Signals that could not be sent in the step being carried out (process group,
     /// signal, why), for the reply to `supctl signal`.
     failed_signals: Vec<(i32, Signal, String)>,
+    /// Processes started so far (programs and health checks): the reaper's "no child
+    /// left" is out of date once one was started after it said so.
+    children_started: u64,
 }
 
 impl Owner {
@@ -82,6 +85,7 @@ impl Owner {
             watchers: None,
             held_starts: Vec::new(),
             failed_signals: Vec::new(),
+            children_started: 0,
             bulletin,
             checks: HashMap::new(),
             events,
@@ -226,6 +230,7 @@ impl Owner {
         match effect {
             Effect::Spawn { prog, run } => {
                 let result = self.launcher.launch(prog, &self.state.programs[prog].spec);
+                self.children_started += u64::from(result.is_ok());
                 if let Some(i) = self.held_starts.iter().position(|(p, _)| *p == prog) {
                     let (_, mut event) = self.held_starts.remove(i);
                     event.pid = result.as_ref().ok().copied();
@@ -385,9 +390,11 @@ impl Owner {
                 Reaped::NoChildren => break true,
             }
         };
-        // Groups first, so a stop that completed is reported as such before "nothing left".
+        // Groups first, so a stop that completed is reported as such before "nothing left";
+        // what follows that stop (a restart) may start a process, and then something is left.
+        let started = self.children_started;
         self.check_lingering_groups();
-        if none_left {
+        if none_left && self.children_started == started {
             self.feed(Input::NoChildren);
         }
     }
@@ -506,6 +513,7 @@ impl Owner {
                 };
                 match self.launcher.launch_check(spec, argv) {
                     Ok(pid) => {
+                        self.children_started += 1;
                         let (tx, rx) = oneshot::channel();
                         self.checks.insert(pid as i32, tx);
                         probe::Check::Command {
