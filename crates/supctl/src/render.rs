@@ -251,6 +251,7 @@ mod tests {
             last_exit: None,
             uptime_ms: None,
             reason: None,
+            reason_kind: None,
             autostart: true,
             health: None,
             notify_status: None,

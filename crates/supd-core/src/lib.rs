@@ -9,44 +9,70 @@
 //!
 //! This crate owns every *decision*: the per-program state machine, the restart and backoff
 //! rules, dependency order at start and at shutdown, when a stop escalates to SIGKILL, when
-//! supd may exit and with which code. It does no I/O, reads no clock and knows nothing of
-//! tokio, so every rule is unit-tested with plain values (see `tests/`).
+//! supd may exit and with which code. It does no I/O, reads no clock, knows nothing of
+//! tokio and makes no text: every cause, log line, notice and answer is a typed value
+//! ([`why`]) that the daemon words. So every rule is tested with plain values (see
+//! `tests/`, including property tests that drive it with random inputs).
+//!
+//! Each program's state is one [`Life`] value that carries the data of that state (the pid
+//! only while there is a process, the run number only while a run is in flight, what
+//! follows a stop only while stopping), so an impossible combination cannot be built. The
+//! wire's [`ProgramState`] is derived from it ([`Life::state`]).
+//!
+//! The modules, in the order a step goes through them:
+//! - [`types`]: the interface — [`Input`], [`Effect`], [`Timer`];
+//! - `state`: the data — [`State`], [`Program`], [`Life`];
+//! - `machine`: dispatch — which module handles which input, and the end of every step;
+//! - `lifecycle`: start (dependencies first), spawn results, exits, restart and backoff,
+//!   stop, file changes, the timers of a run;
+//! - `readiness`: when `starting` becomes `running`; health checks; sd_notify;
+//! - `requests`: `start`/`stop`/`restart`/`signal`/`wait` and their replies;
+//! - `reload`: a re-read config applied as a difference;
+//! - `shutdown`: the stop order, leftover descendants, the exit;
+//! - [`why`]: causes, changes, notices and outcomes as data.
 //!
 //! # Guarantees
 //! - Time only moves through the `now` argument; timers are requested as effects and carry
 //!   the program's run number, so a timer from an earlier run is ignored.
 //! - A pid is attached to its program in the same step that learns it (`Spawned`); an exit
 //!   for an unknown pid is an adopted orphan and changes nothing.
-//! - Every `start`/`stop`/`restart` request gets exactly one reply, when each named program
-//!   has reached its goal or failed to.
+//! - Every request gets exactly one reply, when each named program has reached its goal or
+//!   failed to.
 //! - During shutdown nothing is started or restarted; supd exits only once the daemon has
 //!   reported that no child is left.
 //!
 //! # Program lifecycle
 //! ```text
-//!            start                spawned, min_uptime passes
-//! stopped ──────────► starting ─────────────────────────────► running
-//!   ▲                  │   ▲ exit before min_uptime              │ exit after min_uptime:
-//!   │                  ▼   │ (failed start)                      │ restarted at once
-//!   │               backoff ─► fatal (start_retries exhausted)   │ (restart policy permitting)
-//!   │   stop                                                     ▼
-//!   └────────── stopping ◄──────────────────────────────────── stop
+//!                  start          deps up          spawned          min_uptime + ready
+//! stopped ───────────────► waiting ──────► spawning ──────► starting ─────────────────► running
+//!   ▲  ▲  dependency failed   │      (or at once when deps are up) │ exit before up       │
+//!   │  └──────────────────────┘                                    ▼ (failed start)       │
+//!   │                        retry timer ┌──────────────────── backoff ─► fatal            │
+//!   │                          ──────────┘  (start_retries exhausted, or cannot execute)  │
+//!   │                                                                                     │
+//!   │ stop completes                         stop (supctl, reload, shutdown, health)      │
+//!   └────────────── stopping ◄────────────────────────────────────────────────────────────┘
+//!                      │ then: start again (restart), or back off first (unhealthy)
 //! ```
-//! A program whose exit is not restarted ends `exited` (success) or `fatal` (failure).
-//! A program waiting for its dependencies is `starting` without a pid.
+//! An exit of an up program is first `exited`; in the same step it is restarted at once
+//! (restart policy permitting), or stays `exited` (success) or goes `fatal` (failure). A
+//! oneshot that succeeds stays `exited` and counts as up. On the wire, `waiting` and
+//! `spawning` are both `starting`.
 
+mod lifecycle;
 mod machine;
 mod readiness;
 mod reload;
 mod requests;
 mod shutdown;
 mod state;
-mod types;
+pub mod types;
+pub mod why;
 
-pub use machine::human as human_duration;
-pub use state::{Health, Program, State};
+pub use state::{Health, Life, Program, State, Then};
 pub use supd_proto::ProgramState;
 pub use types::{Action, Effect, ExitStatus, Input, Outcome, ProgId, ReqId, SpawnRetry, Timer};
+pub use why::{Change, Halt, Notice, OutcomeKind, ShutdownCause, UpBy, Why};
 
 use std::time::Duration;
 

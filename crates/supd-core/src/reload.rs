@@ -1,16 +1,22 @@
 //! Applying a re-read config as a difference: programs are matched by name; unchanged ones
 //! are not touched (same process, same pid), changed ones restart with their new settings
-//! (when they were running, failing, or — a oneshot with `autostart` — completed), removed
+//! (when they were running, backing off, fatal with `autostart`, or — a oneshot with
+//! `autostart` — completed), removed
 //! ones are stopped and retired, added ones start (when `autostart`).
+//!
+//! Guarantees: a retired program keeps its id (timers and output in flight stay valid) and
+//! never starts again; dependencies are relinked by name, so a dependent follows a program
+//! that was removed and added again; a changed oneshot runs before the dependents started
+//! in the same reload, which wait for it.
 
 use std::time::Duration;
 
 use supd_config::ProgramSpec;
-use supd_proto::ProgramState;
 
 use crate::machine::Cx;
-use crate::state::Program;
+use crate::state::{Life, Program};
 use crate::types::{Effect, ProgId, ReqId};
+use crate::why::{Notice, Why};
 
 impl Cx<'_> {
     pub(crate) fn reload(
@@ -20,7 +26,7 @@ impl Cx<'_> {
         shutdown_timeout: Duration,
     ) {
         if self.st.shutdown.is_some() {
-            self.notice("reload ignored: supd is shutting down".into());
+            self.notice(Notice::ReloadIgnored);
             self.effects.push(Effect::Reloaded {
                 req,
                 added: Vec::new(),
@@ -46,7 +52,10 @@ impl Cx<'_> {
             match current.iter().find(|(_, name)| *name == spec.name) {
                 Some(&(p, _)) if self.st.programs[p].spec == spec => {}
                 Some(&(p, _)) => {
-                    self.st.programs[p].spec = spec;
+                    // New settings begin a new series of tries (`start_retries` again).
+                    let prog = &mut self.st.programs[p];
+                    prog.spec = spec;
+                    prog.failed_starts = 0;
                     changed.push(p);
                 }
                 None => {
@@ -61,7 +70,7 @@ impl Cx<'_> {
         self.st.link_dependencies();
 
         for &p in &removed {
-            self.stop(p, "removed from the config");
+            self.stop(p, Why::RemovedFromConfig);
         }
         // Oneshots first: a dependent started below then finds its migration running again
         // and waits for it, instead of starting against the old one's result.
@@ -69,50 +78,36 @@ impl Cx<'_> {
             .iter()
             .partition(|&&p| self.st.programs[p].spec.oneshot);
         for p in oneshots.into_iter().chain(others) {
-            let prog = &mut self.st.programs[p];
-            match prog.state {
+            let prog = &self.st.programs[p];
+            let (autostart, oneshot) = (prog.spec.autostart, prog.spec.oneshot);
+            match prog.life {
                 // Running: restart with the new settings.
                 _ if prog.has_process() => {
-                    self.stop(p, "config changed");
-                    self.start(p, "config changed");
+                    self.stop(p, Why::ConfigChanged);
+                    self.start(p, Why::ConfigChanged);
                 }
-                // Failing: the new settings deserve a fresh try.
-                ProgramState::Backoff | ProgramState::Fatal if prog.spec.autostart => {
-                    prog.failures = 0;
-                    self.start(p, "config changed");
-                }
+                // Failing: the new settings deserve a fresh try (a fatal one only if supd
+                // starts it by itself; one backing off is being tried anyway).
+                Life::Backoff { .. } => self.start(p, Why::ConfigChanged),
+                Life::Fatal { .. } if autostart => self.start(p, Why::ConfigChanged),
                 // A completed oneshot (a migration) runs again with its new settings; its
                 // dependents that start meanwhile wait for it, as at boot.
-                ProgramState::Exited if prog.spec.oneshot && prog.spec.autostart => {
-                    prog.failures = 0;
-                    self.start(p, "config changed");
-                }
-                // Stopped by someone, exited, or waiting for dependencies: the new
+                Life::Exited { .. } if oneshot && autostart => self.start(p, Why::ConfigChanged),
+                // Stopped by someone, exited, or waiting for its dependencies: the new
                 // settings apply to its next start.
                 _ => {}
             }
         }
         for &p in &added {
             if self.st.programs[p].spec.autostart {
-                self.start(p, "added to the config");
+                self.start(p, Why::AddedToConfig);
             }
         }
-        let names = |ids: &[ProgId]| -> String {
-            ids.iter()
-                .map(|&p| self.st.programs[p].spec.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let summary = match (added.is_empty(), changed.is_empty(), removed.is_empty()) {
-            (true, true, true) => "config reloaded: no program changed".to_string(),
-            _ => format!(
-                "config reloaded: added [{}], changed [{}], removed [{}]",
-                names(&added),
-                names(&changed),
-                names(&removed)
-            ),
-        };
-        self.notice(summary);
+        self.notice(Notice::Reloaded {
+            added: added.clone(),
+            changed: changed.clone(),
+            removed: removed.clone(),
+        });
         self.effects.push(Effect::Reloaded {
             req,
             added,

@@ -1,14 +1,125 @@
-//! Pending `start`/`stop`/`restart` requests: who waits for which program to reach which
-//! goal. Each request is answered once, when every program it named has an outcome.
+//! Client requests: `start`/`stop`/`restart`, `signal` and `wait`, and the book of who waits
+//! for which program to reach which goal.
+//!
+//! Guarantees: every request gets exactly one [`Effect::Reply`], with one outcome per
+//! program in the order they were named: at once when each is decided already (a signal
+//! sent, a program already running), else at the end of the first step after which every
+//! program has reached its goal or failed to, or when a `wait` times out.
 
-use supd_proto::ProgramState;
+use std::time::Duration;
 
-use crate::state::Program;
-use crate::types::{Outcome, ProgId, ReqId};
+use supd_config::Signal;
+
+use crate::machine::Cx;
+use crate::state::{Life, Program};
+use crate::types::{Action, Effect, Outcome, ProgId, ReqId, Timer};
+use crate::why::{OutcomeKind, Why};
+
+impl Cx<'_> {
+    pub(crate) fn command(&mut self, req: ReqId, action: Action, progs: Vec<ProgId>) {
+        let mut items = Vec::with_capacity(progs.len());
+        let mut seen = Vec::with_capacity(progs.len());
+        for p in progs {
+            if seen.contains(&p) {
+                continue;
+            }
+            seen.push(p);
+            if self.st.shutdown.is_some() {
+                items.push(Pending::Done(Outcome {
+                    prog: p,
+                    kind: OutcomeKind::Refused,
+                }));
+                continue;
+            }
+            let cause = Why::Requested(action);
+            let prog = &mut self.st.programs[p];
+            match action {
+                Action::Start => {
+                    if matches!(prog.life, Life::Running { .. }) && !prog.spec.oneshot {
+                        items.push(Pending::Done(Outcome {
+                            prog: p,
+                            kind: OutcomeKind::AlreadyRunning,
+                        }));
+                        continue;
+                    }
+                    prog.failed_starts = 0;
+                    self.start(p, cause);
+                    items.push(Pending::Wait(p, Goal::Up));
+                }
+                Action::Stop => {
+                    if matches!(prog.life, Life::Stopped { .. }) {
+                        items.push(Pending::Done(Outcome {
+                            prog: p,
+                            kind: OutcomeKind::AlreadyStopped,
+                        }));
+                        continue;
+                    }
+                    self.stop(p, cause);
+                    items.push(Pending::Wait(p, Goal::Down));
+                }
+                Action::Restart => {
+                    prog.failed_starts = 0;
+                    self.stop(p, cause.clone());
+                    self.start(p, cause);
+                    items.push(Pending::Wait(p, Goal::Restarted));
+                }
+            }
+        }
+        self.st.waiters.add(req, items);
+    }
+
+    /// `supctl signal`: to the process group of every program that has a live process.
+    pub(crate) fn signal(&mut self, req: ReqId, signal: Signal, progs: Vec<ProgId>) {
+        let mut items = Vec::with_capacity(progs.len());
+        for p in progs {
+            let prog = &self.st.programs[p];
+            let kind = match prog.pid() {
+                Some(pgid) => {
+                    self.effects.push(Effect::SignalGroup { pgid, signal });
+                    OutcomeKind::SignalSent { signal, pgid }
+                }
+                None => OutcomeKind::NotRunning(prog.state()),
+            };
+            items.push(Pending::Done(Outcome { prog: p, kind }));
+        }
+        self.st.waiters.add(req, items);
+    }
+
+    /// `supctl wait`: answered when every program is up, definitely failed, or at timeout.
+    pub(crate) fn wait(&mut self, req: ReqId, progs: Vec<ProgId>, timeout: Option<Duration>) {
+        let items = progs
+            .into_iter()
+            .map(|p| Pending::Wait(p, Goal::Ready))
+            .collect();
+        self.st.waiters.add(req, items);
+        if let Some(t) = timeout {
+            self.set_timer(t, Timer::WaitTimeout { req });
+        }
+    }
+
+    pub(crate) fn wait_timeout(&mut self, req: ReqId) {
+        let programs = &self.st.programs;
+        if let Some(outcomes) = self
+            .st
+            .waiters
+            .expire(req, |p| OutcomeKind::NotUpYet(programs[p].life.clone()))
+        {
+            self.effects.push(Effect::Reply { req, outcomes });
+        }
+    }
+
+    /// Answers every request whose programs are all decided now.
+    pub(crate) fn answer_decided(&mut self) {
+        let shutting_down = self.st.shutdown.is_some();
+        for (req, outcomes) in self.st.waiters.settle(&self.st.programs, shutting_down) {
+            self.effects.push(Effect::Reply { req, outcomes });
+        }
+    }
+}
 
 /// What a request waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Goal {
+enum Goal {
     /// `running` (a oneshot: completed successfully), or a definite failure.
     Up,
     /// As `Up`, for a `restart` (answered `restarted`).
@@ -32,19 +143,20 @@ struct Waiter {
     items: Vec<Item>,
 }
 
+/// The requests not answered yet.
 #[derive(Debug, Default)]
 pub(crate) struct Waiters {
     list: Vec<Waiter>,
 }
 
 /// One program of a new request: either already decided, or waiting for a goal.
-pub(crate) enum Pending {
+enum Pending {
     Done(Outcome),
     Wait(ProgId, Goal),
 }
 
 impl Waiters {
-    pub(crate) fn add(&mut self, req: ReqId, items: Vec<Pending>) {
+    fn add(&mut self, req: ReqId, items: Vec<Pending>) {
         let items = items
             .into_iter()
             .map(|p| match p {
@@ -65,11 +177,7 @@ impl Waiters {
 
     /// Gives up on request `req`: its undecided items fail with `why(prog)`. Returns the
     /// outcomes, or `None` when the request was already answered.
-    pub(crate) fn expire(
-        &mut self,
-        req: ReqId,
-        why: impl Fn(ProgId) -> String,
-    ) -> Option<Vec<Outcome>> {
+    fn expire(&mut self, req: ReqId, why: impl Fn(ProgId) -> OutcomeKind) -> Option<Vec<Outcome>> {
         let i = self.list.iter().position(|w| w.req == req)?;
         let w = self.list.remove(i);
         Some(
@@ -78,8 +186,7 @@ impl Waiters {
                 .map(|item| {
                     item.outcome.unwrap_or_else(|| Outcome {
                         prog: item.prog,
-                        ok: false,
-                        message: why(item.prog),
+                        kind: why(item.prog),
                     })
                 })
                 .collect(),
@@ -88,15 +195,15 @@ impl Waiters {
 
     /// Decides every open item against the programs' states at the end of a step, and
     /// returns the requests that are now fully answered.
-    pub(crate) fn settle(
-        &mut self,
-        programs: &[Program],
-        shutting_down: bool,
-    ) -> Vec<(ReqId, Vec<Outcome>)> {
+    fn settle(&mut self, programs: &[Program], shutting_down: bool) -> Vec<(ReqId, Vec<Outcome>)> {
         let mut done = Vec::new();
         self.list.retain_mut(|w| {
             for item in w.items.iter_mut().filter(|i| i.outcome.is_none()) {
-                item.outcome = decide(item.prog, &programs[item.prog], item.goal, shutting_down);
+                item.outcome =
+                    decide(&programs[item.prog], item.goal, shutting_down).map(|kind| Outcome {
+                        prog: item.prog,
+                        kind,
+                    });
             }
             if w.items.iter().all(|i| i.outcome.is_some()) {
                 let outcomes = w.items.drain(..).filter_map(|i| i.outcome).collect();
@@ -110,53 +217,43 @@ impl Waiters {
     }
 }
 
-fn decide(prog: ProgId, p: &Program, goal: Goal, shutting_down: bool) -> Option<Outcome> {
-    let ok = |message: &str| {
-        Some(Outcome {
-            prog,
-            ok: true,
-            message: message.to_string(),
-        })
-    };
-    let fail = |message: String| {
-        Some(Outcome {
-            prog,
-            ok: false,
-            message,
-        })
-    };
-    let reason = p.reason.as_deref().unwrap_or("unknown reason");
+/// The outcome for a program that waits for `goal`, if it is decided.
+fn decide(p: &Program, goal: Goal, shutting_down: bool) -> Option<OutcomeKind> {
     match goal {
-        Goal::Down => (!p.has_process() && p.state != ProgramState::Starting).then(|| Outcome {
-            prog,
-            ok: true,
-            message: "stopped".into(),
-        }),
-        Goal::Ready if p.is_up() => ok("up"),
+        Goal::Down => matches!(
+            p.life,
+            Life::Stopped { .. } | Life::Backoff { .. } | Life::Exited { .. } | Life::Fatal { .. }
+        )
+        .then_some(OutcomeKind::Stopped),
+        Goal::Ready if p.is_up() => Some(OutcomeKind::Up),
         // Nothing brings a stopped, fatal or finished program up by itself: a waiter would
         // wait forever.
-        Goal::Ready => match p.state {
-            ProgramState::Fatal | ProgramState::Exited | ProgramState::Stopped => {
-                fail(format!("will not come up: it is {} ({reason})", p.state))
+        Goal::Ready => match p.life {
+            Life::Fatal { .. } | Life::Exited { .. } | Life::Stopped { .. } => {
+                Some(OutcomeKind::WillNotComeUp(p.life.clone()))
             }
             _ => None,
         },
-        Goal::Up | Goal::Restarted if p.is_up() => ok(match (goal, p.spec.oneshot) {
-            (_, true) => "completed",
-            (Goal::Restarted, false) => "restarted",
-            _ => "started",
+        Goal::Up | Goal::Restarted if p.is_up() => Some(match (goal, p.spec.oneshot) {
+            (_, true) => OutcomeKind::Completed,
+            (Goal::Restarted, false) => OutcomeKind::Restarted,
+            _ => OutcomeKind::Started,
         }),
-        Goal::Up | Goal::Restarted if shutting_down => {
-            fail("not started: supd is shutting down".into())
-        }
-        Goal::Up | Goal::Restarted => match p.state {
-            ProgramState::Backoff | ProgramState::Fatal => fail(format!(
-                "failed to start: {reason} (see supctl logs {})",
-                p.spec.name
-            )),
-            ProgramState::Exited => fail(format!("exited at once: {reason}")),
-            ProgramState::Stopped => fail(reason.to_string()),
-            ProgramState::Starting | ProgramState::Stopping | ProgramState::Running => None,
+        Goal::Up | Goal::Restarted if shutting_down => Some(OutcomeKind::NotStartedShuttingDown),
+        Goal::Up | Goal::Restarted => match &p.life {
+            Life::Backoff { failure: why, .. } | Life::Fatal { why } => {
+                Some(OutcomeKind::FailedToStart(why.clone()))
+            }
+            Life::Exited { status, after, .. } => Some(OutcomeKind::ExitedAtOnce {
+                status: *status,
+                after: *after,
+            }),
+            Life::Stopped { why } => Some(OutcomeKind::NotStarted(why.clone())),
+            Life::Waiting { .. }
+            | Life::Spawning { .. }
+            | Life::Starting { .. }
+            | Life::Running { .. }
+            | Life::Stopping { .. } => None,
         },
     }
 }

@@ -1,13 +1,20 @@
 //! The shutdown plan: stop programs dependents-first (independent ones in parallel), then
 //! signal leftover descendants, then exit once the daemon reports no child is left; all of it
 //! capped by `shutdown_timeout`, after which everything is SIGKILLed.
+//!
+//! Guarantees: once begun, nothing is started or restarted (retries and starts waiting for
+//! dependencies are cancelled, follow-ups of stops dropped); a second request kills
+//! everything at once; [`crate::Effect::Exit`] comes exactly once, after
+//! [`crate::Input::NoChildren`], with the code of the cause (0, or a critical program's).
 
 use std::time::Duration;
 
 use supd_config::Signal;
 
 use crate::machine::Cx;
+use crate::state::{Life, Then};
 use crate::types::{Effect, Timer};
+use crate::why::{Change, Halt, Notice, ShutdownCause, Why};
 
 /// Leftover descendants (not members of any program's group) get this long after SIGTERM.
 pub(crate) const DESCENDANT_GRACE: Duration = Duration::from_secs(5);
@@ -15,12 +22,12 @@ pub(crate) const DESCENDANT_GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub(crate) struct Shutdown {
     /// Exit code once everything is gone.
-    pub(crate) code: i32,
-    pub(crate) phase: Phase,
+    code: i32,
+    stage: Stage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
+enum Stage {
     /// Stopping programs in dependency order.
     Programs,
     /// Programs are down; leftover descendants got SIGTERM.
@@ -33,33 +40,29 @@ pub(crate) enum Phase {
 
 impl Cx<'_> {
     /// Begins a shutdown that will exit with `code`; a second request kills everything now.
-    pub(crate) fn shutdown(&mut self, force: bool, code: i32, why: &str) {
+    pub(crate) fn shutdown(&mut self, force: bool, code: i32, cause: ShutdownCause) {
         if self.st.shutdown.is_some() {
             if force {
-                self.notice(format!("{why} again: killing everything now"));
+                self.notice(Notice::KillingEverything { cause });
                 self.kill_everything();
             }
             return;
         }
         self.st.shutdown = Some(Shutdown {
             code,
-            phase: Phase::Programs,
+            stage: Stage::Programs,
         });
         let timeout = self.st.shutdown_timeout;
-        self.notice(format!(
-            "shutting down ({why}); everything gets {}",
-            crate::machine::human(timeout)
-        ));
-        self.effects.push(Effect::SetTimer {
-            at: self.now + timeout,
-            timer: Timer::ShutdownDeadline,
-        });
+        self.notice(Notice::ShuttingDown { cause, timeout });
+        self.set_timer(timeout, Timer::ShutdownDeadline);
         for p in 0..self.st.programs.len() {
-            let prog = &mut self.st.programs[p];
-            prog.restart_after_stop = None;
-            // Cancel what was still to come; `exited`/`fatal` keep telling how they ended.
-            if prog.state == supd_proto::ProgramState::Backoff || prog.waiting() {
-                self.settle_idle(p, "supd is shutting down");
+            match &mut self.st.programs[p].life {
+                Life::Stopping { then, .. } => *then = Then::Nothing,
+                // Cancel what was still to come; `exited`/`fatal` keep telling how they ended.
+                Life::Backoff { .. } | Life::Waiting { .. } => {
+                    self.cancel(p, Why::SupdShuttingDown);
+                }
+                _ => {}
             }
         }
         if force {
@@ -69,16 +72,16 @@ impl Cx<'_> {
 
     /// Moves the plan forward as far as it can go; called at the end of every step.
     pub(crate) fn advance_shutdown(&mut self) {
-        let Some(phase) = self.st.shutdown.as_ref().map(|s| s.phase) else {
-            return;
-        };
-        if phase != Phase::Programs {
+        if self.stage() != Some(Stage::Programs) {
             return;
         }
         let programs = &self.st.programs;
         let to_stop: Vec<usize> = (0..programs.len())
             .filter(|&p| {
-                programs[p].pid.is_some() && programs[p].state != supd_proto::ProgramState::Stopping
+                matches!(
+                    programs[p].life,
+                    Life::Starting { .. } | Life::Running { .. }
+                )
             })
             .filter(|&p| {
                 // Dependents go first: wait while any program that depends on p runs.
@@ -88,28 +91,25 @@ impl Cx<'_> {
             })
             .collect();
         for p in to_stop {
-            self.stop(p, "shutdown");
+            self.stop(p, Why::Shutdown);
         }
         if self.st.programs.iter().all(|p| !p.has_process()) {
-            self.set_phase(Phase::Descendants);
+            self.set_stage(Stage::Descendants);
             self.effects.push(Effect::SignalDescendants {
                 signal: Signal::SIGTERM,
             });
-            self.effects.push(Effect::SetTimer {
-                at: self.now + DESCENDANT_GRACE,
-                timer: Timer::DescendantsKill,
-            });
+            self.set_timer(DESCENDANT_GRACE, Timer::DescendantsKill);
         }
     }
 
     /// SIGKILL to every program group and every descendant.
-    pub(crate) fn kill_everything(&mut self) {
-        self.set_phase(Phase::Killing);
+    fn kill_everything(&mut self) {
+        self.set_stage(Stage::Killing);
         let groups: Vec<i32> = self
             .st
             .programs
             .iter()
-            .filter_map(|p| p.pid.or(p.lingering_pgid))
+            .filter_map(|p| p.process_group())
             .collect();
         for pgid in groups {
             self.effects.push(Effect::SignalGroup {
@@ -127,47 +127,51 @@ impl Cx<'_> {
         let Some(sd) = self.st.shutdown.as_ref() else {
             return;
         };
-        if sd.phase == Phase::Done {
+        if sd.stage == Stage::Done {
             return;
         }
         let code = sd.code;
         // No child means no process of any program either, whatever we last heard.
         for p in 0..self.st.programs.len() {
-            if self.st.programs[p].has_process() {
-                self.st.programs[p].pid = None;
-                self.st.programs[p].lingering_pgid = None;
-                self.set(p, supd_proto::ProgramState::Stopped, "stopped".into());
-            }
+            let by = match &self.st.programs[p].life {
+                Life::Stopping { cause, .. } => cause.clone(),
+                Life::Starting { .. } | Life::Running { .. } => Why::Shutdown,
+                _ => continue,
+            };
+            let life = Life::Stopped {
+                why: Some(Halt::Stopped { by, exit: None }),
+            };
+            self.enter(p, life, Change::Vanished);
         }
-        self.set_phase(Phase::Done);
+        self.set_stage(Stage::Done);
         self.effects.push(Effect::Exit { code });
     }
 
-    fn set_phase(&mut self, phase: Phase) {
-        if let Some(sd) = self.st.shutdown.as_mut() {
-            sd.phase = phase;
+    pub(crate) fn shutdown_deadline(&mut self) {
+        if matches!(self.stage(), Some(stage) if stage != Stage::Done) {
+            self.notice(Notice::ShutdownTimeout {
+                timeout: self.st.shutdown_timeout,
+            });
+            self.kill_everything();
         }
     }
 
-    pub(crate) fn shutdown_timer(&mut self, timer: Timer) {
-        let Some(phase) = self.st.shutdown.as_ref().map(|s| s.phase) else {
-            return;
-        };
-        match timer {
-            Timer::ShutdownDeadline if phase != Phase::Done => {
-                self.notice(format!(
-                    "shutdown_timeout ({}) reached: killing everything",
-                    crate::machine::human(self.st.shutdown_timeout)
-                ));
-                self.kill_everything();
-            }
-            Timer::DescendantsKill if phase == Phase::Descendants => {
-                self.notice("leftover processes ignored SIGTERM: sending SIGKILL".into());
-                self.effects.push(Effect::SignalDescendants {
-                    signal: Signal::SIGKILL,
-                });
-            }
-            _ => {}
+    pub(crate) fn descendants_kill(&mut self) {
+        if self.stage() == Some(Stage::Descendants) {
+            self.notice(Notice::DescendantsIgnoredTerm);
+            self.effects.push(Effect::SignalDescendants {
+                signal: Signal::SIGKILL,
+            });
+        }
+    }
+
+    fn stage(&self) -> Option<Stage> {
+        self.st.shutdown.as_ref().map(|s| s.stage)
+    }
+
+    fn set_stage(&mut self, stage: Stage) {
+        if let Some(sd) = self.st.shutdown.as_mut() {
+            sd.stage = stage;
         }
     }
 }

@@ -1,5 +1,13 @@
-//! The data [`crate::step`] owns: every program's lifecycle record, pending requests and the
-//! shutdown plan. Read it freely (status, log plane); change it only through `step`.
+//! The data [`crate::step`] owns: every program's record and its [`Life`], the pending
+//! requests and the shutdown plan. Read it freely (status, log plane); it changes only
+//! through `step`.
+//!
+//! A program's state is one [`Life`] variant, and each variant carries exactly the data that
+//! exists in it: a pid only while there is a process, a run number only while a run is in
+//! flight (spawning, starting, running, stopping, backing off), what follows a stop only
+//! while stopping. What spans runs (the spec, the start count, failed starts in a row, the
+//! last exit, the health of the current run) stays in the [`Program`] record. The wire's
+//! [`ProgramState`] is derived from the `Life`, in [`Life::state`] and nowhere else.
 
 use std::time::Duration;
 
@@ -8,7 +16,8 @@ use supd_proto::ProgramState;
 
 use crate::requests::Waiters;
 use crate::shutdown::Shutdown;
-use crate::types::ExitStatus;
+use crate::types::{ExitStatus, ProgId};
+use crate::why::{Halt, Why};
 
 /// All of supd's decision-relevant state.
 #[derive(Debug)]
@@ -37,7 +46,7 @@ impl State {
     /// Resolves every program's `depends_on` names to indexes (retired programs are never
     /// a dependency).
     pub(crate) fn link_dependencies(&mut self) {
-        let deps: Vec<Vec<crate::ProgId>> = self
+        let deps: Vec<Vec<ProgId>> = self
             .programs
             .iter()
             .map(|p| {
@@ -54,15 +63,20 @@ impl State {
     }
 
     /// The program named `name` (retired ones are not found).
-    pub fn program(&self, name: &str) -> Option<(crate::ProgId, &Program)> {
+    pub fn program(&self, name: &str) -> Option<(ProgId, &Program)> {
         self.programs
             .iter()
             .enumerate()
             .find(|(_, p)| p.spec.name == name && !p.retired)
     }
 
+    /// The program whose live process is `pid` (the leader of its process group).
+    pub fn program_with_pid(&self, pid: i32) -> Option<ProgId> {
+        self.programs.iter().position(|p| p.pid() == Some(pid))
+    }
+
     /// Programs of the current config, with their ids (retired ones left out).
-    pub fn current(&self) -> impl Iterator<Item = (crate::ProgId, &Program)> {
+    pub fn current(&self) -> impl Iterator<Item = (ProgId, &Program)> {
         self.programs.iter().enumerate().filter(|(_, p)| !p.retired)
     }
 
@@ -71,59 +85,154 @@ impl State {
         self.shutdown.is_some()
     }
 
+    /// `shutdown_timeout` as last configured.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
+    }
+
     /// Process groups whose leader has exited during a stop while other members lived on:
     /// the daemon reports [`crate::Input::GroupEmpty`] when one of them empties.
-    pub fn lingering_groups(&self) -> impl Iterator<Item = (crate::ProgId, u32, i32)> + '_ {
-        self.programs.iter().enumerate().filter_map(|(i, p)| {
-            (p.state == ProgramState::Stopping)
-                .then_some(p.lingering_pgid)
-                .flatten()
-                .map(|pgid| (i, p.run, pgid))
-        })
+    pub fn lingering_groups(&self) -> impl Iterator<Item = (ProgId, u32, i32)> + '_ {
+        self.programs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| match p.life {
+                Life::Stopping {
+                    run,
+                    pgid,
+                    leader_alive: false,
+                    ..
+                } => Some((i, run, pgid)),
+                _ => None,
+            })
     }
 }
 
-/// One program's lifecycle record.
+/// Where a program is in its lifecycle, with the data that exists there.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Life {
+    /// Not running, and nothing starts it by itself. `why`: `None` before its first start.
+    Stopped { why: Option<Halt> },
+    /// Asked to start, but these dependencies are not up yet (wire: `starting`).
+    Waiting { on: Vec<ProgId> },
+    /// [`crate::Effect::Spawn`] of run `run` is out; the daemon reports the pid before any
+    /// other input (wire: `starting`). `stop`: a stop asked meanwhile (because of this),
+    /// carried out as soon as the pid is known.
+    Spawning {
+        run: u32,
+        cause: Why,
+        stop: Option<Why>,
+    },
+    /// Run `run` is process `pid` (leader of its own group), not up yet: it must last
+    /// `min_uptime` (`settled`) and meet its readiness condition (`ready`).
+    Starting {
+        run: u32,
+        pid: i32,
+        started_at: Duration,
+        settled: bool,
+        ready: bool,
+        cause: Why,
+    },
+    /// Run `run` is process `pid`, up. `cause`: what started it.
+    Running {
+        run: u32,
+        pid: i32,
+        started_at: Duration,
+        cause: Why,
+    },
+    /// Run `run` was asked to stop (by `cause`); its group `pgid` got the stop signal.
+    /// `leader_alive`: the leader (pid `pgid`) has not exited yet; once it has, the stop
+    /// completes when the whole group is gone. `then`: what follows the stop.
+    Stopping {
+        run: u32,
+        pgid: i32,
+        started_at: Duration,
+        leader_alive: bool,
+        cause: Why,
+        then: Then,
+    },
+    /// Run `run` was a failed start (`failure`); the next try is at `until`.
+    Backoff {
+        run: u32,
+        until: Duration,
+        failure: Why,
+    },
+    /// The last run ended on its own and is not restarted. `completed`: a oneshot that
+    /// succeeded (what makes a oneshot up).
+    Exited {
+        status: ExitStatus,
+        after: Duration,
+        completed: bool,
+    },
+    /// Failed for good (`why`): nothing restarts it by itself; dependents will not start.
+    Fatal { why: Why },
+}
+
+/// What follows a stop in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Then {
+    /// Nothing: the program stays stopped.
+    Nothing,
+    /// Start again at once (a restart in progress), because of this.
+    Start(Why),
+    /// Count the run as a failed start and back off, then start again (a restart after
+    /// failed health checks), because of this.
+    BackOffThenStart(Why),
+}
+
+impl Life {
+    /// The state as the wire and DESIGN.md name it: the one place `Life` meets
+    /// [`ProgramState`].
+    pub fn state(&self) -> ProgramState {
+        match self {
+            Life::Stopped { .. } => ProgramState::Stopped,
+            Life::Waiting { .. } | Life::Spawning { .. } | Life::Starting { .. } => {
+                ProgramState::Starting
+            }
+            Life::Running { .. } => ProgramState::Running,
+            Life::Stopping { .. } => ProgramState::Stopping,
+            Life::Backoff { .. } => ProgramState::Backoff,
+            Life::Exited { .. } => ProgramState::Exited,
+            Life::Fatal { .. } => ProgramState::Fatal,
+        }
+    }
+
+    /// The live process (leader of its own group), if any.
+    pub fn pid(&self) -> Option<i32> {
+        match *self {
+            Life::Starting { pid, .. } | Life::Running { pid, .. } => Some(pid),
+            Life::Stopping {
+                pgid,
+                leader_alive: true,
+                ..
+            } => Some(pgid),
+            _ => None,
+        }
+    }
+}
+
+/// One program's record: its spec, its [`Life`], and what spans runs.
 #[derive(Debug)]
 pub struct Program {
     pub spec: ProgramSpec,
     /// Indexes of the programs in `spec.depends_on`.
-    pub deps: Vec<crate::ProgId>,
-    pub state: ProgramState,
-    /// The live process (leader of its own process group), if any.
-    pub pid: Option<i32>,
-    /// Number of the current or last run; bumped by every spawn. Timers carry it.
-    pub run: u32,
-    /// Spawns so far; `restarts()` is every one after the first.
-    pub starts: u32,
-    /// Failed starts in a row (a run shorter than `min_uptime`, or a spawn that failed).
-    pub failures: u32,
-    /// When the current process was spawned (supd clock).
-    pub started_at: Option<Duration>,
+    pub deps: Vec<ProgId>,
+    pub(crate) life: Life,
+    /// Spawns so far; also the number of the latest run (timers carry it, so one from an
+    /// earlier run is recognised). `restarts()` is every one after the first.
+    pub(crate) starts: u32,
+    /// Failed starts in a row (a run shorter than `min_uptime` or not ready, a spawn that
+    /// failed, a oneshot that failed).
+    pub(crate) failed_starts: u32,
     /// How the last run ended.
     pub last_exit: Option<ExitStatus>,
-    /// Why the program is in its state, or what caused the last start.
-    pub reason: Option<String>,
-    /// Start again as soon as the current stop completes (a restart in progress).
-    pub(crate) restart_after_stop: Option<String>,
-    /// Set while stopping, after the leader exited but its group lives on.
-    pub(crate) lingering_pgid: Option<i32>,
-    /// `starting` but not spawned: some dependency is not up yet.
-    pub(crate) awaiting_deps: bool,
     /// Removed from the config by a reload: stopped, never started again, and left out of
     /// status. Its index stays taken so that ids in flight (timers, pumps) stay valid.
     pub retired: bool,
-    /// This run has lasted `min_uptime`.
-    pub(crate) settled: bool,
-    /// This run has met its readiness condition (health check passed, `READY=1` received;
-    /// at once when it has none). `starting` becomes `running` when settled and ready.
-    pub(crate) ready: bool,
-    /// Health of this run, for programs with a health check.
+    /// Health of the current run, for programs with a health check.
     pub health: Option<Health>,
-    /// The last `STATUS=` text the program sent over `NOTIFY_SOCKET`.
+    /// The last `STATUS=` text the current run sent over `NOTIFY_SOCKET`.
     pub notify_status: Option<String>,
-    /// The current stop was caused by failed health checks: back off before starting again.
-    pub(crate) backoff_after_stop: bool,
 }
 
 /// What the health checks of the current run found.
@@ -142,23 +251,52 @@ impl Program {
         Program {
             spec,
             deps: Vec::new(),
-            state: ProgramState::Stopped,
-            pid: None,
-            run: 0,
+            life: Life::Stopped { why: None },
             starts: 0,
-            failures: 0,
-            started_at: None,
+            failed_starts: 0,
             last_exit: None,
-            reason: None,
-            restart_after_stop: None,
-            lingering_pgid: None,
-            awaiting_deps: false,
             retired: false,
-            settled: false,
-            ready: false,
             health: None,
             notify_status: None,
-            backoff_after_stop: false,
+        }
+    }
+
+    /// Where the program is, with the data of that state.
+    pub fn life(&self) -> &Life {
+        &self.life
+    }
+
+    /// The state as the wire names it.
+    pub fn state(&self) -> ProgramState {
+        self.life.state()
+    }
+
+    /// The live process (leader of its own process group), if any.
+    pub fn pid(&self) -> Option<i32> {
+        self.life.pid()
+    }
+
+    /// When the live process was spawned (supd clock); `None` without one.
+    pub fn started_at(&self) -> Option<Duration> {
+        match self.life {
+            Life::Starting { started_at, .. } | Life::Running { started_at, .. } => {
+                Some(started_at)
+            }
+            Life::Stopping {
+                started_at,
+                leader_alive: true,
+                ..
+            } => Some(started_at),
+            _ => None,
+        }
+    }
+
+    /// The process group of the current run while any member of it may live.
+    pub(crate) fn process_group(&self) -> Option<i32> {
+        match self.life {
+            Life::Starting { pid, .. } | Life::Running { pid, .. } => Some(pid),
+            Life::Stopping { pgid, .. } => Some(pgid),
+            _ => None,
         }
     }
 
@@ -167,28 +305,39 @@ impl Program {
         self.starts.saturating_sub(1)
     }
 
-    /// A process of this program may exist (spawned and not yet fully stopped).
+    /// Failed starts in a row.
+    pub fn failed_starts(&self) -> u32 {
+        self.failed_starts
+    }
+
+    /// A process of this program exists or is being spawned, and is not fully stopped yet.
     pub fn has_process(&self) -> bool {
-        self.pid.is_some() || self.state == ProgramState::Stopping
+        matches!(self.life, Life::Spawning { .. }) || self.process_group().is_some()
     }
 
     /// Waiting for dependencies: `starting`, not spawned yet.
     pub fn waiting(&self) -> bool {
-        self.state == ProgramState::Starting && self.awaiting_deps
+        matches!(self.life, Life::Waiting { .. })
     }
 
     /// Up, as dependents and `supctl status` understand it: a long-running program is
     /// `running`; a oneshot has completed successfully.
     pub fn is_up(&self) -> bool {
         if self.spec.oneshot {
-            self.state == ProgramState::Exited
+            matches!(
+                self.life,
+                Life::Exited {
+                    completed: true,
+                    ..
+                }
+            )
         } else {
-            self.state == ProgramState::Running
+            matches!(self.life, Life::Running { .. })
         }
     }
 
     /// Failed for good: dependents will not start.
     pub fn failed(&self) -> bool {
-        self.state == ProgramState::Fatal
+        matches!(self.life, Life::Fatal { .. })
     }
 }

@@ -1,9 +1,12 @@
-//! The vocabulary of [`crate::step`]: what comes in, what goes out.
+//! The interface of [`crate::step`]: what comes in ([`Input`]), what goes out ([`Effect`]),
+//! and the timers the core asks for. What the effects *say* (causes, log lines, notices,
+//! answers) is typed data too, in [`crate::why`]; the daemon words it.
 
-use std::fmt;
 use std::time::Duration;
 
 use supd_config::Signal;
+
+use crate::why::{Change, Notice, OutcomeKind};
 
 /// Index of a program in [`crate::State::programs`].
 pub type ProgId = usize;
@@ -28,25 +31,6 @@ impl ExitStatus {
     }
 }
 
-impl fmt::Display for ExitStatus {
-    /// `exited with 1`, `killed by SIGKILL`, `killed by SIGSEGV (core dumped)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExitStatus::Exited(code) => write!(f, "exited with {code}"),
-            ExitStatus::Signaled {
-                signal,
-                core_dumped,
-            } => {
-                write!(f, "killed by {}", signal.as_str())?;
-                if *core_dumped {
-                    f.write_str(" (core dumped)")?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
 /// What a client asked for a program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -64,6 +48,14 @@ pub enum Input {
     Command {
         req: ReqId,
         action: Action,
+        progs: Vec<ProgId>,
+    },
+    /// A client asked to send `signal` to the process group of each of these programs;
+    /// reply to `req` (at once: one [`OutcomeKind::SignalSent`] or
+    /// [`OutcomeKind::NotRunning`] per program).
+    Signal {
+        req: ReqId,
+        signal: Signal,
         progs: Vec<ProgId>,
     },
     /// The [`Effect::Spawn`] for this run succeeded: the program's process is `pid`, leader of
@@ -177,19 +169,17 @@ pub enum Effect {
     SetTimer { at: Duration, timer: Timer },
     /// Answer request `req`: one outcome per program, in the order they were named.
     Reply { req: ReqId, outcomes: Vec<Outcome> },
-    /// A program changed state (or, with `from == to`, something happened within one).
-    /// `message` is the log line after the program's name (empty: nothing to log);
-    /// `reason` is what caused the change, for the event stream, worded so that it reads
-    /// after `from -> to` without repeating it (`shutdown: sent SIGTERM`).
+    /// A program changed state (or, with `from == to`, something happened within one):
+    /// `from` and `to` as the wire names them, `change` what happened, from which the
+    /// daemon makes the log line and the event's reason.
     Changed {
         prog: ProgId,
         from: crate::ProgramState,
         to: crate::ProgramState,
-        message: String,
-        reason: Option<String>,
+        change: Change,
     },
     /// Tell the operator something that is not a state change (e.g. a shutdown step).
-    Notice { message: String },
+    Notice(Notice),
     /// Everything is gone: exit supd with this code.
     Exit { code: i32 },
     /// A reload was applied: programs added (new ids), changed (restarted if they ran, with
@@ -202,11 +192,16 @@ pub enum Effect {
     },
 }
 
-/// The result of a `start`/`stop`/`restart` for one program.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The result of a request for one program.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub prog: ProgId,
-    pub ok: bool,
-    /// `started`, `stopped`, `already running`, `failed to start: exited with 1`.
-    pub message: String,
+    pub kind: OutcomeKind,
+}
+
+impl Outcome {
+    /// Whether the request succeeded for this program.
+    pub fn ok(&self) -> bool {
+        self.kind.ok()
+    }
 }

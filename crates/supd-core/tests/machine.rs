@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use common::*;
 use supd_config::{ProgramSpec, RestartPolicy, Signal};
-use supd_core::{Action, Effect, ExitStatus, Input, ProgramState, Timer};
+use supd_core::{
+    Action, Change, Effect, ExitStatus, Halt, Input, Life, Notice, OutcomeKind, ProgramState,
+    Timer, Why,
+};
 
 #[test]
 fn boot_starts_autostart_programs_and_they_settle_after_min_uptime() {
@@ -15,7 +18,7 @@ fn boot_starts_autostart_programs_and_they_settle_after_min_uptime() {
     idle.autostart = false;
     let mut sim = Sim::new(vec![spec("a"), spec("b"), idle]).boot();
     assert_eq!(sim.state(0), ProgramState::Starting);
-    assert!(sim.st.programs[0].pid.is_some());
+    assert!(sim.st.programs[0].pid().is_some());
     assert_eq!(sim.state(2), ProgramState::Stopped);
     sim.advance(Duration::from_secs(1));
     assert_eq!(sim.state(0), ProgramState::Running);
@@ -38,12 +41,21 @@ fn crash_after_min_uptime_restarts_at_once_and_counts_a_restart() {
     let old = sim.pid(0);
     sim.exit(0, KILLED);
     let p = &sim.st.programs[0];
-    assert_eq!(p.state, ProgramState::Starting);
-    assert_ne!(p.pid, Some(old), "a new process, no delay");
+    assert_eq!(p.state(), ProgramState::Starting);
+    assert_ne!(p.pid(), Some(old), "a new process, no delay");
     assert_eq!(p.restarts(), 1);
     assert_eq!(p.last_exit, Some(KILLED));
-    assert_eq!(p.reason.as_deref(), Some("restarted: killed by SIGKILL"));
-    assert_eq!(KILLED.to_string(), "killed by SIGKILL");
+    assert!(
+        matches!(
+            p.life(),
+            Life::Starting {
+                cause: Why::Restarted(KILLED),
+                ..
+            }
+        ),
+        "{:?}",
+        p.life()
+    );
 }
 
 #[test]
@@ -75,17 +87,29 @@ fn failed_starts_back_off_doubling_then_go_fatal() {
         "the first start plus start_retries retries"
     );
     assert_eq!(
-        sim.st.programs[0].reason.as_deref(),
-        Some("exited with 1 after 10ms")
+        sim.st.programs[0].life(),
+        &Life::Fatal {
+            why: Why::Exited {
+                status: ExitStatus::Exited(1),
+                after: 10 * MS
+            }
+        }
     );
+    assert!(sim.log.iter().any(|e| matches!(
+        e,
+        Effect::Changed {
+            change: Change::GaveUp { failures: 4, .. },
+            ..
+        }
+    )));
 
     // `supctl start` revives it, with a fresh failure count.
     sim.command(1, Action::Start, vec![0]);
     assert_eq!(sim.state(0), ProgramState::Starting);
-    assert_eq!(sim.st.programs[0].failures, 0);
+    assert_eq!(sim.st.programs[0].failed_starts(), 0);
     assert_eq!(sim.reply(1), None, "the reply waits for the outcome");
     sim.advance(Duration::from_secs(1));
-    assert_eq!(sim.reply(1), Some(vec![(true, "started".into())]));
+    assert_eq!(sim.reply(1), Some(vec![OutcomeKind::Started]));
 }
 
 #[test]
@@ -98,10 +122,10 @@ fn start_reply_reports_a_failed_start() {
     sim.exit(0, ExitStatus::Exited(1));
     assert_eq!(
         sim.reply(7),
-        Some(vec![(
-            false,
-            "failed to start: exited with 1 after 5ms (see supctl logs bad)".into()
-        )])
+        Some(vec![OutcomeKind::FailedToStart(Why::Exited {
+            status: ExitStatus::Exited(1),
+            after: 5 * MS
+        })])
     );
 }
 
@@ -113,10 +137,14 @@ fn spawn_failure_backs_off_with_the_error_as_reason() {
     sim.spawn_error
         .push((0, "No such file or directory".into()));
     let mut sim = sim.boot();
-    assert_eq!(sim.state(0), ProgramState::Backoff);
-    assert_eq!(
-        sim.st.programs[0].reason.as_deref(),
-        Some("No such file or directory")
+    assert!(
+        matches!(
+            sim.st.programs[0].life(),
+            Life::Backoff { failure: Why::SpawnFailed(error), .. }
+                if error == "No such file or directory"
+        ),
+        "{:?}",
+        sim.st.programs[0].life()
     );
     sim.advance(Duration::from_secs(1));
     assert_eq!(sim.state(0), ProgramState::Fatal);
@@ -163,7 +191,7 @@ fn never_policy_never_restarts() {
         } else {
             ProgramState::Fatal
         };
-        assert_eq!(sim.state(0), expected, "{status}");
+        assert_eq!(sim.state(0), expected, "{status:?}");
         sim.advance(Duration::from_secs(60));
         assert_eq!(sim.spawn_times(), 1);
     }
@@ -184,7 +212,16 @@ fn stop_signals_the_group_then_kills_after_stop_timeout() {
     assert_eq!(sim.reply(1), None);
     sim.exit(0, KILLED);
     assert_eq!(sim.state(0), ProgramState::Stopped);
-    assert_eq!(sim.reply(1), Some(vec![(true, "stopped".into())]));
+    assert_eq!(sim.reply(1), Some(vec![OutcomeKind::Stopped]));
+    assert_eq!(
+        sim.st.programs[0].life(),
+        &Life::Stopped {
+            why: Some(Halt::Stopped {
+                by: Why::Requested(Action::Stop),
+                exit: Some(KILLED)
+            })
+        }
+    );
     sim.advance(Duration::from_secs(60));
     assert_eq!(sim.spawn_times(), 1, "a stopped program stays stopped");
 }
@@ -207,7 +244,7 @@ fn stop_waits_for_the_whole_group_when_the_leader_exits_first() {
     assert_eq!(sim.signals_to(pid).last(), Some(&Signal::SIGKILL));
     sim.feed(Input::GroupEmpty { prog: 0, run: 1 });
     assert_eq!(sim.state(0), ProgramState::Stopped);
-    assert_eq!(sim.reply(1), Some(vec![(true, "stopped".into())]));
+    assert_eq!(sim.reply(1), Some(vec![OutcomeKind::Stopped]));
 }
 
 #[test]
@@ -240,9 +277,15 @@ fn restart_stops_then_starts_and_counts() {
     );
     assert_eq!(sim.state(0), ProgramState::Starting);
     assert_eq!(sim.st.programs[0].restarts(), 1);
-    assert_eq!(sim.st.programs[0].reason.as_deref(), Some("supctl restart"));
+    assert!(matches!(
+        sim.st.programs[0].life(),
+        Life::Starting {
+            cause: Why::Requested(Action::Restart),
+            ..
+        }
+    ));
     sim.advance(Duration::from_secs(1));
-    assert_eq!(sim.reply(1), Some(vec![(true, "restarted".into())]));
+    assert_eq!(sim.reply(1), Some(vec![OutcomeKind::Restarted]));
 }
 
 #[test]
@@ -250,7 +293,7 @@ fn start_of_a_running_program_answers_at_once() {
     let mut sim = Sim::new(vec![spec("web")]).boot();
     sim.advance(Duration::from_secs(2));
     sim.command(1, Action::Start, vec![0]);
-    assert_eq!(sim.reply(1), Some(vec![(true, "already running".into())]));
+    assert_eq!(sim.reply(1), Some(vec![OutcomeKind::AlreadyRunning]));
     assert_eq!(sim.spawn_times(), 1);
 }
 
@@ -292,18 +335,14 @@ fn dependencies_start_first_and_failures_block_dependents() {
 
     let mut sim = Sim::new(specs.clone()).boot();
     assert_eq!(sim.state(2), ProgramState::Running, "oneshot runs");
-    assert!(sim.st.programs[1].waiting());
-    assert_eq!(
-        sim.st.programs[1].reason.as_deref(),
-        Some("waiting for migrate")
-    );
+    assert_eq!(sim.st.programs[1].life(), &Life::Waiting { on: vec![2] });
     assert!(sim.st.programs[0].waiting());
     sim.advance(50 * MS);
     sim.exit(2, ExitStatus::Exited(0));
     assert_eq!(sim.state(2), ProgramState::Exited);
     assert_eq!(sim.state(1), ProgramState::Starting);
     assert!(
-        sim.st.programs[1].pid.is_some(),
+        sim.st.programs[1].pid().is_some(),
         "web spawned once migrate completed"
     );
     assert!(
@@ -312,17 +351,24 @@ fn dependencies_start_first_and_failures_block_dependents() {
     );
     sim.advance(Duration::from_secs(1));
     assert_eq!(sim.state(1), ProgramState::Running);
-    assert!(sim.st.programs[0].pid.is_some());
+    assert!(sim.st.programs[0].pid().is_some());
 
     let mut sim = Sim::new(specs).boot();
     sim.exit(2, ExitStatus::Exited(1));
     assert_eq!(sim.state(2), ProgramState::Fatal);
-    assert_eq!(sim.state(1), ProgramState::Stopped);
+    let blocked_by = |dep| Life::Stopped {
+        why: Some(Halt::Blocked { dep, failed: true }),
+    };
+    assert_eq!(sim.st.programs[1].life(), &blocked_by(2));
     assert_eq!(
-        sim.st.programs[1].reason.as_deref(),
-        Some("not started: dependency migrate failed")
+        sim.st.programs[0].life(),
+        &Life::Stopped {
+            why: Some(Halt::Blocked {
+                dep: 1,
+                failed: false
+            })
+        }
     );
-    assert_eq!(sim.state(0), ProgramState::Stopped);
     assert_eq!(sim.spawn_times(), 1);
 }
 
@@ -406,10 +452,7 @@ fn commands_during_shutdown_are_refused() {
     let mut sim = Sim::new(vec![spec("a")]).boot();
     sim.feed(Input::Shutdown { force: false });
     sim.command(5, Action::Start, vec![0]);
-    assert_eq!(
-        sim.reply(5),
-        Some(vec![(false, "refused: supd is shutting down".into())])
-    );
+    assert_eq!(sim.reply(5), Some(vec![OutcomeKind::Refused]));
 }
 
 #[test]
@@ -466,16 +509,16 @@ fn a_file_change_restarts_a_running_program_and_says_why() {
     assert_eq!(sim.state(0), ProgramState::Starting);
     assert_eq!(sim.spawn_times(), 2);
     assert_eq!(sim.st.programs[0].restarts(), 1);
-    assert_eq!(
-        sim.st.programs[0].reason.as_deref(),
-        Some("app/views.py changed")
-    );
-    assert!(
-        sim.log
-            .iter()
-            .any(|e| matches!(e, Effect::Notice { message }
-        if message == "web: restarting: 3 files changed (app/views.py, app/urls.py, ...)"))
-    );
+    assert!(matches!(
+        sim.st.programs[0].life(),
+        Life::Starting { cause: Why::FilesChanged(paths), .. } if *paths == changed(&["app/views.py"])
+    ));
+    let first_burst = changed(&["app/views.py", "app/urls.py", "app/models.py"]);
+    assert!(sim.log.iter().any(|e| *e
+        == Effect::Notice(Notice::RestartingForChanges {
+            prog: 0,
+            paths: first_burst.clone()
+        })));
 }
 
 #[test]
@@ -490,8 +533,8 @@ fn a_file_change_revives_a_crash_looping_program_at_once() {
         paths: changed(&["app.py"]),
     });
     assert_eq!(sim.state(0), ProgramState::Starting);
-    assert!(sim.st.programs[0].pid.is_some());
-    assert_eq!(sim.st.programs[0].failures, 0);
+    assert!(sim.st.programs[0].pid().is_some());
+    assert_eq!(sim.st.programs[0].failed_starts(), 0);
 }
 
 #[test]
@@ -578,7 +621,7 @@ fn reload_applies_only_the_difference() {
     assert_eq!(sim.state(2), ProgramState::Stopped);
     sim.advance(Duration::from_secs(60));
     assert!(
-        sim.st.programs[2].pid.is_none(),
+        sim.st.programs[2].pid().is_none(),
         "a retired program never starts again"
     );
     assert_eq!(sim.st.current().count(), 3);
@@ -596,7 +639,7 @@ fn reload_gives_a_failing_program_with_new_settings_a_fresh_try() {
     fixed.command = vec!["/bin/sleep".into(), "1000".into()];
     reload(&mut sim, vec![fixed]);
     assert_eq!(sim.state(0), ProgramState::Starting);
-    assert!(sim.st.programs[0].pid.is_some());
+    assert!(sim.st.programs[0].pid().is_some());
 }
 
 #[test]
@@ -651,7 +694,7 @@ fn a_failing_oneshot_backs_off_doubling_then_is_fatal_and_a_critical_one_stops_s
     }
     assert_eq!(delays, [100, 200], "the delay doubles per failed start");
     assert_eq!(sim.state(0), ProgramState::Fatal);
-    assert_eq!(sim.st.programs[0].failures, 3);
+    assert_eq!(sim.st.programs[0].failed_starts(), 3);
     // critical: everything stops; once nothing is left supd exits with the oneshot's code.
     assert!(sim.st.shutting_down());
     sim.feed(Input::NoChildren);
@@ -668,14 +711,19 @@ fn a_command_that_cannot_be_executed_is_fatal_at_once_and_supctl_start_tries_aga
     assert_eq!(sim.spawn_times(), 1, "not retried");
     sim.advance(Duration::from_secs(600));
     assert_eq!(sim.spawn_times(), 1, "still not retried");
-    assert!(
-        sim.st.programs[0]
-            .reason
-            .as_deref()
-            .is_some_and(|r| r.contains("cannot run")),
-        "{:?}",
-        sim.st.programs[0].reason
+    assert_eq!(
+        sim.st.programs[0].life(),
+        &Life::Fatal {
+            why: Why::CannotExecute("cannot run \"web\": No such file or directory".into())
+        }
     );
+    assert!(sim.log.iter().any(|e| matches!(
+        e,
+        Effect::Changed {
+            change: Change::NotRetried { watched: false, .. },
+            ..
+        }
+    )));
     // The binary was installed: supctl start tries again.
     sim.futile_spawns.clear();
     sim.command(1, Action::Start, vec![0]);
@@ -695,7 +743,7 @@ fn a_file_change_revives_a_program_whose_command_could_not_be_executed() {
         paths: changed(&["bin/web"]),
     });
     assert_eq!(sim.state(0), ProgramState::Starting);
-    assert!(sim.st.programs[0].pid.is_some());
+    assert!(sim.st.programs[0].pid().is_some());
 }
 
 #[test]
@@ -710,9 +758,16 @@ fn waiting_for_a_program_that_was_stopped_by_hand_fails_at_once() {
         progs: vec![0],
         timeout: None,
     });
-    let reply = sim.reply(2).expect("answered at once");
-    assert!(!reply[0].0, "{reply:?}");
-    assert!(reply[0].1.contains("stopped"), "{reply:?}");
+    let stopped = Life::Stopped {
+        why: Some(Halt::Stopped {
+            by: Why::Requested(Action::Stop),
+            exit: Some(ExitStatus::Exited(0)),
+        }),
+    };
+    assert_eq!(
+        sim.reply(2).expect("answered at once"),
+        [OutcomeKind::WillNotComeUp(stopped)]
+    );
 }
 
 #[test]
@@ -740,13 +795,15 @@ fn reload_runs_a_changed_completed_oneshot_again_and_its_dependents_wait_for_it(
         "the migration runs again"
     );
     sim.exit(1, ExitStatus::Exited(0));
-    assert_eq!(sim.state(1), ProgramState::Starting);
-    assert!(sim.st.programs[1].pid.is_none(), "web waits for migrate");
-    assert_ne!(sim.st.programs[1].pid, Some(web_pid));
+    assert_eq!(
+        sim.st.programs[1].life(),
+        &Life::Waiting { on: vec![0] },
+        "web waits for migrate"
+    );
     sim.exit(0, ExitStatus::Exited(0));
     assert_eq!(sim.state(0), ProgramState::Exited);
     assert!(
-        sim.st.programs[1].pid.is_some(),
+        sim.st.programs[1].pid().is_some_and(|pid| pid != web_pid),
         "web starts once migrate completed"
     );
 }
@@ -764,32 +821,383 @@ fn state_events_say_the_cause_without_repeating_the_state() {
     );
     sim.advance(Duration::from_secs(2));
     sim.feed(Input::Shutdown { force: false });
-    let events: Vec<(ProgramState, ProgramState, Option<String>)> = sim
+    let events: Vec<(ProgramState, ProgramState, Change)> = sim
         .log
         .iter()
         .filter_map(|e| match e {
             Effect::Changed {
-                from, to, reason, ..
-            } if from != to => Some((*from, *to, reason.clone())),
+                from, to, change, ..
+            } if from != to => Some((*from, *to, change.clone())),
             _ => None,
         })
         .collect();
     use ProgramState::*;
-    let reason_of = |from, to| {
+    let change_of = |from, to| {
         events
             .iter()
             .find(|(f, t, _)| (*f, *t) == (from, to))
-            .and_then(|(_, _, r)| r.clone())
+            .map(|(_, _, c)| c.clone())
     };
-    assert_eq!(reason_of(Starting, Running), None, "{events:#?}");
     assert_eq!(
-        reason_of(Running, Exited).as_deref(),
-        Some("killed by SIGSEGV after 2s"),
+        change_of(Starting, Running),
+        Some(Change::Up {
+            by: supd_core::UpBy::Uptime
+        }),
+        "{events:#?}"
+    );
+    let segv = ExitStatus::Signaled {
+        signal: Signal::SIGSEGV,
+        core_dumped: false,
+    };
+    assert_eq!(
+        change_of(Running, Exited),
+        Some(Change::Exited {
+            status: segv,
+            after: Duration::from_secs(2)
+        }),
         "{events:#?}"
     );
     assert_eq!(
-        reason_of(Running, Stopping).as_deref(),
-        Some("shutdown: sent SIGTERM"),
+        change_of(Exited, Starting),
+        Some(Change::Spawning {
+            cause: Why::Restarted(segv)
+        }),
         "{events:#?}"
     );
+    assert_eq!(
+        change_of(Running, Stopping),
+        Some(Change::Stopping {
+            cause: Why::Shutdown,
+            signal: Signal::SIGTERM
+        }),
+        "{events:#?}"
+    );
+}
+
+#[test]
+fn signal_goes_through_the_core_to_the_groups_of_programs_with_a_process() {
+    let mut idle = spec("idle");
+    idle.autostart = false;
+    let mut sim = Sim::new(vec![spec("web"), idle]).boot();
+    sim.advance(Duration::from_secs(2));
+    let web = sim.pid(0);
+    sim.feed(Input::Signal {
+        req: 4,
+        signal: Signal::SIGHUP,
+        progs: vec![0, 1],
+    });
+    assert_eq!(sim.signals_to(web), [Signal::SIGHUP]);
+    assert_eq!(
+        sim.reply(4),
+        Some(vec![
+            OutcomeKind::SignalSent {
+                signal: Signal::SIGHUP,
+                pgid: web
+            },
+            OutcomeKind::NotRunning(ProgramState::Stopped)
+        ])
+    );
+    assert_eq!(
+        sim.state(0),
+        ProgramState::Running,
+        "a signal changes no state"
+    );
+    assert_eq!(sim.spawn_times(), 1);
+}
+
+/// Found by the property tests: `supctl restart web db` with `db` down first spawns `db` as
+/// web's dependency; `db`'s own restart, in the same request, cancelled that spawn in
+/// flight, so the process it reported next was attached to nothing (before: web, waiting for
+/// db, adopted it and ran without its dependency).
+#[test]
+fn restarting_a_program_then_its_dependency_in_one_request_keeps_the_dependency_spawn() {
+    let mut db = spec("db");
+    db.start_retries = Some(0);
+    let mut web = spec("web");
+    web.depends_on = vec!["db".into()];
+    let mut sim = Sim::new(vec![db, web]).boot();
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(sim.state(0), ProgramState::Fatal);
+    assert_eq!(sim.state(1), ProgramState::Stopped, "blocked by db");
+
+    sim.command(1, Action::Restart, vec![1, 0]);
+    assert!(sim.st.programs[0].pid().is_some(), "db's process is db's");
+    assert_eq!(sim.spawn_times(), 2, "db spawned once, for both reasons");
+    assert_eq!(
+        sim.st.programs[1].life(),
+        &Life::Waiting { on: vec![0] },
+        "web waits for db"
+    );
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.state(0), ProgramState::Running);
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.state(1), ProgramState::Running);
+    assert_eq!(
+        sim.reply(1),
+        Some(vec![OutcomeKind::Restarted, OutcomeKind::Restarted])
+    );
+}
+
+/// Found by the property tests: a critical program that failed while another program's spawn
+/// was in flight began the shutdown, which found "no process left" and went on to leftover
+/// descendants while that program was still to be started — and then never stopped it in
+/// order.
+#[test]
+fn a_shutdown_waits_for_a_spawn_in_flight_and_then_stops_it() {
+    let mut migrate = spec("migrate");
+    migrate.critical = true;
+    let mut sim = Sim::new(vec![migrate, spec("web")]);
+    sim.futile_spawns.push(0);
+    let mut sim = sim.boot();
+    assert!(sim.st.shutting_down());
+    let web = sim.pid(1);
+    assert_eq!(sim.state(1), ProgramState::Stopping, "stopped once spawned");
+    assert_eq!(sim.signals_to(web), [Signal::SIGTERM, Signal::SIGCONT]);
+    assert!(
+        !sim.log
+            .iter()
+            .any(|e| matches!(e, Effect::SignalDescendants { .. })),
+        "descendants only once every program is down"
+    );
+    sim.exit(1, ExitStatus::Exited(0));
+    assert!(
+        sim.log
+            .iter()
+            .any(|e| matches!(e, Effect::SignalDescendants { .. }))
+    );
+    sim.feed(Input::NoChildren);
+    assert_eq!(
+        sim.exit_code,
+        Some(1),
+        "the code of the failed critical program"
+    );
+}
+
+/// Found by the property tests: a oneshot that ended during shutdown counted as up however it
+/// ended (a oneshot was up whenever it was `exited`), so a `wait` for a migration that was
+/// killed answered "up", and `supctl health` agreed.
+#[test]
+fn a_oneshot_killed_during_shutdown_is_not_up() {
+    let mut migrate = oneshot("migrate");
+    migrate.min_uptime = Duration::ZERO;
+    let mut web = spec("web");
+    web.depends_on = vec!["migrate".into()];
+    for (status, up) in [(KILLED, false), (ExitStatus::Exited(0), true)] {
+        let mut sim = Sim::new(vec![migrate.clone(), web.clone()]).boot();
+        sim.exit(0, ExitStatus::Exited(0));
+        sim.advance(Duration::from_secs(2));
+        assert_eq!(sim.state(1), ProgramState::Running);
+        // The migration runs again (`supctl start migrate`) while web runs on.
+        sim.command(1, Action::Start, vec![0]);
+        sim.feed(Input::Wait {
+            req: 2,
+            progs: vec![0],
+            timeout: None,
+        });
+        sim.feed(Input::Shutdown { force: false });
+        assert_eq!(sim.state(1), ProgramState::Stopping, "web first");
+        assert_eq!(sim.state(0), ProgramState::Running, "migrate after web");
+        sim.exit(0, status);
+        assert_eq!(sim.st.programs[0].is_up(), up, "{status:?}");
+        let answer = sim.reply(2).unwrap();
+        if up {
+            assert_eq!(answer, [OutcomeKind::Up]);
+        } else {
+            assert!(
+                matches!(
+                    &answer[..],
+                    [OutcomeKind::WillNotComeUp(Life::Exited { .. })]
+                ),
+                "{answer:?}"
+            );
+        }
+    }
+}
+
+/// Found by the property tests: a fatal (or fatal, then stopped) program started again as a
+/// dependency kept its count of failed starts, so it got a single try and then "gave up
+/// after 3 failed starts in a row" although `start_retries = 1` allows two; `supctl start`
+/// of it gave it the two.
+#[test]
+fn a_program_that_gave_up_and_is_started_as_a_dependency_gets_its_start_retries_again() {
+    let mut db = spec("db");
+    db.start_retries = Some(1);
+    let mut web = spec("web");
+    web.depends_on = vec!["db".into()];
+    web.autostart = false;
+    let mut sim = Sim::new(vec![db, web]).boot();
+    for _ in 0..2 {
+        sim.exit(0, ExitStatus::Exited(1));
+        sim.advance(Duration::from_secs(1));
+    }
+    assert_eq!(sim.state(0), ProgramState::Fatal);
+    assert_eq!(sim.st.programs[0].failed_starts(), 2);
+
+    sim.command(1, Action::Start, vec![1]);
+    assert_eq!(sim.st.programs[0].failed_starts(), 0, "a fresh count");
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(
+        sim.state(0),
+        ProgramState::Backoff,
+        "retried, as start_retries says"
+    );
+    sim.advance(Duration::from_secs(1));
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(sim.state(0), ProgramState::Fatal);
+    assert_eq!(sim.st.programs[0].failed_starts(), 2);
+    assert!(matches!(
+        &sim.reply(1).unwrap()[..],
+        [OutcomeKind::NotStarted(Some(Halt::Blocked {
+            dep: 0,
+            failed: true
+        }))]
+    ));
+    // Stopped by hand meanwhile: a new series of tries all the same.
+    sim.command(2, Action::Stop, vec![0]);
+    assert_eq!(sim.state(0), ProgramState::Stopped);
+    sim.command(3, Action::Start, vec![1]);
+    assert_eq!(sim.st.programs[0].failed_starts(), 0, "a fresh count");
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(
+        sim.state(0),
+        ProgramState::Backoff,
+        "retried, as start_retries says"
+    );
+}
+
+/// Found by the property tests: a program started by hand (not `autostart`) that was backing
+/// off when a reload changed its settings went on with its old series of failures under the
+/// new `start_retries`, and so was retried more often than they allow. A failing program whose
+/// settings change gets a fresh try with them, started by hand or not.
+#[test]
+fn reload_gives_a_backing_off_program_a_fresh_try_with_its_new_settings() {
+    let mut flaky = spec("flaky");
+    flaky.autostart = false;
+    let mut sim = Sim::new(vec![flaky.clone()]).boot();
+    sim.command(1, Action::Start, vec![0]);
+    for _ in 0..2 {
+        sim.exit(0, ExitStatus::Exited(1));
+        let at = sim
+            .timers
+            .iter()
+            .find_map(|(at, t)| matches!(t, Timer::Retry { .. }).then_some(*at))
+            .unwrap();
+        sim.advance(at - sim.now);
+    }
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(sim.state(0), ProgramState::Backoff);
+    assert_eq!(sim.st.programs[0].failed_starts(), 3);
+
+    let mut stricter = flaky;
+    stricter.start_retries = Some(1);
+    reload(&mut sim, vec![stricter]);
+    assert_eq!(sim.state(0), ProgramState::Starting, "tried again at once");
+    assert_eq!(sim.st.programs[0].failed_starts(), 0);
+    sim.exit(0, ExitStatus::Exited(1));
+    assert_eq!(
+        sim.state(0),
+        ProgramState::Backoff,
+        "1 retry, as start_retries says"
+    );
+}
+
+/// Found by the property tests: a program waiting for a dependency, with failed starts behind
+/// it, kept counting them against the `start_retries` a reload had just lowered, and was
+/// tried more often than the new settings allow. New settings begin a new series of tries.
+#[test]
+fn reload_gives_a_waiting_program_a_fresh_series_of_tries_with_its_new_settings() {
+    let mut db = spec("db");
+    db.autostart = false;
+    let mut flaky = spec("flaky");
+    flaky.depends_on = vec!["db".into()];
+    flaky.autostart = false;
+    let mut app = spec("app");
+    app.depends_on = vec!["flaky".into()];
+    app.autostart = false;
+    let mut sim = Sim::new(vec![db.clone(), flaky.clone(), app]).boot();
+    sim.command(1, Action::Start, vec![1]);
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.state(0), ProgramState::Running);
+    for _ in 0..2 {
+        sim.exit(1, ExitStatus::Exited(1));
+        let at = sim
+            .timers
+            .iter()
+            .filter(|(at, _)| *at > sim.now)
+            .find_map(|(at, t)| matches!(t, Timer::Retry { .. }).then_some(*at))
+            .unwrap();
+        sim.advance(at - sim.now);
+    }
+    sim.exit(1, ExitStatus::Exited(1));
+    assert_eq!(sim.st.programs[1].failed_starts(), 3);
+    // db is stopped; starting app starts flaky (backing off) and db: flaky waits for db.
+    sim.command(2, Action::Stop, vec![0]);
+    sim.exit(0, ExitStatus::Exited(0));
+    sim.feed(Input::Command {
+        req: 3,
+        action: Action::Start,
+        progs: vec![2],
+    });
+    assert_eq!(sim.st.programs[1].life(), &Life::Waiting { on: vec![0] });
+
+    let mut stricter = flaky;
+    stricter.start_retries = Some(1);
+    let app = sim.st.programs[2].spec.clone();
+    reload(&mut sim, vec![db, stricter, app]);
+    assert_eq!(
+        sim.st.programs[1].failed_starts(),
+        0,
+        "a new series of tries"
+    );
+}
+
+/// Found by the property tests: a spawn in flight that failed once a shutdown had begun put
+/// its program in `backoff`, whose retry never comes during a shutdown, so a `wait` for it
+/// was never answered and `status` promised a retry.
+#[test]
+fn a_spawn_that_fails_during_shutdown_is_not_retried_and_waiters_are_answered() {
+    let mut migrate = oneshot("migrate");
+    migrate.autostart = false;
+    migrate.critical = true;
+    migrate.restart = RestartPolicy::Never;
+    let mut worker = spec("worker");
+    worker.autostart = false;
+    let mut sim = Sim::new(vec![migrate, worker]);
+    sim.spawn_error
+        .push((0, "cannot fork: Resource temporarily unavailable".into()));
+    sim.spawn_error
+        .push((1, "cannot fork: Resource temporarily unavailable".into()));
+    let mut sim = sim.boot();
+    // migrate's spawn fails (fatal, critical: shutdown) while worker's is in flight.
+    sim.command(1, Action::Start, vec![0, 1]);
+    assert!(sim.st.shutting_down());
+    assert_eq!(
+        sim.st.programs[1].life(),
+        &Life::Stopped {
+            why: Some(Halt::Cancelled {
+                by: Why::SupdShuttingDown
+            })
+        }
+    );
+    assert!(sim.log.iter().any(|e| matches!(
+        e,
+        Effect::Changed {
+            prog: 1,
+            change: Change::NotRetriedShuttingDown {
+                failure: Why::SpawnFailed(_)
+            },
+            ..
+        }
+    )));
+    sim.feed(Input::Wait {
+        req: 2,
+        progs: vec![1],
+        timeout: None,
+    });
+    assert!(matches!(
+        &sim.reply(2).expect("answered at once")[..],
+        [OutcomeKind::WillNotComeUp(Life::Stopped { .. })]
+    ));
+    sim.feed(Input::NoChildren);
+    assert_eq!(sim.exit_code, Some(1));
 }

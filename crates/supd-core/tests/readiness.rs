@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use supd_config::{HealthCheck, HealthSpec, ProgramSpec, Readiness, Signal};
-use supd_core::{Effect, ExitStatus, Input, ProgramState, Timer};
+use supd_core::{Effect, ExitStatus, Input, Life, OutcomeKind, ProgramState, Timer, Why};
 
 fn checked(name: &str) -> ProgramSpec {
     let mut s = spec(name);
@@ -71,7 +71,7 @@ fn a_health_checked_program_is_up_only_once_healthy_and_dependents_wait_for_it()
     answer_probes(&mut sim, true);
     assert_eq!(sim.state(0), ProgramState::Running);
     assert!(
-        sim.st.programs[1].pid.is_some(),
+        sim.st.programs[1].pid().is_some(),
         "proxy started once web was healthy"
     );
     let health = sim.st.programs[0].health.clone().unwrap();
@@ -114,10 +114,16 @@ fn failing_retries_checks_in_a_row_restarts_with_backoff_saying_unhealthy() {
         ProgramState::Backoff,
         "backs off like a failed start"
     );
-    let reason = sim.st.programs[0].reason.clone().unwrap();
     assert!(
-        reason.starts_with("unhealthy: connection refused"),
-        "{reason}"
+        matches!(
+            sim.st.programs[0].life(),
+            Life::Backoff {
+                failure: Why::Unhealthy { detail, failures: 3 },
+                ..
+            } if detail == "connection refused"
+        ),
+        "{:?}",
+        sim.st.programs[0].life()
     );
     sim.advance(Duration::from_millis(100));
     assert_eq!(sim.state(0), ProgramState::Starting);
@@ -203,7 +209,7 @@ fn wait_answers_when_up_or_at_timeout() {
     assert_eq!(sim.reply(1), None);
     sim.advance(Duration::from_millis(250));
     answer_probes(&mut sim, true);
-    assert_eq!(sim.reply(1), Some(vec![(true, "up".into())]));
+    assert_eq!(sim.reply(1), Some(vec![OutcomeKind::Up]));
 
     let mut sim = Sim::new(vec![checked("web")]).boot();
     sim.feed(Input::Wait {
@@ -218,8 +224,16 @@ fn wait_answers_when_up_or_at_timeout() {
     assert_eq!(sim.reply(2), None);
     sim.advance(Duration::from_millis(300));
     let reply = sim.reply(2).unwrap();
-    assert!(!reply[0].0);
-    assert!(reply[0].1.starts_with("not up yet: "), "{reply:?}");
+    assert!(
+        matches!(
+            &reply[..],
+            [OutcomeKind::NotUpYet(Life::Stopping {
+                cause: Why::Unhealthy { .. },
+                ..
+            })]
+        ),
+        "{reply:?}"
+    );
     assert!(
         sim.timers
             .iter()
@@ -239,8 +253,10 @@ fn wait_fails_at_once_for_a_program_that_will_not_come_up() {
     });
     sim.exit(0, ExitStatus::Exited(1));
     let reply = sim.reply(3).unwrap();
-    assert!(!reply[0].0);
-    assert!(reply[0].1.starts_with("will not come up"), "{reply:?}");
+    assert!(
+        matches!(&reply[..], [OutcomeKind::WillNotComeUp(Life::Fatal { .. })]),
+        "{reply:?}"
+    );
 }
 
 #[test]

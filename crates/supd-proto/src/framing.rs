@@ -131,6 +131,7 @@ mod tests {
             last_exit: None,
             uptime_ms: Some(5),
             reason: None,
+            reason_kind: None,
             autostart: true,
             health: None,
             notify_status: None,
@@ -139,6 +140,25 @@ mod tests {
         assert_eq!(json["state"], "running");
         assert_eq!(json["pid"], 42);
         assert!(json["exit_code"].is_null());
+        assert!(json["reason_kind"].is_null());
+    }
+
+    #[test]
+    fn records_of_an_older_supd_without_reason_kind_still_decode() {
+        let status: ProgramStatus = serde_json::from_str(
+            r#"{"name":"web","state":"running","up":true,"pid":42,"restarts":0,
+                "exit_code":null,"signal":null,"last_exit":null,"uptime_ms":5,
+                "reason":"autostart"}"#,
+        )
+        .unwrap();
+        assert_eq!(status.reason.as_deref(), Some("autostart"));
+        assert_eq!(status.reason_kind, None);
+        let event: StateEvent = serde_json::from_str(
+            r#"{"ts_ms":1,"program":"web","from":"starting","to":"running","pid":42,
+                "exit_code":null,"signal":null,"reason":"healthy"}"#,
+        )
+        .unwrap();
+        assert_eq!(event.reason_kind, None);
     }
 
     #[test]

@@ -222,6 +222,11 @@ pub struct ProgramStatus {
     /// Why it is in this state or what caused the last start: `"supctl restart"`,
     /// `"crashed: killed by SIGKILL"`, `"No such file or directory"`.
     pub reason: Option<String>,
+    /// What `reason` is about, for programs: a snake_case word such as `"autostart"`,
+    /// `"supctl_restart"`, `"restarted"`, `"exited"`, `"unhealthy"`, `"waiting"`,
+    /// `"dependency_failed"` (see docs/architecture.md for the list).
+    #[serde(default)]
+    pub reason_kind: Option<String>,
     /// Whether supd starts it by itself (`supctl health` expects those up).
     #[serde(default)]
     pub autostart: bool,
@@ -289,6 +294,9 @@ pub struct StateEvent {
     pub signal: Option<String>,
     /// Why the program is in its new state.
     pub reason: Option<String>,
+    /// What `reason` is about, as a snake_case word (as in [`ProgramStatus::reason_kind`]).
+    #[serde(default)]
+    pub reason_kind: Option<String>,
 }
 
 /// Whole lines a program wrote to one stream, in order.

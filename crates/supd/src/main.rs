@@ -23,8 +23,10 @@ mod preflight;
 mod probe;
 mod signals;
 mod source;
+mod status;
 mod timers;
 mod watch;
+mod wording;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -10,10 +10,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use supd_config::Signal;
-use supd_core::{Action, Effect, ExitStatus, Input, ReqId, SpawnRetry, State, step};
+use supd_core::{Action, Effect, ExitStatus, Input, OutcomeKind, ReqId, SpawnRetry, State, step};
 use supd_proto::{
-    ActionOutcome, ErrorKind, ErrorReply, ProgramState, ProgramStatus, Reply, Request,
-    ServerMessage, StateEvent,
+    ActionOutcome, ErrorKind, ErrorReply, ProgramState, Reply, Request, ServerMessage, StateEvent,
 };
 use supd_sys::process;
 use supd_sys::reap::{Ended, Reaped, reap_one};
@@ -25,7 +24,9 @@ use crate::launch::Launcher;
 use crate::logplane::LogPlane;
 use crate::names::Names;
 use crate::probe;
+use crate::status;
 use crate::timers::Timers;
+use crate::wording;
 
 /// A client waiting for the core's answer ([`Effect::Reply`], [`Effect::Reloaded`]).
 struct Waiting {
@@ -63,6 +64,12 @@ pub struct Owner {
     /// Events of programs entering `starting` in the step being carried out, published
     /// once their spawn has told the pid.
     held_starts: Vec<(usize, StateEvent)>,
+    /// Signals that could not be sent in the step being carried out (process group,
+    /// signal, why), for the reply to `supctl signal`.
+    failed_signals: Vec<(i32, Signal, String)>,
+    /// Processes started so far (programs and health checks): the reaper's "no child
+    /// left" is out of date once one was started after it said so.
+    children_started: u64,
 }
 
 impl Owner {
@@ -77,6 +84,8 @@ impl Owner {
         Owner {
             watchers: None,
             held_starts: Vec::new(),
+            failed_signals: Vec::new(),
+            children_started: 0,
             bulletin,
             checks: HashMap::new(),
             events,
@@ -164,7 +173,7 @@ impl Owner {
                 pid,
                 ready,
                 status,
-            } => match self.state.programs.iter().position(|p| p.pid == Some(pgid)) {
+            } => match self.state.program_with_pid(pgid) {
                 Some(prog) => self.feed(Input::Notify {
                     prog,
                     from_pid: pid,
@@ -195,6 +204,7 @@ impl Owner {
         while let Some(input) = self.inbox.pop_front() {
             let now = self.now();
             let effects = step(&mut self.state, input, now);
+            self.failed_signals.clear();
             let mut follow_ups = Vec::new();
             for effect in effects {
                 reap |= matches!(effect, Effect::SignalDescendants { .. });
@@ -220,6 +230,7 @@ impl Owner {
         match effect {
             Effect::Spawn { prog, run } => {
                 let result = self.launcher.launch(prog, &self.state.programs[prog].spec);
+                self.children_started += u64::from(result.is_ok());
                 if let Some(i) = self.held_starts.iter().position(|(p, _)| *p == prog) {
                     let (_, mut event) = self.held_starts.remove(i);
                     event.pid = result.as_ref().ok().copied();
@@ -237,6 +248,7 @@ impl Owner {
                         "cannot send {} to process group {pgid}: {e}",
                         signal.as_str()
                     );
+                    self.failed_signals.push((pgid, signal, e.to_string()));
                 }
                 None
             }
@@ -266,11 +278,21 @@ impl Owner {
             Effect::Reply { req, outcomes } => {
                 if let Some(w) = self.waiting.remove(&req) {
                     let outcomes = outcomes
-                        .into_iter()
-                        .map(|o| ActionOutcome {
-                            name: self.names.name(o.prog).to_string(),
-                            ok: o.ok,
-                            message: o.message,
+                        .iter()
+                        .map(|o| {
+                            let failed = match o.kind {
+                                OutcomeKind::SignalSent { signal, pgid } => self
+                                    .failed_signals
+                                    .iter()
+                                    .find(|(g, s, _)| (*g, *s) == (pgid, signal))
+                                    .map(|(_, _, e)| wording::signal_failed(signal, e)),
+                                _ => None,
+                            };
+                            ActionOutcome {
+                                name: self.names.name(o.prog).to_string(),
+                                ok: o.ok() && failed.is_none(),
+                                message: failed.unwrap_or_else(|| wording::outcome(&self.state, o)),
+                            }
                         })
                         .collect();
                     let _ = w.reply.send(ServerMessage::Reply {
@@ -284,17 +306,16 @@ impl Owner {
                 prog,
                 from,
                 to,
-                message,
-                reason,
+                change,
             } => {
-                if !message.is_empty() {
+                if let Some(line) = wording::log_line(&self.state, &change) {
                     // The core's own name: a reload reports new programs before the name
                     // table hears of them.
-                    tracing::info!("{}: {message}", self.state.programs[prog].spec.name);
+                    tracing::info!("{}: {line}", self.state.programs[prog].spec.name);
                 }
                 if from != to {
-                    let event = self.state_event(prog, from, to, reason);
-                    if to == ProgramState::Starting && self.state.programs[prog].pid.is_none() {
+                    let event = status::state_event(&self.state, prog, from, to, &change);
+                    if to == ProgramState::Starting && self.state.programs[prog].pid().is_none() {
                         // The spawn that follows in this step tells the pid.
                         self.held_starts.push((prog, event));
                     } else {
@@ -303,8 +324,8 @@ impl Owner {
                 }
                 None
             }
-            Effect::Notice { message } => {
-                tracing::info!("{message}");
+            Effect::Notice(notice) => {
+                tracing::info!("{}", wording::notice(&self.state, &notice));
                 None
             }
             Effect::Exit { code } => {
@@ -333,37 +354,6 @@ impl Owner {
         }
     }
 
-    /// The event stream's record of a change of `prog`, as the state now has it.
-    fn state_event(
-        &self,
-        prog: usize,
-        from: ProgramState,
-        to: ProgramState,
-        reason: Option<String>,
-    ) -> StateEvent {
-        let p = &self.state.programs[prog];
-        StateEvent {
-            ts_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
-            program: p.spec.name.clone(),
-            from,
-            to,
-            pid: p.pid.filter(|_| p.has_process()).map(|pid| pid as u32),
-            exit_code: match (to, p.last_exit) {
-                (ProgramState::Exited, Some(ExitStatus::Exited(c))) => Some(c),
-                _ => None,
-            },
-            signal: match (to, p.last_exit) {
-                (ProgramState::Exited, Some(ExitStatus::Signaled { signal, .. })) => {
-                    Some(signal.as_str().to_string())
-                }
-                _ => None,
-            },
-            reason,
-        }
-    }
-
     /// Collects every ended child and tells the core.
     fn reap(&mut self) {
         let none_left = loop {
@@ -384,8 +374,11 @@ impl Owner {
                         continue;
                     }
                     let group_alive = process::group_alive(pid);
-                    if !self.state.programs.iter().any(|p| p.pid == Some(pid)) {
-                        tracing::debug!("reaped adopted process {pid}: {status}");
+                    if self.state.program_with_pid(pid).is_none() {
+                        tracing::debug!(
+                            "reaped adopted process {pid}: {}",
+                            wording::exit_status(status)
+                        );
                     }
                     self.feed(Input::Exited {
                         pid,
@@ -397,9 +390,11 @@ impl Owner {
                 Reaped::NoChildren => break true,
             }
         };
-        // Groups first, so a stop that completed is reported as such before "nothing left".
+        // Groups first, so a stop that completed is reported as such before "nothing left";
+        // what follows that stop (a restart) may start a process, and then something is left.
+        let started = self.children_started;
         self.check_lingering_groups();
-        if none_left {
+        if none_left && self.children_started == started {
             self.feed(Input::NoChildren);
         }
     }
@@ -426,12 +421,18 @@ impl Owner {
         };
         let answer = match request {
             Request::Status { names } => match self.names.resolve(&names, true) {
-                Ok(progs) => ServerMessage::Reply {
-                    id,
-                    reply: Reply::Status {
-                        programs: progs.iter().map(|&p| self.status(p)).collect(),
-                    },
-                },
+                Ok(progs) => {
+                    let now = self.now();
+                    ServerMessage::Reply {
+                        id,
+                        reply: Reply::Status {
+                            programs: progs
+                                .iter()
+                                .map(|&p| status::program_status(&self.state, p, now))
+                                .collect(),
+                        },
+                    }
+                }
                 Err(e) => error(ErrorKind::UnknownProgram, e),
             },
             Request::Start { names } => return self.command(id, Action::Start, &names, reply),
@@ -441,13 +442,12 @@ impl Owner {
             }
             Request::Signal { signal, names } => match supd_config::signal::parse(&signal) {
                 Err(e) => error(ErrorKind::Refused, e),
-                Ok(sig) => match self.names.resolve(&names, false) {
-                    Ok(progs) => ServerMessage::Reply {
-                        id,
-                        reply: Reply::Actions {
-                            outcomes: progs.iter().map(|&p| self.signal(p, sig)).collect(),
-                        },
-                    },
+                Ok(signal) => match self.names.resolve(&names, false) {
+                    Ok(progs) => {
+                        let req = self.wait_for_core(id, reply);
+                        self.feed(Input::Signal { req, signal, progs });
+                        return;
+                    }
                     Err(e) => error(ErrorKind::UnknownProgram, e),
                 },
             },
@@ -474,9 +474,7 @@ impl Owner {
                 };
                 match progs {
                     Ok(progs) => {
-                        self.next_req += 1;
-                        let req = self.next_req;
-                        self.waiting.insert(req, Waiting { id, reply });
+                        let req = self.wait_for_core(id, reply);
                         self.feed(Input::Wait {
                             req,
                             progs,
@@ -515,6 +513,7 @@ impl Owner {
                 };
                 match self.launcher.launch_check(spec, argv) {
                     Ok(pid) => {
+                        self.children_started += 1;
                         let (tx, rx) = oneshot::channel();
                         self.checks.insert(pid as i32, tx);
                         probe::Check::Command {
@@ -570,11 +569,7 @@ impl Owner {
                 config.supd.socket.display()
             );
         }
-        let req = client.map(|w| {
-            self.next_req += 1;
-            self.waiting.insert(self.next_req, w);
-            self.next_req
-        });
+        let req = client.map(|w| self.wait_for_core(w.id, w.reply));
         // Groups name programs by name: the new ones hold as soon as the core has the specs.
         self.names.set_groups(config.groups);
         self.feed(Input::Reload {
@@ -633,9 +628,7 @@ impl Owner {
         }
         match self.names.resolve(names, false) {
             Ok(progs) => {
-                self.next_req += 1;
-                let req = self.next_req;
-                self.waiting.insert(req, Waiting { id, reply });
+                let req = self.wait_for_core(id, reply);
                 self.feed(Input::Command { req, action, progs });
             }
             Err(e) => {
@@ -644,72 +637,11 @@ impl Owner {
         }
     }
 
-    fn signal(&self, prog: usize, sig: Signal) -> ActionOutcome {
-        let p = &self.state.programs[prog];
-        let name = p.spec.name.clone();
-        match p.pid {
-            Some(pid) => match process::signal_group(pid, sig) {
-                Ok(_) => ActionOutcome {
-                    name,
-                    ok: true,
-                    message: format!("sent {}", sig.as_str()),
-                },
-                Err(e) => ActionOutcome {
-                    name,
-                    ok: false,
-                    message: format!("cannot send {}: {e}", sig.as_str()),
-                },
-            },
-            None => ActionOutcome {
-                name,
-                ok: false,
-                message: format!("not running ({})", p.state),
-            },
-        }
-    }
-
-    fn status(&self, prog: usize) -> ProgramStatus {
-        let p = &self.state.programs[prog];
-        let now = self.now();
-        ProgramStatus {
-            name: p.spec.name.clone(),
-            state: p.state,
-            up: p.is_up(),
-            pid: p.pid.map(|pid| pid as u32),
-            restarts: p.restarts(),
-            exit_code: match p.last_exit {
-                Some(ExitStatus::Exited(code)) => Some(code),
-                _ => None,
-            },
-            signal: match p.last_exit {
-                Some(ExitStatus::Signaled { signal, .. }) => Some(signal.as_str().to_string()),
-                _ => None,
-            },
-            last_exit: p.last_exit.map(|s| s.to_string()),
-            uptime_ms: p
-                .pid
-                .and(p.started_at)
-                .map(|t| now.saturating_sub(t).as_millis() as u64),
-            reason: p.reason.clone(),
-            autostart: p.spec.autostart,
-            health: p
-                .health
-                .as_ref()
-                .filter(|_| p.pid.is_some())
-                .map(|h| match h.healthy {
-                    Some(true) => "healthy".to_string(),
-                    Some(false) => format!(
-                        "unhealthy: {} ({} in a row)",
-                        h.last_failure.as_deref().unwrap_or("check failed"),
-                        h.failures
-                    ),
-                    None => match &h.last_failure {
-                        Some(why) => format!("starting: {why}"),
-                        None => "not checked yet".to_string(),
-                    },
-                }),
-            notify_status: p.notify_status.clone(),
-        }
+    /// Registers a client that waits for the core's answer; returns the request's number.
+    fn wait_for_core(&mut self, id: u64, reply: oneshot::Sender<ServerMessage>) -> ReqId {
+        self.next_req += 1;
+        self.waiting.insert(self.next_req, Waiting { id, reply });
+        self.next_req
     }
 }
 

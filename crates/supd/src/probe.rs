@@ -63,7 +63,7 @@ pub async fn run(
             }
             Err(format!(
                 "timed out after {}",
-                supd_core::human_duration(timeout)
+                crate::wording::human(timeout)
             ))
         }
     };
@@ -88,7 +88,10 @@ async fn perform(check: Check) -> Result<String, String> {
         Check::Http(url) => http_get(&url).await,
         Check::Command { exit, .. } => match exit.await {
             Ok(supd_core::ExitStatus::Exited(0)) => Ok("exited with 0".into()),
-            Ok(status) => Err(format!("check command {status}")),
+            Ok(status) => Err(format!(
+                "check command {}",
+                crate::wording::exit_status(status)
+            )),
             Err(_) => Err("check command vanished".into()),
         },
         Check::Failed(why) => Err(why),

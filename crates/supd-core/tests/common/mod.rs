@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use supd_config::{ProgramSpec, Signal};
-use supd_core::{Action, Effect, ExitStatus, Input, ProgramState, SpawnRetry, State, Timer, step};
+use supd_core::{
+    Action, Effect, ExitStatus, Input, OutcomeKind, ProgramState, SpawnRetry, State, Timer, step,
+};
 
 pub const MS: Duration = Duration::from_millis(1);
 
@@ -102,11 +104,11 @@ impl Sim {
     }
 
     pub fn state(&self, p: usize) -> ProgramState {
-        self.st.programs[p].state
+        self.st.programs[p].state()
     }
 
     pub fn pid(&self, p: usize) -> i32 {
-        self.st.programs[p].pid.expect("program has a pid")
+        self.st.programs[p].pid().expect("program has a pid")
     }
 
     pub fn exit(&mut self, p: usize, status: ExitStatus) {
@@ -122,13 +124,18 @@ impl Sim {
         self.feed(Input::Command { req, action, progs });
     }
 
-    pub fn reply(&self, req: u64) -> Option<Vec<(bool, String)>> {
-        self.log.iter().find_map(|e| match e {
+    /// The answer to request `req`, one outcome per program; `None` while unanswered.
+    /// Panics if it was answered more than once.
+    pub fn reply(&self, req: u64) -> Option<Vec<OutcomeKind>> {
+        let mut replies = self.log.iter().filter_map(|e| match e {
             Effect::Reply { req: r, outcomes } if *r == req => {
-                Some(outcomes.iter().map(|o| (o.ok, o.message.clone())).collect())
+                Some(outcomes.iter().map(|o| o.kind.clone()).collect())
             }
             _ => None,
-        })
+        });
+        let first = replies.next();
+        assert!(replies.next().is_none(), "request {req} answered twice");
+        first
     }
 
     pub fn signals_to(&self, pgid: i32) -> Vec<Signal> {
