@@ -43,21 +43,23 @@
 //!
 //! # Program lifecycle
 //! ```text
-//!                  start          deps up          spawned          min_uptime + ready
-//! stopped ───────────────► waiting ──────► spawning ──────► starting ─────────────────► running
-//!   ▲  ▲  dependency failed   │      (or at once when deps are up) │ exit before up       │
-//!   │  └──────────────────────┘                                    ▼ (failed start)       │
-//!   │                        retry timer ┌──────────────────── backoff ─► fatal            │
-//!   │                          ──────────┘  (start_retries exhausted, or cannot execute)  │
-//!   │                                                                                     │
-//!   │ stop completes                         stop (supctl, reload, shutdown, health)      │
-//!   └────────────── stopping ◄────────────────────────────────────────────────────────────┘
-//!                      │ then: start again (restart), or back off first (unhealthy)
+//!           start            deps up            spawned              settled + ready
+//! stopped ────────► waiting ─────────► spawning ────────► starting ─────────────────► running
+//!  ▲   ▲              │  (deps up already:   ▲                │ exit before up          │
+//!  │   └─ dependency ─┘   straight there)    │ retry timer    ▼ (a failed start)        │
+//!  │      failed                             └────────────── backoff ──► fatal         │
+//!  │                                         (start_retries exhausted; cannot execute:  │
+//!  │                                          fatal at once)                            │
+//!  │ stop completes         stop (supctl, reload, file change, health, shutdown)        │
+//!  └─────────────── stopping ◄───────────────────────────────────────────────────────────┘
+//!                      │ then: nothing, start again (restart), or back off first (unhealthy)
 //! ```
-//! An exit of an up program is first `exited`; in the same step it is restarted at once
-//! (restart policy permitting), or stays `exited` (success) or goes `fatal` (failure). A
-//! oneshot that succeeds stays `exited` and counts as up. On the wire, `waiting` and
-//! `spawning` are both `starting`.
+//! `starting` can be stopped like `running`; a program with no process (waiting, backing
+//! off, exited, fatal) goes straight to `stopped`. An exit of a program that was up is first
+//! `exited`; in the same step it is restarted at once (restart policy permitting: `spawning`
+//! again), or stays `exited` (success) or goes `fatal` (failure). A oneshot that succeeds
+//! stays `exited` and counts as up. On the wire, `waiting` and `spawning` are both
+//! `starting`. docs/architecture.md has the same machine as a table.
 
 mod lifecycle;
 mod machine;

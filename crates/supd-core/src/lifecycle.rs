@@ -3,15 +3,19 @@
 //! waiting for the whole group), and the timers of a run.
 //!
 //! Guarantees:
-//! - a start never spawns a program while one of its dependencies is not up; a program
-//!   whose dependency failed for good is `stopped`, saying which one;
+//! - a start never spawns a program while one of its dependencies is not up (it waits); a
+//!   program whose dependency failed for good is `stopped`, saying which one. (Restarts after
+//!   a crash and retries after a backoff do not wait for dependencies.)
 //! - a run's pid is attached in the step that learns it ([`Cx::spawned`]), and an exit is
 //!   matched only against live pids; an unknown one is an adopted orphan and changes
 //!   nothing;
 //! - a timer or a result of an earlier run (its run number is not the current one) changes
 //!   nothing;
 //! - `start_retries` failed starts in a row are retried, the next one is `fatal`; the delay
-//!   between tries doubles from `restart_delay` up to `max_restart_delay`;
+//!   between tries doubles from `restart_delay` up to `max_restart_delay`; a start out of
+//!   `stopped`, `exited` or `fatal` (and a reload that changes the settings) begins a new
+//!   series of tries;
+//! - a spawn in flight is never lost: a stop meanwhile is carried out once its pid is known;
 //! - nothing is started or restarted once a shutdown has begun.
 
 use std::time::Duration;

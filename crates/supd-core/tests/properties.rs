@@ -16,11 +16,13 @@
 //! matched to exactly one exit; the event stream tells every change of state, in order; a
 //! stale timer or health result changes nothing; nothing is spawned once a shutdown has
 //! begun, which stops dependents before their dependencies and signals leftover descendants
-//! only once every program is down; timers are never set in the past; a program is never tried again after
-//! `start_retries + 1` failed starts in a row, and gives up exactly then; a critical program's permanent failure begins the shutdown; every
-//! answer is consistent with the program's state. At the end: after a shutdown, with every
-//! process exiting and timers delivered, supd exits — with the code of the first cause (0,
-//! or the critical program's) — and every request got exactly one reply.
+//! only once every program is down; timers are never set in the past; a program is never
+//! tried again after `start_retries + 1` failed starts in a row, and gives up exactly then;
+//! a critical program's permanent failure begins the shutdown; every answer is consistent
+//! with the program's state. At the end: after a shutdown, with every process exiting and
+//! timers delivered, supd exits — with the code of the first cause (0, or the critical
+//! program's) — and every request got exactly one reply. (Every program is in exactly one
+//! state by construction: a state is one `Life` value.)
 //!
 //! The default run is 10,000 cases. For a longer hunt set `PROPTEST_CASES`, e.g.
 //! `PROPTEST_CASES=1000000 cargo test --release -p supd-core --test properties`.

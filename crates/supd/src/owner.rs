@@ -4,6 +4,11 @@
 //! carries out the effects. Results of effects come back as inputs (a spawn's pid, a reaped
 //! exit), never as direct state changes. Reaping happens here, in the owner's own turn, so a
 //! pid is always attached to its program before any exit could be matched against it.
+//!
+//! It decides nothing and words nothing about programs: the core decides, [`crate::wording`]
+//! turns the core's values into log lines and answers, [`crate::status`] builds the status
+//! rows and events. What is written here is about carrying out effects (a signal that could
+//! not be sent, a config that could not be reloaded).
 
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
