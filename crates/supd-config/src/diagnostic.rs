@@ -100,8 +100,8 @@ pub(crate) fn key_segment(key: &str) -> Cow<'_, str> {
     }
 }
 
-/// At most 60 characters of `s`, for messages.
-pub(crate) fn shorten(s: &str) -> Cow<'_, str> {
+/// At most 60 characters of `s`, for messages (supd import's too).
+pub fn shorten(s: &str) -> Cow<'_, str> {
     const MAX: usize = 60;
     if s.chars().count() <= MAX {
         Cow::Borrowed(s)

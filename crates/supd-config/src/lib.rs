@@ -39,7 +39,7 @@ mod parse;
 pub mod signal;
 mod spec;
 
-pub use diagnostic::{Diagnostic, Diagnostics, io_reason};
+pub use diagnostic::{Diagnostic, Diagnostics, io_reason, shorten};
 pub use spec::*;
 
 use std::path::Path;

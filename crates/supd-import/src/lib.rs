@@ -64,7 +64,6 @@ mod program;
 mod render;
 mod values;
 
-use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -143,13 +142,4 @@ pub fn convert_files(
     convert::convert_files(files, env)
 }
 
-/// At most 60 characters of `s`, for messages.
-pub(crate) fn shorten(s: &str) -> Cow<'_, str> {
-    const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        Cow::Borrowed(s)
-    } else {
-        let head: String = s.chars().take(MAX - 3).collect();
-        Cow::Owned(format!("{head}..."))
-    }
-}
+pub(crate) use supd_config::shorten;

@@ -345,8 +345,8 @@ fn warning_line(d: &Diagnostic) -> String {
     line
 }
 
-/// `supd: N problems in PATH`, after the `problems`.
-fn summary(path: &Path, problems: &[Diagnostic], warnings: usize) {
+/// `supd: N problems in PATH`, after the `problems` (for `supd check` and a refused run).
+pub fn summary(path: &Path, problems: &[Diagnostic], warnings: usize) {
     let converted = problems
         .iter()
         .any(|d| d.file.to_string_lossy().ends_with(crate::source::CONVERTED));

@@ -286,23 +286,7 @@ fn load(path: &Path, options: &LoadOptions) -> Option<source::Loaded> {
     for p in &problems {
         eprintln!("{p}");
     }
-    let n = problems.len();
-    let converted = problems
-        .iter()
-        .any(|p| p.file.to_string_lossy().ends_with(source::CONVERTED));
-    eprintln!(
-        "supd: {n} problem{} in {}{}",
-        if n == 1 { "" } else { "s" },
-        path.display(),
-        if converted {
-            format!(
-                " (lines of the converted TOML that `supd import {}` prints)",
-                path.display()
-            )
-        } else {
-            String::new()
-        }
-    );
+    check::summary(path, &problems, 0);
     None
 }
 
