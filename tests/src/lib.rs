@@ -15,7 +15,7 @@
 //! integration tests of their own, so cargo builds them before any test runs); the helper
 //! programs are this crate's own binaries.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -256,6 +256,20 @@ impl Supd {
     /// Runs `supctl --socket <this supd's socket> ARGS`.
     pub fn ctl(&self, args: &[&str]) -> CtlOutput {
         ctl_at(&self.socket, args)
+    }
+
+    /// `supctl --socket <this supd's socket> ARGS`, running in the background with stdout
+    /// and stderr piped (for followers: `logs -f`, `events`).
+    pub fn spawn_ctl(&self, args: &[&str]) -> Child {
+        Command::new(bin("supctl"))
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run supctl")
     }
 
     /// `supctl status --json`, parsed.
@@ -636,4 +650,19 @@ pub fn ensure_tools(commands: &[&str], packages: &[&str]) -> Result<(), String> 
             packages.join(" ")
         )),
     }
+}
+
+/// Lines of `from` as they come, through a channel (so a test can wait for one with a
+/// deadline).
+pub fn line_channel(from: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use supd_tests::{DEADLINE, StartOptions, Supd, bin, wait_until};
+use supd_tests::{DEADLINE, StartOptions, Supd, bin, line_channel, wait_until};
 
 /// Every rotated file, oldest first, then the live one.
 fn log_files(supd: &Supd, name: &str) -> Vec<std::path::PathBuf> {
@@ -238,34 +238,21 @@ min_uptime = "0s"
 autostart = false
 "#,
     );
-    let mut events = Command::new(bin("supctl"))
-        .arg("--socket")
-        .arg(&supd.socket)
-        .args(["events", "--json"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let reader = BufReader::new(events.stdout.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
-    std::thread::spawn(move || {
-        for line in reader.lines().map_while(Result::ok) {
-            if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut events, rx) = follow_events(&supd, &["--json"]);
+    let parse = |line: String| serde_json::from_str::<serde_json::Value>(&line).unwrap();
     // The subscription is in place once a transition of `marker` comes through.
     wait_until("the events stream to carry a first event", DEADLINE, || {
         supd.ctl(&["start", "marker"]);
         supd.ctl(&["stop", "marker"]);
         rx.try_iter()
+            .map(parse)
             .any(|e| e["program"] == "marker")
             .then_some(())
     });
     while rx.try_recv().is_ok() {}
     assert_eq!(supd.ctl(&["start", "crashy"]).code, 0);
     let mut seen: Vec<serde_json::Value> = Vec::new();
-    while let Ok(e) = rx.recv_timeout(DEADLINE) {
+    while let Ok(e) = rx.recv_timeout(DEADLINE).map(parse) {
         if e["program"] != "crashy" {
             continue;
         }
@@ -414,23 +401,8 @@ fn follow_events(
     supd: &Supd,
     args: &[&str],
 ) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
-    let mut events = Command::new(bin("supctl"))
-        .arg("--socket")
-        .arg(&supd.socket)
-        .arg("events")
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let reader = BufReader::new(events.stdout.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in reader.lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut events = supd.spawn_ctl(&[&["events"][..], args].concat());
+    let rx = line_channel(events.stdout.take().unwrap());
     (events, rx)
 }
 

@@ -8,35 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use supd_tests::{Captured, DEADLINE, Supd, bin, wait_until};
-
-/// `supctl --socket <supd's> ARGS`, running in the background with stdout and stderr piped.
-fn spawn_ctl(supd: &Supd, args: &[&str]) -> Child {
-    Command::new(bin("supctl"))
-        .arg("--socket")
-        .arg(&supd.socket)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run supctl")
-}
-
-/// Lines of `from` as they come, through a channel (so a test can wait for one with a
-/// deadline).
-fn line_channel(from: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(from).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
+use supd_tests::{Captured, DEADLINE, Supd, bin, line_channel, wait_until};
 
 /// The next line from `lines` that `want` accepts, failing the test after [`DEADLINE`].
 fn next_line(lines: &mpsc::Receiver<String>, what: &str, want: impl Fn(&str) -> bool) -> String {
@@ -81,7 +53,7 @@ min_uptime = "0s"
     // Nobody reads this supctl's stdout for now: its pipe fills, then its socket, then
     // supd's side of it, and supd decides to cut it off, in the middle of a message (the
     // program writes 96 KB at a time, so messages are bigger than what a full socket takes).
-    let mut follower = spawn_ctl(&supd, &["logs", "flood", "-f", "-n", "0"]);
+    let mut follower = supd.spawn_ctl(&["logs", "flood", "-f", "-n", "0"]);
     let stdout = follower.stdout.take().unwrap();
     let (stderr, stderr_reader) = Captured::spawn_reader(follower.stderr.take().unwrap());
     wait_until(
@@ -132,10 +104,10 @@ min_uptime = "0s"
     );
     supd.wait_state("polite", "running");
     supd.wait_state("marker", "running");
-    let mut logs = spawn_ctl(&supd, &["logs", "-f", "polite"]);
+    let mut logs = supd.spawn_ctl(&["logs", "-f", "polite"]);
     let log_lines = line_channel(logs.stdout.take().unwrap());
     next_line(&log_lines, "hello", |l| l == "hello");
-    let mut events = spawn_ctl(&supd, &["events"]);
+    let mut events = supd.spawn_ctl(&["events"]);
     let event_lines = line_channel(events.stdout.take().unwrap());
     until_following(&event_lines, || {
         assert_eq!(supd.ctl(&["restart", "marker"]).code, 0);
@@ -242,7 +214,7 @@ autostart = false
 "#,
     );
     supd.wait_state("watched", "running");
-    let mut events = spawn_ctl(&supd, &["events", "--json", "watched"]);
+    let mut events = supd.spawn_ctl(&["events", "--json", "watched"]);
     let lines = line_channel(events.stdout.take().unwrap());
     let event = |line: &str| serde_json::from_str::<serde_json::Value>(line).unwrap();
     until_following(&lines, || {
