@@ -536,6 +536,7 @@ fn unexpected(msg: ServerMessage) -> Failure {
                 | ErrorKind::Protocol
                 | ErrorKind::Refused
                 | ErrorKind::InvalidConfig => exit::FAILED,
+                ErrorKind::PermissionDenied => exit::UNREACHABLE,
             },
             message: error.message,
         },

@@ -53,6 +53,7 @@ const SUPD_KEYS: &[&str] = &[
     "socket",
     "socket_mode",
     "socket_group",
+    "socket_readonly_group",
     "shutdown_timeout",
     "log_format",
     "log_timestamps",
@@ -811,12 +812,20 @@ fn supd(w: &mut Walker, sec: &Section) -> SupdSpec {
     if let Some(socket) = sec.get("socket").and_then(|f| w.path(&f)) {
         spec.socket = socket;
     }
-    if let Some(mode) = sec.get("socket_mode").and_then(|f| w.mode(&f)) {
-        spec.socket_mode = mode;
-    }
     spec.socket_group = sec
         .get("socket_group")
         .and_then(|f| w.id_ref(&f, "a group name or number"));
+    spec.socket_readonly_group = sec
+        .get("socket_readonly_group")
+        .and_then(|f| w.id_ref(&f, "a group name or number"));
+    // Without a mode, the socket file lets in whom the groups name: supd's peer check then
+    // decides (a read-only group is not the file's group, so it needs the "other" bits).
+    spec.socket_mode = match sec.get("socket_mode") {
+        Some(f) => w.mode(&f).unwrap_or(spec.socket_mode),
+        None if spec.socket_readonly_group.is_some() => 0o666,
+        None if spec.socket_group.is_some() => 0o660,
+        None => spec.socket_mode,
+    };
     if let Some(d) = sec.get("shutdown_timeout").and_then(|f| w.duration(&f)) {
         spec.shutdown_timeout = d;
     }

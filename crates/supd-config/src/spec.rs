@@ -163,10 +163,15 @@ pub struct SupdSpec {
     /// Control socket path (absolute, or relative to the current directory when the config
     /// was given by a relative path). Default `/run/supd.sock`.
     pub socket: PathBuf,
-    /// Permission bits of the socket file. Default `0o600`.
+    /// Permission bits of the socket file. Default `0o600`; `0o660` with `socket_group`,
+    /// `0o666` with `socket_readonly_group` (supd checks every client's credentials).
     pub socket_mode: u32,
-    /// Optional group owner of the socket file (name or number, resolved at start).
+    /// Group owner of the socket file (name or number, resolved at start); its members may
+    /// use every command, like root and supd's own user.
     pub socket_group: Option<IdRef>,
+    /// Members of this group may use the commands that change nothing (`status`, `logs`,
+    /// `events`, `wait`).
+    pub socket_readonly_group: Option<IdRef>,
     /// Hard cap for the whole shutdown. Default 30 s.
     pub shutdown_timeout: Duration,
     /// Console format of program output. Default [`LogFormat::Prefix`].
@@ -181,6 +186,7 @@ impl Default for SupdSpec {
             socket: PathBuf::from(DEFAULT_SOCKET),
             socket_mode: 0o600,
             socket_group: None,
+            socket_readonly_group: None,
             shutdown_timeout: Duration::from_secs(30),
             log_format: LogFormat::Prefix,
             log_timestamps: false,

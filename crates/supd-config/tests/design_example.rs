@@ -34,6 +34,7 @@ fn design_example_parses_with_the_documented_values() {
             socket: PathBuf::from("/run/supd.sock"),
             socket_mode: 0o600,
             socket_group: Some(IdRef::Name("ops".into())),
+            socket_readonly_group: None,
             shutdown_timeout: Duration::from_secs(30),
             log_format: LogFormat::Prefix,
             log_timestamps: false,

@@ -650,9 +650,8 @@ fn unix_http_server(
                             opt.line,
                             SCOPE,
                             format!(
-                                "chown={value}: became socket_group = {group:?}, which supd \
-                                 checks but does not apply yet (the socket's owner is the user \
-                                 supd runs as)"
+                                "chown={value}: became socket_group = {group:?}: its members \
+                                 may control supd (the socket's owner is the user supd runs as)"
                             ),
                         );
                         doc.socket_group = Some(Text::lit(group).render());

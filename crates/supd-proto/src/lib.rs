@@ -9,8 +9,10 @@
 //! line (NDJSON, UTF-8, at most [`MAX_LINE`] bytes per line):
 //!
 //! 1. the client sends [`ClientMessage::Hello`] with its [`PROTOCOL_VERSION`];
-//! 2. the server answers [`ServerMessage::Hello`] (or [`ServerMessage::Error`] with
-//!    [`ErrorKind::Protocol`] and closes, when the versions differ);
+//! 2. the server answers [`ServerMessage::Hello`] (or [`ServerMessage::Error`] and closes:
+//!    [`ErrorKind::Protocol`] when the versions differ, [`ErrorKind::PermissionDenied`]
+//!    when the client's user may not use this server, [`ErrorKind::Refused`] when the
+//!    server has too many connections open);
 //! 3. the client sends one [`ClientMessage::Request`];
 //! 4. the server answers with exactly one [`ServerMessage::Reply`] or
 //!    [`ServerMessage::Error`] for that request id, or — for a streaming request
@@ -270,6 +272,10 @@ pub enum ErrorKind {
     /// `reload`: the config file has problems (one per line in the message); the running
     /// config stays in force.
     InvalidConfig,
+    /// The client's user may not do this (checked from the socket's peer credentials): sent
+    /// instead of the hello to a user who may do nothing, or as the answer to a request
+    /// that changes something from a user of `socket_readonly_group`.
+    PermissionDenied,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

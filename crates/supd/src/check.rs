@@ -302,8 +302,21 @@ fn program_path(p: &ProgramSpec) -> (OsString, String) {
     }
 }
 
-/// The control socket's directory, unless a socket is already there (a running supd).
+/// The control socket's groups, and its directory unless a socket is already there (a
+/// running supd).
 fn socket(config: &Config, supd: &Who, cwd: &Path, db: &UserDb, out: &mut Findings) {
+    if let Err(unknown) = crate::control::access::Access::from_spec(&config.supd, db) {
+        let message = format!("no group named {:?} in /etc/group", unknown.name);
+        out.problem(config.supd_problem(unknown.key, message));
+    }
+    let mode = config.supd.socket_mode;
+    if config.supd.socket_group.is_some() && mode & 0o060 != 0o060 {
+        let message = format!(
+            "mode {mode:04o} does not let socket_group read and write the socket, so its \
+             members cannot connect (use \"0660\", or leave socket_mode out)"
+        );
+        out.warning(config.supd_problem("socket_mode", message));
+    }
     let socket = absolute(&config.supd.socket, cwd);
     if std::fs::symlink_metadata(&socket).is_ok() {
         return;

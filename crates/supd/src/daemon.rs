@@ -74,8 +74,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     let (events_tx, mut events) = mpsc::unbounded_channel();
     crate::signals::install(&events_tx)
         .map_err(|e| StartError::internal(format!("cannot install signal handlers: {e}")))?;
-    let socket = control::bind(&config.supd.socket, config.supd.socket_mode)
-        .map_err(|e| StartError::user(e.0))?;
+    let socket = control::bind(&config.supd).map_err(|e| StartError::user(e.0))?;
 
     let (output, output_thread) = Output::start();
     let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -112,11 +111,14 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     let streams = control::Streams::new();
     let server = tokio::task::spawn_local(control::serve(
         listener,
-        events_tx.clone(),
-        plane.clone(),
-        names.clone(),
-        bulletin.clone(),
-        streams.clone(),
+        socket.access.clone(),
+        control::Served {
+            events: events_tx.clone(),
+            plane: plane.clone(),
+            names: names.clone(),
+            bulletin: bulletin.clone(),
+            streams: streams.clone(),
+        },
     ));
 
     let notify = match crate::notify::open(events_tx.clone()) {

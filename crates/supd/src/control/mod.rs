@@ -13,12 +13,23 @@
 //! writing, adds the error after it, and gives the client [`CUT_OFF_GRACE`] to read both
 //! before hanging up. When supd exits, [`Streams::end`] has every stream send its last
 //! lines and an `End`, within a bound that never holds up the exit for long.
+//!
+//! Who may talk is [`access`]'s decision (the peer's kernel credentials); how many may talk
+//! at once is [`admission`]'s. A hostile or broken client costs a bounded amount: a request
+//! line of at most [`MAX_REQUEST`] bytes, [`REQUEST_TIMEOUT`] to make it, [`REPLY_TIMEOUT`]
+//! to take each answer, one of [`admission::MAX_CONNECTIONS`] places.
 
+pub mod access;
+mod admission;
+
+use std::cell::Cell;
 use std::io;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use supd_config::SupdSpec;
 
 use supd_proto::{
     ClientMessage, ErrorKind, ErrorReply, Hello, LogChunk, MAX_LINE, PROTOCOL_VERSION, Request,
@@ -35,12 +46,24 @@ use crate::logplane::LogPlane;
 use crate::logplane::ring::Record;
 use crate::names::Names;
 
+use access::{Access, Level, Peer};
+use admission::{Admission, Admitted, Full};
+
 /// A client must say hello and make its request within this time.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The socket file, removed when dropped.
+/// A client must take each answer (not a stream's: those have [`FOLLOWER_PATIENCE`]) within
+/// this time, or it is hung up on.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest line a client may send. The protocol allows [`MAX_LINE`] (supd's answers can
+/// be that long); a request, even naming every program of a big config, is far shorter.
+pub const MAX_REQUEST: usize = 64 * 1024;
+
+/// The socket file, removed when dropped, and who may use it.
 pub struct Socket {
     pub listener: Rc<UnixListener>,
+    pub access: Rc<Access>,
     path: PathBuf,
 }
 
@@ -54,11 +77,15 @@ impl Drop for Socket {
 #[derive(Debug)]
 pub struct BindError(pub String);
 
-/// Creates the control socket at `path` with permissions `mode`.
+/// Creates the control socket of `spec` (`socket`, with `socket_mode`, given to
+/// `socket_group`).
 ///
 /// A socket file left by a supd that is gone is replaced; a socket that answers belongs to a
 /// running supd, and is left alone.
-pub fn bind(path: &Path, mode: u32) -> Result<Socket, BindError> {
+pub fn bind(spec: &SupdSpec) -> Result<Socket, BindError> {
+    let (path, mode) = (spec.socket.as_path(), spec.socket_mode);
+    let access = Access::from_spec(spec, &supd_sys::users::UserDb::system())
+        .map_err(|e| BindError(e.to_string()))?;
     let shown = path.display();
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => {
@@ -105,8 +132,18 @@ pub fn bind(path: &Path, mode: u32) -> Result<Socket, BindError> {
             listen(std_listener)
                 .map_err(|e| BindError(format!("cannot listen on {shown}: {e}")))?,
         ),
+        access: Rc::new(access),
         path: path.to_path_buf(),
     };
+    if let Some(gid) = socket.access.socket_gid() {
+        nix::unistd::chown(path, None, Some(nix::unistd::Gid::from_raw(gid))).map_err(|e| {
+            BindError(format!(
+                "cannot give control socket {shown} to socket_group {gid}: {} (supd can only \
+                 give it to a group it is in, unless it runs as root)",
+                e.desc()
+            ))
+        })?;
+    }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
         BindError(format!(
             "cannot set mode {mode:o} on control socket {shown}: {}",
@@ -149,42 +186,126 @@ impl Streams {
     }
 }
 
+/// What every conversation shares.
+pub struct Served {
+    pub events: mpsc::UnboundedSender<Event>,
+    pub plane: Rc<LogPlane>,
+    pub names: Rc<Names>,
+    pub bulletin: Rc<Bulletin>,
+    pub streams: Rc<Streams>,
+}
+
 /// Accepts connections until the listener is dropped.
-pub async fn serve(
-    listener: Rc<UnixListener>,
-    events: mpsc::UnboundedSender<Event>,
-    plane: Rc<LogPlane>,
-    names: Rc<Names>,
-    bulletin: Rc<Bulletin>,
-    streams: Rc<Streams>,
-) {
+pub async fn serve(listener: Rc<UnixListener>, access: Rc<Access>, served: Served) {
+    let served = Rc::new(served);
+    let admission = Admission::new();
+    let crowded = Rc::new(Throttle::default());
+    let refused = Rc::new(Throttle::default());
     loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                let conn = Conn {
-                    events: events.clone(),
-                    plane: plane.clone(),
-                    names: names.clone(),
-                    bulletin: bulletin.clone(),
-                    streams: streams.clone(),
-                };
-                tokio::task::spawn_local(conn.run(stream));
-            }
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
             Err(e) => {
                 // EMFILE and friends: say so, back off a little, keep serving.
-                tracing::warn!("control socket: cannot accept a connection: {e}");
+                crowded.note(|more| {
+                    tracing::warn!("control socket: cannot accept a connection: {e}{more}")
+                });
                 tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
             }
+        };
+        let ticket = match admission.admit() {
+            Ok(Admitted::Room(ticket)) => ticket,
+            Ok(Admitted::Evicted(ticket)) => {
+                crowded.note(|more| {
+                    tracing::warn!(
+                        "control socket: {} connections open; closed the oldest that had not \
+                         made a request{more}",
+                        admission::MAX_CONNECTIONS
+                    )
+                });
+                ticket
+            }
+            Err(Full) => {
+                crowded.note(|more| {
+                    tracing::warn!(
+                        "control socket: refused a connection: all {} are busy{more}",
+                        admission::MAX_CONNECTIONS
+                    )
+                });
+                let busy = error_line(
+                    None,
+                    ErrorKind::Refused,
+                    format!(
+                        "supd is busy: {} connections are open and busy; try again",
+                        admission::MAX_CONNECTIONS
+                    ),
+                );
+                // Best effort, never waiting: an empty socket buffer takes a line.
+                let _ = stream.try_write(&busy);
+                continue;
+            }
+        };
+        let peer = match stream.peer_cred() {
+            Ok(cred) => Peer {
+                uid: cred.uid(),
+                gid: cred.gid(),
+                pid: cred.pid().filter(|&pid| pid > 0),
+            },
+            // Cannot happen on a connected Unix socket; nobody gets in unidentified.
+            Err(_) => continue,
+        };
+        let conn = Conn {
+            level: access.level(&peer),
+            peer,
+            access: access.clone(),
+            refused: refused.clone(),
+            served: served.clone(),
+        };
+        tokio::task::spawn_local(conn.run(stream, ticket));
+    }
+}
+
+/// Rate-limited logging of what a hostile client can make happen any number of times: at
+/// most [`Throttle::LINES`] lines a second; the first line after a quieter spell counts the
+/// ones that were left out.
+#[derive(Default)]
+struct Throttle {
+    /// Start of the current one-second window, and lines logged in it.
+    window: Cell<Option<(Instant, u32)>>,
+    suppressed: Cell<u64>,
+}
+
+impl Throttle {
+    const LINES: u32 = 10;
+
+    /// Calls `log` with a suffix (`" (and 12 more like it not logged)"` or empty), unless
+    /// this second's lines are used up.
+    fn note(&self, log: impl FnOnce(&str)) {
+        let now = Instant::now();
+        let (start, logged) = match self.window.get() {
+            Some((start, logged)) if now.duration_since(start) < Duration::from_secs(1) => {
+                (start, logged)
+            }
+            _ => (now, 0),
+        };
+        if logged >= Self::LINES {
+            self.suppressed.set(self.suppressed.get() + 1);
+            return;
+        }
+        self.window.set(Some((start, logged + 1)));
+        match self.suppressed.replace(0) {
+            0 => log(""),
+            n => log(&format!(" (and {n} more like it not logged)")),
         }
     }
 }
 
 struct Conn {
-    events: mpsc::UnboundedSender<Event>,
-    plane: Rc<LogPlane>,
-    names: Rc<Names>,
-    bulletin: Rc<Bulletin>,
-    streams: Rc<Streams>,
+    peer: Peer,
+    level: Level,
+    access: Rc<Access>,
+    refused: Rc<Throttle>,
+    served: Rc<Served>,
 }
 
 /// What ended a conversation early; the client is told when it can still listen.
@@ -196,12 +317,19 @@ enum Abort {
 }
 
 impl Conn {
-    async fn run(self, stream: tokio::net::UnixStream) {
+    async fn run(self, stream: tokio::net::UnixStream, mut ticket: admission::Ticket) {
         let (read, mut write) = stream.into_split();
         let mut read = BufReader::new(read);
-        let opened = tokio::time::timeout(REQUEST_TIMEOUT, self.open(&mut read, &mut write)).await;
+        let opened = tokio::select! {
+            opened = tokio::time::timeout(REQUEST_TIMEOUT, self.open(&mut read, &mut write)) => opened,
+            // Closed to make room for a newer connection: nothing is owed to it.
+            () = ticket.evicted() => return,
+        };
         let result = match opened {
-            Ok(Ok((id, request))) => self.answer(id, request, &mut write, &mut read).await,
+            Ok(Ok((id, request))) => {
+                ticket.spoke();
+                self.answer(id, request, &mut write, &mut read).await
+            }
             Ok(Err(abort)) => Err(abort),
             Err(_) => Err(Abort::Tell(
                 None,
@@ -210,11 +338,13 @@ impl Conn {
             )),
         };
         if let Err(Abort::Tell(id, kind, message)) = result {
-            let msg = ServerMessage::Error {
-                id,
-                error: ErrorReply { kind, message },
-            };
-            let _ = write.write_all(&encode(&msg)).await;
+            if kind == ErrorKind::PermissionDenied {
+                // The message names the peer's uid and pid.
+                self.refused
+                    .note(|more| tracing::warn!("control socket: refused: {message}{more}"));
+            }
+            let line = error_line(id, kind, message);
+            let _ = tokio::time::timeout(REPLY_TIMEOUT, write.write_all(&line)).await;
         }
     }
 
@@ -225,6 +355,14 @@ impl Conn {
         write: &mut OwnedWriteHalf,
     ) -> Result<(u64, Request), Abort> {
         match read_message(read).await? {
+            // Whoever may do nothing learns nothing, not even supd's version.
+            ClientMessage::Hello(_) if self.level == Level::Nothing => {
+                return Err(Abort::Tell(
+                    None,
+                    ErrorKind::PermissionDenied,
+                    self.access.refusal(&self.peer),
+                ));
+            }
             ClientMessage::Hello(hello) if hello.protocol == PROTOCOL_VERSION => {}
             ClientMessage::Hello(hello) => {
                 return Err(Abort::Tell(
@@ -267,6 +405,13 @@ impl Conn {
         write: &mut OwnedWriteHalf,
         read: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
     ) -> Result<(), Abort> {
+        if self.level != Level::Everything && !access::only_looks(&request) {
+            return Err(Abort::Tell(
+                Some(id),
+                ErrorKind::PermissionDenied,
+                self.access.read_only_refusal(&self.peer, &request),
+            ));
+        }
         match &request {
             Request::Logs {
                 names,
@@ -289,6 +434,7 @@ impl Conn {
         let shutdown = request == Request::Shutdown;
         let (tx, rx) = oneshot::channel();
         if self
+            .served
             .events
             .send(Event::Control {
                 id,
@@ -332,14 +478,15 @@ impl Conn {
         read: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
     ) -> Result<(), Abort> {
         let progs = self
+            .served
             .names
             .resolve(names, true)
             .map_err(|message| Abort::Tell(Some(id), ErrorKind::UnknownProgram, message))?;
         // Subscribe before reading the backlog, so nothing falls between the two.
-        let mut live = follow.then(|| (self.plane.follow(), self.streams.watch()));
+        let mut live = follow.then(|| (self.served.plane.follow(), self.served.streams.watch()));
         let keep = |r: &Record| progs.contains(&r.prog) && filter.keeps(r);
-        let backlog = self.plane.tail(&progs, lines.unwrap_or(100), keep);
-        let mut last = self.plane.last_seq();
+        let backlog = self.served.plane.tail(&progs, lines.unwrap_or(100), keep);
+        let mut last = self.served.plane.last_seq();
         let mut out = Follower::new(write);
         // Ok: the stream ran its course; Err: it ended early. Either way, that is how it ends.
         let sent = async {
@@ -392,13 +539,19 @@ impl Conn {
             None
         } else {
             let progs = self
+                .served
                 .names
                 .resolve(names, false)
                 .map_err(|message| Abort::Tell(Some(id), ErrorKind::UnknownProgram, message))?;
-            Some(progs.into_iter().map(|p| self.names.name(p)).collect())
+            Some(
+                progs
+                    .into_iter()
+                    .map(|p| self.served.names.name(p))
+                    .collect(),
+            )
         };
-        let mut live = self.bulletin.subscribe();
-        let mut exiting = self.streams.watch();
+        let mut live = self.served.bulletin.subscribe();
+        let mut exiting = self.served.streams.watch();
         let mut out = Follower::new(write);
         let mut eof = [0u8; 1];
         let ending = loop {
@@ -442,7 +595,7 @@ impl Conn {
         // Stay well below the protocol's line limit even after JSON escaping.
         for piece in split_lines(bytes, MAX_LINE / 8) {
             let chunk = LogChunk {
-                program: self.names.name(record.prog),
+                program: self.served.names.name(record.prog),
                 stream: record.stream,
                 ts_ms,
                 text: String::from_utf8_lossy(piece).into_owned(),
@@ -571,7 +724,7 @@ async fn read_message(
 ) -> Result<ClientMessage, Abort> {
     let mut line = Vec::new();
     let n = (&mut *read)
-        .take(MAX_LINE as u64 + 1)
+        .take(MAX_REQUEST as u64 + 1)
         .read_until(b'\n', &mut line)
         .await
         .map_err(|_| Abort::Gone)?;
@@ -579,11 +732,11 @@ async fn read_message(
         return Err(Abort::Gone);
     }
     if !line.ends_with(b"\n") {
-        if line.len() > MAX_LINE {
+        if line.len() > MAX_REQUEST {
             return Err(Abort::Tell(
                 None,
                 ErrorKind::BadRequest,
-                format!("message longer than {MAX_LINE} bytes"),
+                format!("request longer than {MAX_REQUEST} bytes"),
             ));
         }
         // The client closed the connection in the middle of a line.
@@ -592,6 +745,17 @@ async fn read_message(
     decode(&line).map_err(|e| Abort::Tell(None, ErrorKind::BadRequest, e.to_string()))
 }
 
+/// Writes one answer; a client that does not take it within [`REPLY_TIMEOUT`] is gone.
 async fn send(write: &mut OwnedWriteHalf, msg: &ServerMessage) -> Result<(), Abort> {
-    write.write_all(&encode(msg)).await.map_err(|_| Abort::Gone)
+    match tokio::time::timeout(REPLY_TIMEOUT, write.write_all(&encode(msg))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) | Err(_) => Err(Abort::Gone),
+    }
+}
+
+fn error_line(id: Option<u64>, kind: ErrorKind, message: String) -> Vec<u8> {
+    encode(&ServerMessage::Error {
+        id,
+        error: ErrorReply { kind, message },
+    })
 }
