@@ -4,8 +4,9 @@
 //! directory, ids, umask, output descriptors, an empty signal mask) is prepared in the
 //! parent before `fork`, as C strings and pointer arrays. Between fork and exec the child
 //! makes only async-signal-safe system calls — `sigaction` (to reset supd's handlers),
-//! `sigprocmask`, `dup2`, `setsid`, `setgroups`, `setgid`, `setuid`, `umask`, `chdir`,
-//! `execve` — and allocates nothing. If one of them fails, the child leaves the errno in
+//! `sigprocmask`, `dup2`, `setsid`, `setrlimit` (the open-files limit supd was started with,
+//! see [`crate::limits`]), `setgroups`, `setgid`, `setuid`, `umask`, `chdir`, `execve` — and
+//! allocates nothing. If one of them fails, the child leaves the errno in
 //! memory it shares with supd and exits 127, so supd reports the real reason (`No such file
 //! or directory`) instead of a program that exited 127.
 //!
@@ -44,11 +45,16 @@ pub enum Output {
 pub struct SpawnRequest {
     /// argv; `argv[0]` is looked up on the `PATH` of `env` when it has no `/`.
     pub argv: Vec<OsString>,
+    /// The file to execute instead of the one `argv[0]` names (supd re-executing itself
+    /// through `/proc/self/exe` while its `argv[0]` stays `supd`).
+    pub executable: Option<PathBuf>,
     /// The complete environment of the program.
     pub env: Vec<(OsString, OsString)>,
     pub cwd: Option<PathBuf>,
     pub credentials: Option<Credentials>,
     pub umask: Option<u32>,
+    /// The child's stdin (the read end of a pipe supd writes to); `None` is `/dev/null`.
+    pub stdin: Option<OwnedFd>,
     pub stdout: Output,
     pub stderr: Output,
 }
@@ -103,7 +109,7 @@ impl std::fmt::Display for SpawnError {
 impl std::error::Error for SpawnError {}
 
 /// Starts the program in a new session (so it leads its own process group, `pgid == pid`)
-/// with stdin on `/dev/null`, and returns its pid once `execve` has succeeded.
+/// with stdin on `/dev/null` unless the request gives one, and returns its pid once `execve` has succeeded.
 pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
     let Some(program) = req.argv.first() else {
         return Err(SpawnError {
@@ -130,8 +136,11 @@ pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
         .iter()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.as_os_str());
-    let file =
-        find_executable(program, path_var, req.cwd.as_deref()).map_err(|e| cannot_exec(&e))?;
+    let named = req
+        .executable
+        .as_deref()
+        .map_or(program.as_os_str(), Path::as_os_str);
+    let file = find_executable(named, path_var, req.cwd.as_deref()).map_err(|e| cannot_exec(&e))?;
     let image = Image::new(&file, &req).map_err(|_| SpawnError {
         message: format!("cannot run {shown:?}: an argument contains a NUL byte"),
         exec_errno: Some(libc::EINVAL),
@@ -149,7 +158,11 @@ pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
     };
     let (stdout, stderr) = (fd_of(&req.stdout), fd_of(&req.stderr));
     let child = ChildPlan {
-        stdin: null.as_raw_fd(),
+        stdin: req
+            .stdin
+            .as_ref()
+            .map_or(null.as_raw_fd(), AsRawFd::as_raw_fd),
+        open_files_limit: crate::limits::original_open_files_limit(),
         stdout,
         stderr,
         failed: std::sync::atomic::AtomicI32::new(0),
@@ -159,6 +172,7 @@ pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
     };
     let pid = clone_vfork(&child).map_err(|e| cannot(describe(&e)))?;
     // The child has exec'd (or exited): its copies of the descriptors are its own now.
+    drop(req.stdin);
     drop(req.stdout);
     drop(req.stderr);
     match child.failed.load(std::sync::atomic::Ordering::SeqCst) {
@@ -339,6 +353,8 @@ fn empty_sigset() -> libc::sigset_t {
 /// What the child does, with everything already in place.
 struct ChildPlan<'a> {
     stdin: RawFd,
+    /// The open-files limit to restore (supd raised its own), if any.
+    open_files_limit: Option<libc::rlimit>,
     stdout: RawFd,
     stderr: RawFd,
     /// Where the child leaves the errno of a failed step (the child shares supd's memory
@@ -382,6 +398,11 @@ impl ChildPlan<'_> {
                 }
             }
             if libc::setsid() < 0 {
+                self.report_and_exit();
+            }
+            if let Some(limit) = &self.open_files_limit
+                && libc::setrlimit(libc::RLIMIT_NOFILE, limit) < 0
+            {
                 self.report_and_exit();
             }
             if let Some(c) = self.credentials {
@@ -431,10 +452,12 @@ mod tests {
     fn req(argv: &[&str]) -> SpawnRequest {
         SpawnRequest {
             argv: argv.iter().map(OsString::from).collect(),
+            executable: None,
             env: vec![("PATH".into(), "/usr/bin:/bin".into())],
             cwd: None,
             credentials: None,
             umask: None,
+            stdin: None,
             stdout: Output::Null,
             stderr: Output::Null,
         }
@@ -517,6 +540,26 @@ mod tests {
         use std::io::Read;
         std::fs::File::from(read).read_to_string(&mut text).unwrap();
         assert_eq!(text, "out\nerr\n");
+    }
+
+    #[test]
+    fn stdin_is_the_given_descriptor() {
+        let (stdin_read, stdin_write) = crate::pipe::new_pipe().unwrap();
+        let (out_read, out_write) = crate::pipe::new_pipe().unwrap();
+        let mut r = req(&["sh", "-c", "read line; echo got $line"]);
+        r.stdin = Some(stdin_read);
+        r.stdout = Output::Fd(out_write);
+        let pid = spawn(r).unwrap();
+        use std::io::{Read, Write};
+        let mut to_child = std::fs::File::from(stdin_write);
+        to_child.write_all(b"hello\n").unwrap();
+        drop(to_child);
+        wait(pid);
+        let mut text = String::new();
+        std::fs::File::from(out_read)
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "got hello\n");
     }
 
     fn tempfile_dir() -> PathBuf {

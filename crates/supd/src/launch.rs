@@ -45,10 +45,12 @@ impl Launcher {
         let (stderr, stderr_pipe) = self.output(spec, Stream::Stderr, Some(&stdout))?;
         let req = SpawnRequest {
             argv: spec.command.iter().map(OsString::from).collect(),
+            executable: None,
             env: self.environment(spec, run_as.as_ref()),
             cwd: spec.directory.clone(),
             credentials: run_as.and_then(|r| r.credentials),
             umask: spec.umask,
+            stdin: None,
             stdout,
             stderr,
         };
@@ -119,10 +121,12 @@ impl Launcher {
         let run_as = Self::run_as(spec)?;
         spawn(SpawnRequest {
             argv: argv.iter().map(OsString::from).collect(),
+            executable: None,
             env: self.environment(spec, run_as.as_ref()),
             cwd: spec.directory.clone(),
             credentials: run_as.and_then(|r| r.credentials),
             umask: spec.umask,
+            stdin: None,
             stdout: Output::Null,
             stderr: Output::Null,
         })
