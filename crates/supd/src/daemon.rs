@@ -71,6 +71,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         supd_sys::process::become_subreaper()
             .map_err(|e| StartError::internal(format!("cannot become a child subreaper: {e}")))?;
     }
+    let open_files = supd_sys::limits::raise_open_files_limit();
     let (events_tx, mut events) = mpsc::unbounded_channel();
     crate::signals::install(&events_tx)
         .map_err(|e| StartError::internal(format!("cannot install signal handlers: {e}")))?;
@@ -94,6 +95,18 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         style.colour_stderr.then_some(SUPD_COLOUR),
     );
     crate::logging::install(output.clone(), style.format, supd_prefix);
+    match open_files {
+        Ok(limit) => tracing::debug!(
+            "open files limit raised from {} to {} (programs get {})",
+            limit.before,
+            limit.after,
+            limit.before
+        ),
+        Err(e) => tracing::debug!(
+            "cannot raise the open files limit: {}",
+            supd_sys::describe(&e)
+        ),
+    }
     tracing::info!(
         "supd {} starting {} program{} from {} (pid {}{}, control socket {})",
         env!("CARGO_PKG_VERSION"),
