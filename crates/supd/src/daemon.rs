@@ -2,7 +2,8 @@
 //!
 //! Start-up order matters: PID-1/subreaper duties and signal handlers before any child
 //! exists, the control socket before anything is started (so a second supd refuses early),
-//! the console before the first message. Tear-down runs the other way: the owner reports
+//! the console before the first message, the keeper (which stops the programs if supd is
+//! killed) before the first program. Tear-down runs the other way: the owner reports
 //! the exit code once no child is left, the socket file is removed, the pipes are drained to
 //! their last byte, the streams (`supctl logs -f`, `supctl events`) get their last lines and
 //! an `End`, the console is flushed.
@@ -15,6 +16,7 @@ use supd_config::Config;
 use tokio::sync::mpsc;
 
 use crate::control;
+use crate::keeper::Keeper;
 use crate::launch::Launcher;
 use crate::logplane::output::Output;
 use crate::logplane::{LogPlane, SUPD_COLOUR, Style, prefix};
@@ -141,8 +143,15 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
             None
         }
     };
+    // Before any program starts: from the first spawn on, supd's death stops them all.
+    let keeper = if pid1 {
+        Keeper::none(events_tx.clone())
+    } else {
+        Keeper::start(events_tx.clone())
+    };
     let mut owner = Owner::new(
         &config,
+        keeper,
         Launcher::new(plane.clone(), notify),
         names,
         plane.clone(),
