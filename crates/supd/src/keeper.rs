@@ -25,8 +25,10 @@
 //!   helps at a next start that may never come (a container restarted elsewhere).
 //!
 //! What is not covered: a process that left its group (`setsid`) is not in any tracked
-//! group (cgroups will cover it, a later issue); and the instant between a spawn and its
-//! `track` line (microseconds), a group supd dies in is not known to the keeper.
+//! group (cgroups will cover it, a later issue); and a program whose spawn supd dies in is
+//! not known to the keeper: the `track` line follows the spawn at once, but the spawn itself
+//! lasts until the child has exec'd (supd waits for it), microseconds to a millisecond — a
+//! `kill -9` in the middle of starting 300 programs left one running.
 //!
 //! If the keeper dies while supd runs, supd warns and starts a new one (at most once per
 //! [`RESTART_INTERVAL`]), telling it every live group again. Writes to it never block supd:
