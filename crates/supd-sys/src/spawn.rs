@@ -3,7 +3,8 @@
 //! Everything the child needs (the executable's path, argv, environment, working
 //! directory, ids, umask, output descriptors, an empty signal mask) is prepared in the
 //! parent before `fork`, as C strings and pointer arrays. Between fork and exec the child
-//! makes only async-signal-safe system calls — `sigaction` (to reset supd's handlers),
+//! makes only async-signal-safe system calls — `getpid` and `write` (its pid to supd's
+//! keeper, [`Announce`]), `sigaction` (to reset supd's handlers),
 //! `sigprocmask`, `dup2`, `setsid`, `setrlimit` (the open-files limit supd was started with,
 //! see [`crate::limits`]), `setgroups`, `setgid`, `setuid`, `umask`, `chdir`, `execve` — and
 //! allocates nothing. If one of them fails, the child leaves the errno in
@@ -40,6 +41,16 @@ pub enum Output {
     Fd(OwnedFd),
 }
 
+/// A line the child writes to `fd` first thing, its own pid between `before` and `after`
+/// (supd's keeper hears of the program's group before it can exec, see `supd::keeper`).
+/// Written once, without waiting (a full pipe loses it); longer than 128 bytes, not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announce {
+    pub fd: RawFd,
+    pub before: Vec<u8>,
+    pub after: Vec<u8>,
+}
+
 /// Everything needed to start one program, resolved in the parent.
 #[derive(Debug)]
 pub struct SpawnRequest {
@@ -55,6 +66,8 @@ pub struct SpawnRequest {
     pub umask: Option<u32>,
     /// The child's stdin (the read end of a pipe supd writes to); `None` is `/dev/null`.
     pub stdin: Option<OwnedFd>,
+    /// A line with its pid the child writes before anything else.
+    pub announce: Option<Announce>,
     pub stdout: Output,
     pub stderr: Output,
 }
@@ -163,6 +176,7 @@ pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
             .as_ref()
             .map_or(null.as_raw_fd(), AsRawFd::as_raw_fd),
         open_files_limit: crate::limits::original_open_files_limit(),
+        announce: req.announce.as_ref(),
         stdout,
         stderr,
         failed: std::sync::atomic::AtomicI32::new(0),
@@ -340,6 +354,32 @@ impl Image {
     }
 }
 
+/// The longest [`Announce`] line.
+const ANNOUNCE_MAX: usize = 128;
+
+/// Puts `announce.before`, `pid` in decimal and `announce.after` into `line`, without
+/// allocating (it runs in the child); returns the length, `None` when it does not fit.
+fn announcement(line: &mut [u8; ANNOUNCE_MAX], announce: &Announce, pid: u32) -> Option<usize> {
+    let mut digits = [0u8; 10];
+    let mut n = pid;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let parts = [&announce.before[..], &digits[start..], &announce.after[..]];
+    let mut len = 0;
+    for part in parts {
+        line.get_mut(len..len + part.len())?.copy_from_slice(part);
+        len += part.len();
+    }
+    Some(len)
+}
+
 fn empty_sigset() -> libc::sigset_t {
     let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
     // SAFETY: sigemptyset initialises the set it is given; it cannot fail for a valid
@@ -355,6 +395,7 @@ struct ChildPlan<'a> {
     stdin: RawFd,
     /// The open-files limit to restore (supd raised its own), if any.
     open_files_limit: Option<libc::rlimit>,
+    announce: Option<&'a Announce>,
     stdout: RawFd,
     stderr: RawFd,
     /// Where the child leaves the errno of a failed step (the child shares supd's memory
@@ -375,6 +416,13 @@ impl ChildPlan<'_> {
         // this child to exec (CLONE_VFORK); nothing allocates or takes a lock, and nothing
         // writes to memory but `failed` and this child's own stack.
         unsafe {
+            if let Some(announce) = self.announce {
+                let pid = libc::syscall(libc::SYS_getpid) as u32;
+                let mut line = [0u8; ANNOUNCE_MAX];
+                if let Some(len) = announcement(&mut line, announce, pid) {
+                    libc::write(announce.fd, line.as_ptr().cast(), len);
+                }
+            }
             // supd's signal handlers live in the memory this child shares with supd: make
             // sure none can run here before exec resets them. The Rust runtime ignores
             // SIGPIPE, and an ignored disposition would survive exec.
@@ -458,6 +506,7 @@ mod tests {
             credentials: None,
             umask: None,
             stdin: None,
+            announce: None,
             stdout: Output::Null,
             stderr: Output::Null,
         }
@@ -560,6 +609,42 @@ mod tests {
             .read_to_string(&mut text)
             .unwrap();
         assert_eq!(text, "got hello\n");
+    }
+
+    #[test]
+    fn the_child_announces_its_pid_first() {
+        let (read, write) = crate::pipe::new_pipe().unwrap();
+        let mut r = req(&["true"]);
+        r.announce = Some(Announce {
+            fd: write.as_raw_fd(),
+            before: b"track ".to_vec(),
+            after: b" 15\n".to_vec(),
+        });
+        let pid = spawn(r).unwrap();
+        wait(pid);
+        drop(write);
+        let mut text = String::new();
+        use std::io::Read;
+        std::fs::File::from(read).read_to_string(&mut text).unwrap();
+        assert_eq!(text, format!("track {pid} 15\n"));
+    }
+
+    #[test]
+    fn announcements_that_do_not_fit_are_not_written() {
+        let mut line = [0u8; ANNOUNCE_MAX];
+        let fits = Announce {
+            fd: -1,
+            before: b"a ".to_vec(),
+            after: b"\n".to_vec(),
+        };
+        assert_eq!(announcement(&mut line, &fits, 0), Some(4));
+        assert_eq!(&line[..4], b"a 0\n");
+        assert_eq!(announcement(&mut line, &fits, u32::MAX), Some(13));
+        let too_long = Announce {
+            before: vec![b'x'; ANNOUNCE_MAX],
+            ..fits
+        };
+        assert_eq!(announcement(&mut line, &too_long, 1), None);
     }
 
     fn tempfile_dir() -> PathBuf {

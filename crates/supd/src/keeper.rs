@@ -24,11 +24,14 @@
 //! - A state file under the socket directory, for the next supd to clean up after, only
 //!   helps at a next start that may never come (a container restarted elsewhere).
 //!
+//! A spawn lasts until the child has exec'd (supd waits for it), up to a millisecond: a
+//! `kill -9` in the middle of starting 300 programs once left one running that the keeper
+//! never heard of. So the child itself writes its `track` line first thing, before it
+//! execs ([`Keeper::announcement`]); supd's own `track` after the spawn repeats it.
+//!
 //! What is not covered: a process that left its group (`setsid`) is not in any tracked
-//! group (cgroups will cover it, a later issue); and a program whose spawn supd dies in is
-//! not known to the keeper: the `track` line follows the spawn at once, but the spawn itself
-//! lasts until the child has exec'd (supd waits for it), microseconds to a millisecond — a
-//! `kill -9` in the middle of starting 300 programs left one running.
+//! group (cgroups will cover it, a later issue); and the instant between the child's start
+//! and its first write (one `getpid`, microseconds).
 //!
 //! If the keeper dies while supd runs, supd warns and starts a new one (at most once per
 //! [`RESTART_INTERVAL`]), telling it every live group again. Writes to it never block supd:
@@ -43,7 +46,7 @@ use std::time::{Duration, Instant};
 
 use supd_config::Signal;
 use supd_sys::process;
-use supd_sys::spawn::{Output, SpawnRequest, spawn};
+use supd_sys::spawn::{Announce, Output, SpawnRequest, spawn};
 use tokio::sync::mpsc;
 
 use crate::event::Event;
@@ -210,6 +213,19 @@ impl Keeper {
         self.running.as_ref().map(|r| r.pid)
     }
 
+    /// What a child about to be started writes to the keeper first thing, so the keeper
+    /// hears of its group even if supd dies before the spawn returns (the `track` that
+    /// follows the spawn then only repeats it).
+    pub fn announcement(&self, signal: Signal) -> Option<Announce> {
+        use std::os::fd::AsRawFd;
+        let pipe = self.running.as_ref()?.pipe.as_ref()?;
+        Some(Announce {
+            fd: pipe.as_raw_fd(),
+            before: b"track ".to_vec(),
+            after: format!(" {}\n", signal as i32).into_bytes(),
+        })
+    }
+
     /// Process group `pgid` was just started; `signal` stops it.
     pub fn track(&mut self, pgid: i32, signal: Signal) {
         self.groups.insert(
@@ -232,10 +248,15 @@ impl Keeper {
     /// The leader of group `pid` was reaped; the group is forgotten now if it is empty,
     /// else once [`Keeper::forget_emptied`] finds it so.
     pub fn leader_reaped(&mut self, pid: i32, group_alive: bool) {
-        if !group_alive {
-            self.forget(pid);
-        } else if let Some(group) = self.groups.get_mut(&pid) {
-            group.lingering = true;
+        if let Some(group) = self.groups.get_mut(&pid) {
+            if group_alive {
+                group.lingering = true;
+            } else {
+                self.forget(pid);
+            }
+        } else if !group_alive {
+            // A child whose exec failed announced itself, and supd never tracked it.
+            self.send(&format!("forget {pid}\n"));
         }
     }
 
@@ -394,6 +415,7 @@ fn spawn_keeper() -> Result<Running, String> {
         credentials: None,
         umask: None,
         stdin: Some(read),
+        announce: None,
         stdout: Output::Null,
         stderr: Output::Fd(stderr),
     })

@@ -241,7 +241,8 @@ impl Owner {
         match effect {
             Effect::Spawn { prog, run } => {
                 let spec = &self.state.programs[prog].spec;
-                let result = self.launcher.launch(prog, spec);
+                let announce = self.keeper.announcement(spec.stop_signal);
+                let result = self.launcher.launch(prog, spec, announce);
                 if let Ok(pid) = result {
                     self.keeper.track(pid as i32, spec.stop_signal);
                     self.children_started += 1;
@@ -541,7 +542,8 @@ impl Owner {
                 let supd_config::HealthCheck::Command(argv) = &health.check else {
                     return;
                 };
-                match self.launcher.launch_check(spec, argv) {
+                let announce = self.keeper.announcement(Signal::SIGTERM);
+                match self.launcher.launch_check(spec, argv, announce) {
                     Ok(pid) => {
                         self.children_started += 1;
                         self.keeper.track(pid as i32, Signal::SIGTERM);
