@@ -344,12 +344,8 @@ impl Supd {
     /// Zombies whose parent is supd (orphans it adopted and has not reaped).
     pub fn zombie_children(&self) -> Vec<i32> {
         let supd = self.pid() as i32;
-        let Ok(entries) = std::fs::read_dir("/proc") else {
-            return Vec::new();
-        };
-        entries
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        all_pids()
+            .into_iter()
             .filter(|&pid| {
                 proc_stat(pid).is_some_and(|f| {
                     f.first().is_some_and(|s| s == "Z")
@@ -406,15 +402,22 @@ pub fn path_with_helpers() -> String {
     format!("{}:{path}", bin_dir().display())
 }
 
-/// Live processes whose environment contains `needle` (`KEY=value`).
-pub fn processes_with_env(needle: &str) -> Vec<i32> {
+/// Every pid in `/proc` (zombies included).
+pub fn all_pids() -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    let needle = needle.as_bytes();
     entries
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .collect()
+}
+
+/// Live processes whose environment contains `needle` (`KEY=value`).
+pub fn processes_with_env(needle: &str) -> Vec<i32> {
+    let needle = needle.as_bytes();
+    all_pids()
+        .into_iter()
         .filter(|pid| {
             let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .ok()

@@ -8,12 +8,14 @@
 //! - [`process`]: signalling process groups, finding leftover descendants in `/proc`, and
 //!   becoming a child subreaper when supd is not PID 1;
 //! - [`pipe`]: the output pipes between programs and supd;
+//! - [`limits`]: supd's own `RLIMIT_NOFILE`, raised, and the original one its programs get;
 //! - [`users`]: `/etc/passwd` and `/etc/group`, parsed directly, resolved gosu-style;
 //! - [`exec`]: dropping privileges and `execve` in place, for `supd exec`.
 //!
 //! Nothing here decides anything: policy lives in `supd-core`.
 
 pub mod exec;
+pub mod limits;
 pub mod memory;
 pub mod pipe;
 pub mod process;

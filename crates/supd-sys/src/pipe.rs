@@ -22,3 +22,10 @@ pub fn set_pipe_size(fd: impl AsFd, bytes: usize) -> io::Result<usize> {
 pub fn pipe_size(fd: impl AsFd) -> io::Result<usize> {
     Ok(fcntl(fd, FcntlArg::F_GETPIPE_SZ)? as usize)
 }
+
+/// Makes writes to (or reads from) `fd` fail with `WouldBlock` instead of waiting.
+pub fn set_nonblocking(fd: impl AsFd) -> io::Result<()> {
+    let flags = OFlag::from_bits_truncate(fcntl(&fd, FcntlArg::F_GETFL)?);
+    fcntl(&fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(())
+}

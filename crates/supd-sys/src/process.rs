@@ -1,6 +1,6 @@
 //! Signalling and finding processes: process groups, descendants, the subreaper bit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 
 use nix::errno::Errno;
@@ -39,6 +39,26 @@ pub fn group_alive(pgid: i32) -> bool {
         return false;
     }
     !matches!(killpg(Pid::from_raw(pgid), None), Err(Errno::ESRCH))
+}
+
+/// The process groups that have a live member (zombies, which only wait to be reaped, do
+/// not count), from `/proc`: for one who cannot reap them (supd's keeper) and must not wait
+/// for a group of zombies to go away.
+pub fn groups_with_live_members() -> HashSet<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return HashSet::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+            let state = fields.next()?;
+            let pgid = fields.nth(1)?.parse().ok()?;
+            (state != "Z" && state != "X").then_some(pgid)
+        })
+        .collect()
 }
 
 /// Makes orphaned descendants of supd re-parent to supd instead of PID 1, so supd reaps them
@@ -171,6 +191,11 @@ mod tests {
         let me = own_pid();
         assert_eq!(parent_of(me), Some(nix::unistd::getppid().as_raw()));
         assert_eq!(process_group(me), Some(nix::unistd::getpgrp().as_raw()));
+    }
+
+    #[test]
+    fn live_groups_include_this_one() {
+        assert!(groups_with_live_members().contains(&nix::unistd::getpgrp().as_raw()));
     }
 
     #[test]

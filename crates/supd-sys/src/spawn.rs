@@ -3,9 +3,11 @@
 //! Everything the child needs (the executable's path, argv, environment, working
 //! directory, ids, umask, output descriptors, an empty signal mask) is prepared in the
 //! parent before `fork`, as C strings and pointer arrays. Between fork and exec the child
-//! makes only async-signal-safe system calls — `sigaction` (to reset supd's handlers),
-//! `sigprocmask`, `dup2`, `setsid`, `setgroups`, `setgid`, `setuid`, `umask`, `chdir`,
-//! `execve` — and allocates nothing. If one of them fails, the child leaves the errno in
+//! makes only async-signal-safe system calls — `getpid` and `write` (its pid to supd's
+//! keeper, [`Announce`]), `sigaction` (to reset supd's handlers),
+//! `sigprocmask`, `dup2`, `setsid`, `setrlimit` (the open-files limit supd was started with,
+//! see [`crate::limits`]), `setgroups`, `setgid`, `setuid`, `umask`, `chdir`, `execve` — and
+//! allocates nothing. If one of them fails, the child leaves the errno in
 //! memory it shares with supd and exits 127, so supd reports the real reason (`No such file
 //! or directory`) instead of a program that exited 127.
 //!
@@ -39,16 +41,33 @@ pub enum Output {
     Fd(OwnedFd),
 }
 
+/// A line the child writes to `fd` first thing, its own pid between `before` and `after`
+/// (supd's keeper hears of the program's group before it can exec, see `supd::keeper`).
+/// Written once, without waiting (a full pipe loses it); longer than 128 bytes, not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announce {
+    pub fd: RawFd,
+    pub before: Vec<u8>,
+    pub after: Vec<u8>,
+}
+
 /// Everything needed to start one program, resolved in the parent.
 #[derive(Debug)]
 pub struct SpawnRequest {
     /// argv; `argv[0]` is looked up on the `PATH` of `env` when it has no `/`.
     pub argv: Vec<OsString>,
+    /// The file to execute instead of the one `argv[0]` names (supd re-executing itself
+    /// through `/proc/self/exe` while its `argv[0]` stays `supd`).
+    pub executable: Option<PathBuf>,
     /// The complete environment of the program.
     pub env: Vec<(OsString, OsString)>,
     pub cwd: Option<PathBuf>,
     pub credentials: Option<Credentials>,
     pub umask: Option<u32>,
+    /// The child's stdin (the read end of a pipe supd writes to); `None` is `/dev/null`.
+    pub stdin: Option<OwnedFd>,
+    /// A line with its pid the child writes before anything else.
+    pub announce: Option<Announce>,
     pub stdout: Output,
     pub stderr: Output,
 }
@@ -103,7 +122,7 @@ impl std::fmt::Display for SpawnError {
 impl std::error::Error for SpawnError {}
 
 /// Starts the program in a new session (so it leads its own process group, `pgid == pid`)
-/// with stdin on `/dev/null`, and returns its pid once `execve` has succeeded.
+/// with stdin on `/dev/null` unless the request gives one, and returns its pid once `execve` has succeeded.
 pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
     let Some(program) = req.argv.first() else {
         return Err(SpawnError {
@@ -130,8 +149,11 @@ pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
         .iter()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.as_os_str());
-    let file =
-        find_executable(program, path_var, req.cwd.as_deref()).map_err(|e| cannot_exec(&e))?;
+    let named = req
+        .executable
+        .as_deref()
+        .map_or(program.as_os_str(), Path::as_os_str);
+    let file = find_executable(named, path_var, req.cwd.as_deref()).map_err(|e| cannot_exec(&e))?;
     let image = Image::new(&file, &req).map_err(|_| SpawnError {
         message: format!("cannot run {shown:?}: an argument contains a NUL byte"),
         exec_errno: Some(libc::EINVAL),
@@ -149,7 +171,12 @@ pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
     };
     let (stdout, stderr) = (fd_of(&req.stdout), fd_of(&req.stderr));
     let child = ChildPlan {
-        stdin: null.as_raw_fd(),
+        stdin: req
+            .stdin
+            .as_ref()
+            .map_or(null.as_raw_fd(), AsRawFd::as_raw_fd),
+        open_files_limit: crate::limits::original_open_files_limit(),
+        announce: req.announce.as_ref(),
         stdout,
         stderr,
         failed: std::sync::atomic::AtomicI32::new(0),
@@ -159,6 +186,7 @@ pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
     };
     let pid = clone_vfork(&child).map_err(|e| cannot(describe(&e)))?;
     // The child has exec'd (or exited): its copies of the descriptors are its own now.
+    drop(req.stdin);
     drop(req.stdout);
     drop(req.stderr);
     match child.failed.load(std::sync::atomic::Ordering::SeqCst) {
@@ -326,6 +354,32 @@ impl Image {
     }
 }
 
+/// The longest [`Announce`] line.
+const ANNOUNCE_MAX: usize = 128;
+
+/// Puts `announce.before`, `pid` in decimal and `announce.after` into `line`, without
+/// allocating (it runs in the child); returns the length, `None` when it does not fit.
+fn announcement(line: &mut [u8; ANNOUNCE_MAX], announce: &Announce, pid: u32) -> Option<usize> {
+    let mut digits = [0u8; 10];
+    let mut n = pid;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let parts = [&announce.before[..], &digits[start..], &announce.after[..]];
+    let mut len = 0;
+    for part in parts {
+        line.get_mut(len..len + part.len())?.copy_from_slice(part);
+        len += part.len();
+    }
+    Some(len)
+}
+
 fn empty_sigset() -> libc::sigset_t {
     let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
     // SAFETY: sigemptyset initialises the set it is given; it cannot fail for a valid
@@ -339,6 +393,9 @@ fn empty_sigset() -> libc::sigset_t {
 /// What the child does, with everything already in place.
 struct ChildPlan<'a> {
     stdin: RawFd,
+    /// The open-files limit to restore (supd raised its own), if any.
+    open_files_limit: Option<libc::rlimit>,
+    announce: Option<&'a Announce>,
     stdout: RawFd,
     stderr: RawFd,
     /// Where the child leaves the errno of a failed step (the child shares supd's memory
@@ -359,6 +416,13 @@ impl ChildPlan<'_> {
         // this child to exec (CLONE_VFORK); nothing allocates or takes a lock, and nothing
         // writes to memory but `failed` and this child's own stack.
         unsafe {
+            if let Some(announce) = self.announce {
+                let pid = libc::syscall(libc::SYS_getpid) as u32;
+                let mut line = [0u8; ANNOUNCE_MAX];
+                if let Some(len) = announcement(&mut line, announce, pid) {
+                    libc::write(announce.fd, line.as_ptr().cast(), len);
+                }
+            }
             // supd's signal handlers live in the memory this child shares with supd: make
             // sure none can run here before exec resets them. The Rust runtime ignores
             // SIGPIPE, and an ignored disposition would survive exec.
@@ -382,6 +446,11 @@ impl ChildPlan<'_> {
                 }
             }
             if libc::setsid() < 0 {
+                self.report_and_exit();
+            }
+            if let Some(limit) = &self.open_files_limit
+                && libc::setrlimit(libc::RLIMIT_NOFILE, limit) < 0
+            {
                 self.report_and_exit();
             }
             if let Some(c) = self.credentials {
@@ -431,10 +500,13 @@ mod tests {
     fn req(argv: &[&str]) -> SpawnRequest {
         SpawnRequest {
             argv: argv.iter().map(OsString::from).collect(),
+            executable: None,
             env: vec![("PATH".into(), "/usr/bin:/bin".into())],
             cwd: None,
             credentials: None,
             umask: None,
+            stdin: None,
+            announce: None,
             stdout: Output::Null,
             stderr: Output::Null,
         }
@@ -517,6 +589,62 @@ mod tests {
         use std::io::Read;
         std::fs::File::from(read).read_to_string(&mut text).unwrap();
         assert_eq!(text, "out\nerr\n");
+    }
+
+    #[test]
+    fn stdin_is_the_given_descriptor() {
+        let (stdin_read, stdin_write) = crate::pipe::new_pipe().unwrap();
+        let (out_read, out_write) = crate::pipe::new_pipe().unwrap();
+        let mut r = req(&["sh", "-c", "read line; echo got $line"]);
+        r.stdin = Some(stdin_read);
+        r.stdout = Output::Fd(out_write);
+        let pid = spawn(r).unwrap();
+        use std::io::{Read, Write};
+        let mut to_child = std::fs::File::from(stdin_write);
+        to_child.write_all(b"hello\n").unwrap();
+        drop(to_child);
+        wait(pid);
+        let mut text = String::new();
+        std::fs::File::from(out_read)
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "got hello\n");
+    }
+
+    #[test]
+    fn the_child_announces_its_pid_first() {
+        let (read, write) = crate::pipe::new_pipe().unwrap();
+        let mut r = req(&["true"]);
+        r.announce = Some(Announce {
+            fd: write.as_raw_fd(),
+            before: b"track ".to_vec(),
+            after: b" 15\n".to_vec(),
+        });
+        let pid = spawn(r).unwrap();
+        wait(pid);
+        drop(write);
+        let mut text = String::new();
+        use std::io::Read;
+        std::fs::File::from(read).read_to_string(&mut text).unwrap();
+        assert_eq!(text, format!("track {pid} 15\n"));
+    }
+
+    #[test]
+    fn announcements_that_do_not_fit_are_not_written() {
+        let mut line = [0u8; ANNOUNCE_MAX];
+        let fits = Announce {
+            fd: -1,
+            before: b"a ".to_vec(),
+            after: b"\n".to_vec(),
+        };
+        assert_eq!(announcement(&mut line, &fits, 0), Some(4));
+        assert_eq!(&line[..4], b"a 0\n");
+        assert_eq!(announcement(&mut line, &fits, u32::MAX), Some(13));
+        let too_long = Announce {
+            before: vec![b'x'; ANNOUNCE_MAX],
+            ..fits
+        };
+        assert_eq!(announcement(&mut line, &too_long, 1), None);
     }
 
     fn tempfile_dir() -> PathBuf {

@@ -2,7 +2,8 @@
 //!
 //! Start-up order matters: PID-1/subreaper duties and signal handlers before any child
 //! exists, the control socket before anything is started (so a second supd refuses early),
-//! the console before the first message. Tear-down runs the other way: the owner reports
+//! the console before the first message, the keeper (which stops the programs if supd is
+//! killed) before the first program. Tear-down runs the other way: the owner reports
 //! the exit code once no child is left, the socket file is removed, the pipes are drained to
 //! their last byte, the streams (`supctl logs -f`, `supctl events`) get their last lines and
 //! an `End`, the console is flushed.
@@ -15,6 +16,7 @@ use supd_config::Config;
 use tokio::sync::mpsc;
 
 use crate::control;
+use crate::keeper::Keeper;
 use crate::launch::Launcher;
 use crate::logplane::output::Output;
 use crate::logplane::{LogPlane, SUPD_COLOUR, Style, prefix};
@@ -71,6 +73,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         supd_sys::process::become_subreaper()
             .map_err(|e| StartError::internal(format!("cannot become a child subreaper: {e}")))?;
     }
+    let open_files = supd_sys::limits::raise_open_files_limit();
     let (events_tx, mut events) = mpsc::unbounded_channel();
     crate::signals::install(&events_tx)
         .map_err(|e| StartError::internal(format!("cannot install signal handlers: {e}")))?;
@@ -93,6 +96,18 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         style.colour_stderr.then_some(SUPD_COLOUR),
     );
     crate::logging::install(output.clone(), style.format, supd_prefix);
+    match open_files {
+        Ok(limit) => tracing::debug!(
+            "open files limit raised from {} to {} (programs get {})",
+            limit.before,
+            limit.after,
+            limit.before
+        ),
+        Err(e) => tracing::debug!(
+            "cannot raise the open files limit: {}",
+            supd_sys::describe(&e)
+        ),
+    }
     tracing::info!(
         "supd {} starting {} program{} from {} (pid {}{}, control socket {})",
         env!("CARGO_PKG_VERSION"),
@@ -130,8 +145,15 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
             None
         }
     };
+    // Before any program starts: from the first spawn on, supd's death stops them all.
+    let keeper = if pid1 {
+        Keeper::none(events_tx.clone())
+    } else {
+        Keeper::start(events_tx.clone())
+    };
     let mut owner = Owner::new(
         &config,
+        keeper,
         Launcher::new(plane.clone(), notify),
         names,
         plane.clone(),

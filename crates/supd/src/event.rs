@@ -38,6 +38,8 @@ pub enum Event {
         ready: bool,
         status: Option<String>,
     },
+    /// The keeper died less than a restart interval after it was started: start it now.
+    RestartKeeper,
     /// A client request that needs the owner; answered through `reply`.
     Control {
         id: u64,

@@ -9,7 +9,7 @@ use supd_config::{OutputTarget, ProgramSpec};
 use supd_core::ProgId;
 use supd_proto::Stream;
 use supd_sys::describe;
-use supd_sys::spawn::{Output, SpawnError, SpawnRequest, spawn};
+use supd_sys::spawn::{Announce, Output, SpawnError, SpawnRequest, spawn};
 use supd_sys::users::UserDb;
 
 use crate::identity::{RunAs, run_as};
@@ -35,20 +35,29 @@ impl Launcher {
         }
     }
 
-    /// Starts one run of `spec`; its output pipes are handed to the log plane.
+    /// Starts one run of `spec`; its output pipes are handed to the log plane. The child
+    /// writes `announce` (its pid to the keeper) before anything else.
     ///
     /// The user is resolved again at every start, so an entrypoint that creates users
     /// before supd — or a reload — is always seen.
-    pub fn launch(&self, prog: ProgId, spec: &ProgramSpec) -> Result<u32, SpawnError> {
+    pub fn launch(
+        &self,
+        prog: ProgId,
+        spec: &ProgramSpec,
+        announce: Option<Announce>,
+    ) -> Result<u32, SpawnError> {
         let run_as = Self::run_as(spec)?;
         let (stdout, stdout_pipe) = self.output(spec, Stream::Stdout, None)?;
         let (stderr, stderr_pipe) = self.output(spec, Stream::Stderr, Some(&stdout))?;
         let req = SpawnRequest {
             argv: spec.command.iter().map(OsString::from).collect(),
+            executable: None,
             env: self.environment(spec, run_as.as_ref()),
             cwd: spec.directory.clone(),
             credentials: run_as.and_then(|r| r.credentials),
             umask: spec.umask,
+            stdin: None,
+            announce,
             stdout,
             stderr,
         };
@@ -115,14 +124,22 @@ impl Launcher {
 
     /// Starts a `command` health check of `spec`: same user, directory and environment as
     /// the program, output discarded. Its exit is collected by supd's reaper like any other.
-    pub fn launch_check(&self, spec: &ProgramSpec, argv: &[String]) -> Result<u32, SpawnError> {
+    pub fn launch_check(
+        &self,
+        spec: &ProgramSpec,
+        argv: &[String],
+        announce: Option<Announce>,
+    ) -> Result<u32, SpawnError> {
         let run_as = Self::run_as(spec)?;
         spawn(SpawnRequest {
             argv: argv.iter().map(OsString::from).collect(),
+            executable: None,
             env: self.environment(spec, run_as.as_ref()),
             cwd: spec.directory.clone(),
             credentials: run_as.and_then(|r| r.credentials),
             umask: spec.umask,
+            stdin: None,
+            announce,
             stdout: Output::Null,
             stderr: Output::Null,
         })

@@ -13,6 +13,7 @@ mod event;
 mod exec;
 mod exit;
 mod identity;
+mod keeper;
 mod launch;
 mod logging;
 mod logplane;
@@ -136,6 +137,9 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// The keeper that stops the programs if supd dies (started by supd itself)
+    #[command(hide = true)]
+    Keeper,
 }
 
 fn main() -> ExitCode {
@@ -178,6 +182,7 @@ fn main() -> ExitCode {
             )
         }
         Command::Man { command, dir } => man(command.as_deref(), dir.as_deref()),
+        Command::Keeper => keeper::run(),
     };
     ExitCode::from(code.clamp(0, 255) as u8)
 }
@@ -211,7 +216,8 @@ fn man(command: Option<&str>, dir: Option<&Path>) -> i32 {
     let mut cli = Cli::command().disable_help_subcommand(true);
     cli.build();
     if let Some(dir) = dir {
-        let pages = std::iter::once(&cli).chain(cli.get_subcommands());
+        let shown = cli.get_subcommands().filter(|c| !c.is_hide_set());
+        let pages = std::iter::once(&cli).chain(shown);
         for page in pages {
             if let Err(e) = man_page(page).generate_to(dir) {
                 eprintln!(
@@ -226,10 +232,14 @@ fn man(command: Option<&str>, dir: Option<&Path>) -> i32 {
     }
     let page = match command {
         None => &cli,
-        Some(name) => match cli.find_subcommand(name) {
+        Some(name) => match cli.find_subcommand(name).filter(|c| !c.is_hide_set()) {
             Some(sub) => sub,
             None => {
-                let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+                let names: Vec<&str> = cli
+                    .get_subcommands()
+                    .filter(|c| !c.is_hide_set())
+                    .map(|c| c.get_name())
+                    .collect();
                 eprintln!("supd: no command {name:?} (commands: {})", names.join(", "));
                 return exit::USAGE;
             }

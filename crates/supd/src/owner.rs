@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::bulletin::Bulletin;
 use crate::event::{Event, Sig};
+use crate::keeper::Keeper;
 use crate::launch::Launcher;
 use crate::logplane::LogPlane;
 use crate::names::Names;
@@ -50,6 +51,8 @@ pub struct Owner {
     boot: Instant,
     timers: Timers,
     launcher: Launcher,
+    /// Told of every process group started and gone, so it can stop them if supd dies.
+    keeper: Keeper,
     names: Rc<Names>,
     waiting: HashMap<ReqId, Waiting>,
     next_req: ReqId,
@@ -80,6 +83,7 @@ pub struct Owner {
 impl Owner {
     pub fn new(
         config: &supd_config::Config,
+        keeper: Keeper,
         launcher: Launcher,
         names: Rc<Names>,
         plane: Rc<LogPlane>,
@@ -102,6 +106,7 @@ impl Owner {
             boot: Instant::now(),
             timers: Timers::default(),
             launcher,
+            keeper,
             names,
             waiting: HashMap::new(),
             next_req: 0,
@@ -190,6 +195,7 @@ impl Owner {
                 ),
             },
             Event::Control { id, request, reply } => self.control(id, request, reply),
+            Event::RestartKeeper => self.keeper.restart(),
         }
     }
 
@@ -234,8 +240,13 @@ impl Owner {
     fn execute(&mut self, effect: Effect) -> Option<Input> {
         match effect {
             Effect::Spawn { prog, run } => {
-                let result = self.launcher.launch(prog, &self.state.programs[prog].spec);
-                self.children_started += u64::from(result.is_ok());
+                let spec = &self.state.programs[prog].spec;
+                let announce = self.keeper.announcement(spec.stop_signal);
+                let result = self.launcher.launch(prog, spec, announce);
+                if let Ok(pid) = result {
+                    self.keeper.track(pid as i32, spec.stop_signal);
+                    self.children_started += 1;
+                }
                 if let Some(i) = self.held_starts.iter().position(|(p, _)| *p == prog) {
                     let (_, mut event) = self.held_starts.remove(i);
                     event.pid = result.as_ref().ok().copied();
@@ -258,7 +269,13 @@ impl Owner {
                 None
             }
             Effect::SignalDescendants { signal } => {
-                let pids = process::descendants(process::own_pid());
+                if signal == Signal::SIGKILL {
+                    // supd kills every group itself now; nothing is left for the keeper.
+                    self.keeper.release();
+                }
+                let keeper = self.keeper.pid();
+                let mut pids = process::descendants(process::own_pid());
+                pids.retain(|&pid| Some(pid) != keeper);
                 if !pids.is_empty() {
                     tracing::info!(
                         "sending {} to {} leftover process{}: {}",
@@ -374,11 +391,15 @@ impl Owner {
                             core_dumped,
                         },
                     };
+                    if self.keeper.restart_if(pid, &wording::exit_status(status)) {
+                        continue;
+                    }
+                    let group_alive = process::group_alive(pid);
+                    self.keeper.leader_reaped(pid, group_alive);
                     if let Some(check) = self.checks.remove(&pid) {
                         let _ = check.send(status);
                         continue;
                     }
-                    let group_alive = process::group_alive(pid);
                     if self.state.program_with_pid(pid).is_none() {
                         tracing::debug!(
                             "reaped adopted process {pid}: {}",
@@ -399,6 +420,10 @@ impl Owner {
         // what follows that stop (a restart) may start a process, and then something is left.
         let started = self.children_started;
         self.check_lingering_groups();
+        if self.state.shutting_down() {
+            // Everything supd started is gone: the keeper has nothing left to do.
+            self.keeper.release_if_idle();
+        }
         if none_left && self.children_started == started {
             self.feed(Input::NoChildren);
         }
@@ -406,6 +431,7 @@ impl Owner {
 
     /// Stopping programs whose leader exited while its group lived on: done when empty.
     fn check_lingering_groups(&mut self) {
+        self.keeper.forget_emptied();
         let empty: Vec<_> = self
             .state
             .lingering_groups()
@@ -516,9 +542,11 @@ impl Owner {
                 let supd_config::HealthCheck::Command(argv) = &health.check else {
                     return;
                 };
-                match self.launcher.launch_check(spec, argv) {
+                let announce = self.keeper.announcement(Signal::SIGTERM);
+                match self.launcher.launch_check(spec, argv, announce) {
                     Ok(pid) => {
                         self.children_started += 1;
+                        self.keeper.track(pid as i32, Signal::SIGTERM);
                         let (tx, rx) = oneshot::channel();
                         self.checks.insert(pid as i32, tx);
                         probe::Check::Command {
