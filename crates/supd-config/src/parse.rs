@@ -659,7 +659,9 @@ fn syntax<'i>(w: &mut Walker, text: &'i str) -> Option<Spanned<DeTable<'i>>> {
                     w.file().display(),
                     w.line(first)
                 );
-                w.error(at, &format!("{kind}.{}", key_segment(&name)), message);
+                // At the repeated header: after a syntax error earlier in the file the
+                // parser may report the repeat at a key of the table instead.
+                w.error(header, &format!("{kind}.{}", key_segment(&name)), message);
                 continue;
             }
         }
