@@ -20,6 +20,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use proptest::prelude::*;
+use supd_config::keys::{HEALTH_KEYS, PROGRAM_KEYS, SUPD_KEYS, WATCH_KEYS};
 use supd_config::{Config, Diagnostics, LoadOptions};
 
 /// Longest a single case may take before it counts as a hang (generous: a debug build on
@@ -163,57 +164,8 @@ fn check_config(config: &Config) -> Result<(), TestCaseError> {
 
 // ---- Structure-aware generation -------------------------------------------------------
 
-const PROGRAM_KEYS: &[&str] = &[
-    "command",
-    "directory",
-    "environment",
-    "user",
-    "umask",
-    "autostart",
-    "restart",
-    "exit_codes",
-    "min_uptime",
-    "restart_delay",
-    "max_restart_delay",
-    "start_retries",
-    "stop_signal",
-    "stop_timeout",
-    "depends_on",
-    "oneshot",
-    "critical",
-    "ready",
-    "stdout",
-    "stderr",
-    "log_max_size",
-    "log_backups",
-    "env_file",
-    "profiles",
-    "instances",
-    "autorestart",
-    "startsecs",
-    "comand",
-];
-const SUPD_KEYS: &[&str] = &[
-    "socket",
-    "socket_mode",
-    "socket_group",
-    "shutdown_timeout",
-    "log_format",
-    "log_timestamps",
-    "include",
-    "env_file",
-    "nodaemon",
-];
-const WATCH_KEYS: &[&str] = &["paths", "include", "exclude", "debounce", "action", "poll"];
-const HEALTH_KEYS: &[&str] = &[
-    "command",
-    "tcp",
-    "http",
-    "interval",
-    "timeout",
-    "start_period",
-    "retries",
-];
+/// Keys no table has: typos and supervisord's spellings.
+const UNKNOWN_KEYS: &[&str] = &["autorestart", "startsecs", "comand", "nodaemon", ""];
 const NAMES: &[&str] = &["web", "db", "w.x", "a-b_1", "all", "", "é", "x y", "w:1"];
 
 /// Strings a key might plausibly hold, right for some keys and wrong for others.
@@ -365,7 +317,11 @@ fn value() -> impl Strategy<Value = String> {
 }
 
 fn key_line(keys: &'static [&'static str]) -> impl Strategy<Value = String> {
-    (prop::sample::select(keys), value()).prop_map(|(k, v)| format!("{k} = {v}"))
+    let key = prop_oneof![
+        8 => prop::sample::select(keys),
+        1 => prop::sample::select(UNKNOWN_KEYS),
+    ];
+    (key, value()).prop_map(|(k, v)| format!("{k} = {v}"))
 }
 
 fn name() -> impl Strategy<Value = String> {

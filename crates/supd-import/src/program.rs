@@ -26,7 +26,7 @@ use crate::render::{Commented, ProgramOut};
 use crate::values::{self, AutoRestart, LogFile};
 
 /// Every option supervisord knows in `[program:x]`.
-pub(crate) const PROGRAM_KEYS: &[&str] = &[
+pub const PROGRAM_KEYS: &[&str] = &[
     "command",
     "process_name",
     "numprocs",

@@ -16,7 +16,8 @@ use super::suggest::Hints;
 use super::walker::{Section, Walker};
 use crate::spec::GroupSpec;
 
-pub(super) const GROUP_KEYS: &[&str] = &["programs"];
+/// The keys of `[group.NAME]`.
+pub const GROUP_KEYS: &[&str] = &["programs"];
 
 /// supervisord's `[group:x]` keys.
 const GROUP_HINTS: Hints = &[(
