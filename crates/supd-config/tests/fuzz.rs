@@ -148,9 +148,19 @@ fn check_config(config: &Config) -> Result<(), TestCaseError> {
         }
         prop_assert!(p.max_restart_delay >= p.restart_delay, "{}: delays", p.name);
         let mut vars = BTreeSet::new();
-        for (k, _) in &p.environment {
+        for (k, v) in &p.environment {
             prop_assert!(vars.insert(k.as_str()), "{}: {k} set twice", p.name);
+            prop_assert!(
+                !k.contains('\0') && !v.contains('\0'),
+                "{}: NUL in {k}",
+                p.name
+            );
         }
+        prop_assert!(
+            p.command.iter().all(|a| !a.contains('\0')),
+            "{}: NUL in argv",
+            p.name
+        );
     }
     let mut groups = BTreeSet::new();
     for g in &config.groups {
@@ -562,12 +572,14 @@ fn render_env_value(value: &str, quoting: Quoting) -> Option<String> {
     }
 }
 
+/// Values an env file can hold: anything but NUL (refused, see the test at the end).
 fn env_value() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z \t#'\"\\\\$={}\n\r]{0,10}",
-        any::<String>().prop_map(|s| s.replace('\0', "")),
+        any::<String>(),
         prop::sample::select(WORDS).prop_map(str::to_string),
     ]
+    .prop_map(|s| s.replace('\0', ""))
 }
 
 fn env_entries() -> impl Strategy<Value = Vec<(String, String, Quoting)>> {
@@ -648,4 +660,25 @@ fn deep_nesting_neither_overflows_nor_hangs() {
             }
         }
     }
+}
+
+/// An env file value with a NUL character was accepted, and the program then failed to
+/// start with "an argument contains a NUL byte". It is now a problem at its line.
+#[test]
+fn an_env_file_value_with_a_nul_is_refused_at_its_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("p.env"), "A=ok\nB=x\0y\nC=\"p\0q\"\n").expect("env");
+    let path = dir.path().join("supd.toml");
+    let text = "[program.p]\ncommand = \"x\"\nenv_file = \"p.env\"\n";
+    let problems = supd_config::parse_str(text, &path, &env).expect_err("NULs refused");
+    let found: Vec<(Option<usize>, Option<&str>, &str)> = problems
+        .iter()
+        .map(|d| (d.line, d.key.as_deref(), d.message.as_str()))
+        .collect();
+    let nul = "the value contains a NUL character, which is not allowed";
+    assert_eq!(
+        found,
+        [(Some(2), Some("B"), nul), (Some(3), Some("C"), nul)],
+        "{problems}"
+    );
 }
