@@ -3,7 +3,8 @@
 //! numbers) round-trips through `encode`/`decode` as one line with no other newline;
 //! `decode` on arbitrary bytes, and on JSON shaped like messages, never panics and fails
 //! with [`FrameError::Invalid`]; [`LineReader`] over any chunking of a stream gives the
-//! lines of splitting it at `\n`, and a line over [`MAX_LINE`] gives
+//! lines of splitting it at `\n` (reads interrupted by a signal included), and a line over
+//! [`MAX_LINE`] gives
 //! [`FrameError::TooLong`] having buffered at most one line.
 //!
 //! The default run is a few thousand cases, for CI. For a longer hunt set `PROPTEST_CASES`,
@@ -318,7 +319,8 @@ fn json_like() -> impl Strategy<Value = String> {
 }
 
 /// A reader that hands out `data` in chunks of the given sizes (then the rest at once),
-/// and counts what was consumed.
+/// a size of 0 being a read interrupted by a signal (`EINTR`), and counts what was
+/// consumed.
 struct Chunked {
     data: Vec<u8>,
     at: usize,
@@ -355,7 +357,10 @@ impl BufRead for Chunked {
         if self.at == self.end {
             let size = self.sizes.get(self.next).copied().unwrap_or(usize::MAX);
             self.next += 1;
-            self.end = self.at.saturating_add(size.max(1)).min(self.data.len());
+            if size == 0 {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            self.end = self.at.saturating_add(size).min(self.data.len());
         }
         Ok(&self.data[self.at..self.end])
     }
@@ -406,7 +411,7 @@ proptest! {
     fn any_chunking_reads_the_same_lines(
         msgs in prop::collection::vec(client_message(), 0..6),
         garbage in prop::collection::vec((any::<prop::sample::Index>(), "[^\n]{0,8}\n"), 0..3),
-        sizes in prop::collection::vec(1usize..40, 0..40),
+        sizes in prop::collection::vec(0usize..40, 0..40),
         unterminated in "[a-z{}\"]{0,5}",
     ) {
         let mut lines: Vec<Vec<u8>> = msgs.iter().map(encode).collect();
@@ -480,4 +485,18 @@ fn a_line_of_max_line_bytes_is_read() {
     let mut reader = LineReader::new(Chunked::new(stream, vec![4096; 1000]));
     let got = reader.read::<ClientMessage>();
     assert!(got.is_ok(), "{got:?}");
+}
+
+/// A read interrupted by a signal (`EINTR`) in the middle of a line used to end
+/// `LineReader::read` with `FrameError::Io`, and the part of the line already read was
+/// lost, so the next read started mid-message. It is now tried again.
+#[test]
+fn a_read_interrupted_mid_line_is_tried_again() {
+    let msg = ClientMessage::Request {
+        id: 3,
+        request: Request::Reload,
+    };
+    let mut reader = LineReader::new(Chunked::new(encode(&msg), vec![5, 0, 0, 7, 0]));
+    let got = reader.read::<ClientMessage>();
+    assert_eq!(got.ok(), Some(msg));
 }
