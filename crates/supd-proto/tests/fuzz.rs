@@ -318,6 +318,38 @@ fn json_like() -> impl Strategy<Value = String> {
     })
 }
 
+/// A real message's JSON with a few bytes deleted, doubled or replaced by JSON
+/// punctuation, digits or letters.
+fn mutated_message() -> impl Strategy<Value = String> {
+    let edit = (
+        any::<prop::sample::Index>(),
+        0u8..3,
+        prop::sample::select(&b"{}[]\",:0-9e.ntfx "[..]),
+    );
+    (
+        prop_oneof![
+            client_message().prop_map(|m| encode(&m)),
+            server_message().prop_map(|m| encode(&m))
+        ],
+        prop::collection::vec(edit, 1..4),
+    )
+        .prop_map(|(mut line, edits)| {
+            line.pop();
+            for (at, kind, byte) in edits {
+                if line.is_empty() {
+                    break;
+                }
+                let at = at.index(line.len());
+                match kind {
+                    0 => drop(line.remove(at)),
+                    1 => line.insert(at, line[at]),
+                    _ => line[at] = byte,
+                }
+            }
+            String::from_utf8_lossy(&line).into_owned()
+        })
+}
+
 /// A reader that hands out `data` in chunks of the given sizes (then the rest at once),
 /// a size of 0 being a read interrupted by a signal (`EINTR`), and counts what was
 /// consumed.
@@ -402,7 +434,7 @@ proptest! {
     }
 
     #[test]
-    fn json_shaped_like_messages_decodes_or_is_invalid(json in json_like()) {
+    fn json_shaped_like_messages_decodes_or_is_invalid(json in prop_oneof![json_like(), mutated_message()]) {
         decodes_to_a_fixed_point::<ClientMessage>(&json)?;
         decodes_to_a_fixed_point::<ServerMessage>(&json)?;
     }
