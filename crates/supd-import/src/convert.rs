@@ -517,6 +517,10 @@ fn supervisord_section(
             }
             "directory" => {
                 let dir = run.text(file, SCOPE, opt)?.render();
+                if dir.is_empty() {
+                    let message = format!("{SCOPE} directory: the directory is empty");
+                    return Err(run.error(file, opt.line, message));
+                }
                 run.note(
                     file,
                     opt.line,

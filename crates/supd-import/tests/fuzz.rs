@@ -424,3 +424,16 @@ proptest! {
         check(&[(MAIN, main), (INCLUDED, included)])?;
     }
 }
+
+/// `[supervisord] directory=` (empty) converted to programs with `directory = ""`, which
+/// supd refuses ("expected a path, found an empty string"). It is now refused at its line,
+/// as an empty `[program:x] directory` already was.
+#[test]
+fn an_empty_supervisord_directory_is_refused_at_its_line() {
+    let text = "[supervisord]\ndirectory=\n[program:web]\ncommand=run\n".to_string();
+    let err = import(&[(MAIN, text)]).expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        format!("{MAIN}:2: [supervisord] directory: the directory is empty")
+    );
+}
