@@ -11,8 +11,9 @@
 //! loader reads, or refuses only for what the importer leaves to it (a value with a
 //! `${VAR}` in it, a glob), at a line of it.
 //!
-//! The default run is a few thousand cases, for CI. For a longer hunt set `PROPTEST_CASES`,
-//! e.g. `PROPTEST_CASES=1000000 cargo test --release --locked -p supd-import --test fuzz`.
+//! The default run, for CI, is 3,000 cases of each target. For a longer hunt set
+//! `PROPTEST_CASES`, e.g.
+//! `PROPTEST_CASES=1000000 cargo test --release --locked -p supd-import --test fuzz`.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
