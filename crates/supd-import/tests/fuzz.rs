@@ -438,3 +438,41 @@ fn an_empty_supervisord_directory_is_refused_at_its_line() {
         format!("{MAIN}:2: [supervisord] directory: the directory is empty")
     );
 }
+
+/// A `user` with a `$` that is no `${VAR}` (`user=$ &`) was left unchecked, as if supd
+/// would resolve it, and supd then refused the converted file. It is checked now.
+#[test]
+fn a_user_with_a_lone_dollar_is_checked_by_the_import() {
+    for text in [
+        "[program:web]\ncommand=run\nuser=$ &\n",
+        "[supervisord]\nuser=$ &\n[program:web]\ncommand=run\n",
+    ] {
+        let err = import(&[(MAIN, text.to_string())]).expect_err("refused");
+        assert!(err.line > 0 && err.message.contains("user"), "{err}");
+    }
+    // A variable is still left to supd.
+    let ok = import(&[(
+        MAIN,
+        "[program:web]\ncommand=run\nuser=%(ENV_WHO)s\n".to_string(),
+    )]);
+    assert!(ok.is_ok_and(|c| c.toml.contains("user = \"${WHO}\"")));
+}
+
+/// `chown=app:app` with a continuation line gave `socket_group = "app\ntrue"`, which supd
+/// refuses. A group that is no group name or number is refused at its line.
+#[test]
+fn a_chown_group_that_is_no_group_is_refused_at_its_line() {
+    for text in [
+        "[unix_http_server]\nchown=app:app\n    true\n",
+        "[unix_http_server]\nchown=app:a b\n",
+        "[unix_http_server]\nchown=app:a:b\n",
+    ] {
+        let err = import(&[(MAIN, text.to_string())]).expect_err("refused");
+        assert_eq!(err.line, 2, "{err}");
+        assert!(
+            err.message
+                .starts_with("[unix_http_server] chown: expected USER:GROUP"),
+            "{err}"
+        );
+    }
+}
