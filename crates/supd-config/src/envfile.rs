@@ -15,7 +15,8 @@
 //!   `# comment` may follow.
 //! - A key set twice keeps its last value.
 //!
-//! Values are taken literally: `${VAR}` inside an env file is not expanded.
+//! Values are taken literally: `${VAR}` inside an env file is not expanded. A value may
+//! not contain a NUL character (no program could be given it).
 //!
 //! Every bad line is reported (not only the first), each with its 1-based line number.
 
@@ -114,6 +115,10 @@ fn entry(lines: &[&str]) -> (Entry, usize) {
         }
         _ => (unquoted(rest), 1),
     };
+    if value.contains('\0') {
+        let message = "the value contains a NUL character, which is not allowed".to_string();
+        return (named(message), used);
+    }
     (Ok(Some((key.to_string(), value))), used)
 }
 

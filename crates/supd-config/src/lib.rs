@@ -44,6 +44,15 @@ pub use spec::*;
 
 use std::path::Path;
 
+/// The keys each table accepts (DESIGN.md's schema), for tools and tests that write configs.
+pub mod keys {
+    pub use crate::parse::SUPD_KEYS;
+    pub use crate::parse::group::GROUP_KEYS;
+    pub use crate::parse::health::HEALTH_KEYS;
+    pub use crate::parse::program::PROGRAM_KEYS;
+    pub use crate::parse::watch::WATCH_KEYS;
+}
+
 /// Reads and validates the config file at `path` (and the files it names), interpolating
 /// `${VAR}` from supd's own environment, with no active profile.
 pub fn load(path: &Path) -> Result<Config, Diagnostics> {

@@ -26,13 +26,13 @@
 
 mod command;
 mod graph;
-mod group;
-mod health;
+pub(crate) mod group;
+pub(crate) mod health;
 pub(crate) mod program;
 mod select;
 pub(crate) mod suggest;
 mod walker;
-mod watch;
+pub(crate) mod watch;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -49,7 +49,8 @@ use select::{Known, Universe};
 use walker::{Field, InstanceVar, Section, Value, Walker, resolve};
 
 const TOP_KEYS: &[&str] = &["supd", "program", "group"];
-const SUPD_KEYS: &[&str] = &[
+/// The keys of `[supd]`.
+pub const SUPD_KEYS: &[&str] = &[
     "socket",
     "socket_mode",
     "socket_group",
@@ -660,7 +661,9 @@ fn syntax<'i>(w: &mut Walker, text: &'i str) -> Option<Spanned<DeTable<'i>>> {
                     w.file().display(),
                     w.line(first)
                 );
-                w.error(at, &format!("{kind}.{}", key_segment(&name)), message);
+                // At the repeated header: after a syntax error earlier in the file the
+                // parser may report the repeat at a key of the table instead.
+                w.error(header, &format!("{kind}.{}", key_segment(&name)), message);
                 continue;
             }
         }

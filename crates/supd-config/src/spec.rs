@@ -97,7 +97,8 @@ impl Config {
 /// (`supctl restart group:NAME`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupSpec {
-    /// `[A-Za-z0-9_.-]+`, never the name of a program.
+    /// `[A-Za-z0-9_.-]+`; may be a program's name too (`group:web` and `web` are told
+    /// apart on the command line).
     pub name: String,
     /// The names its programs run under with the active profiles (every instance of a
     /// program with `instances`), in config order, each once. Empty when none of them runs

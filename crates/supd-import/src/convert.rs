@@ -499,7 +499,8 @@ fn supervisord_section(
             }
             "user" => {
                 let user = run.text(file, SCOPE, opt)?.render();
-                if !user.contains('$') {
+                // A `${VAR}` only supd can resolve; any other value is checked now.
+                if !user.contains("${") {
                     user.parse::<supd_config::UserSpec>()
                         .map_err(|e| run.error(file, opt.line, format!("{SCOPE} user: {e}")))?;
                 }
@@ -517,6 +518,10 @@ fn supervisord_section(
             }
             "directory" => {
                 let dir = run.text(file, SCOPE, opt)?.render();
+                if dir.is_empty() {
+                    let message = format!("{SCOPE} directory: the directory is empty");
+                    return Err(run.error(file, opt.line, message));
+                }
                 run.note(
                     file,
                     opt.line,
@@ -644,6 +649,18 @@ fn unix_http_server(
             "chown" => {
                 let value = run.now(file, SCOPE, opt)?;
                 match value.split_once(':') {
+                    Some((_, group))
+                        if !group.is_empty()
+                            && (group.contains(':')
+                                || group.parse::<supd_config::UserSpec>().is_err()) =>
+                    {
+                        let message = format!(
+                            "{SCOPE} chown: expected USER:GROUP with a group name or number, \
+                             found {:?}",
+                            supd_config::shorten(&value)
+                        );
+                        return Err(run.error(file, opt.line, message));
+                    }
                     Some((_, group)) if !group.is_empty() => {
                         run.note(
                             file,

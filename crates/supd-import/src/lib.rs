@@ -111,6 +111,7 @@ impl fmt::Display for ImportError {
 impl std::error::Error for ImportError {}
 
 pub use file::{convert_file, is_supervisord};
+pub use program::PROGRAM_KEYS;
 
 /// Converts supervisord INI text, read from `source`, to supd TOML text. `env` looks up
 /// variables whose value is needed now (where supd cannot interpolate `${VAR}` itself, e.g.

@@ -26,7 +26,7 @@ use crate::render::{Commented, ProgramOut};
 use crate::values::{self, AutoRestart, LogFile};
 
 /// Every option supervisord knows in `[program:x]`.
-pub(crate) const PROGRAM_KEYS: &[&str] = &[
+pub const PROGRAM_KEYS: &[&str] = &[
     "command",
     "process_name",
     "numprocs",
@@ -644,7 +644,8 @@ fn user(
         (None, None) => defaults.user.clone().map(|u| (0, "user", u)),
     };
     if let Some((line, key, user)) = user {
-        if !user.contains('$')
+        // A `${VAR}` only supd can resolve; any other value is checked now.
+        if !user.contains("${")
             && let Err(e) = user.parse::<supd_config::UserSpec>()
         {
             let line = if line == 0 { r.section.line } else { line };

@@ -66,11 +66,17 @@ impl<R: BufRead> LineReader<R> {
         self.inner
     }
 
-    /// The next message; [`FrameError::Closed`] at a clean end of stream.
+    /// The next message; [`FrameError::Closed`] at a clean end of stream. A read
+    /// interrupted by a signal is tried again (as `BufRead::read_until` does), keeping the
+    /// part of the line already read.
     pub fn read<T: DeserializeOwned>(&mut self) -> Result<T, FrameError> {
         self.line.clear();
         loop {
-            let buf = self.inner.fill_buf().map_err(FrameError::Io)?;
+            let buf = match self.inner.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(FrameError::Io(e)),
+            };
             if buf.is_empty() {
                 return Err(FrameError::Closed);
             }

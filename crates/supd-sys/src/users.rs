@@ -192,7 +192,14 @@ impl fmt::Display for UserError {
 
 impl std::error::Error for UserError {}
 
-/// `name:password:uid:gid:gecos:home:shell` lines; malformed lines are skipped, as libc does.
+/// An id as the files write it: a number below 4294967295, which is -1 to `setuid` and
+/// `setgid` ("leave unchanged": a process would silently keep supd's own id, root).
+fn parse_id(field: &str) -> Option<u32> {
+    field.parse().ok().filter(|&id| id != u32::MAX)
+}
+
+/// `name:password:uid:gid:gecos:home:shell` lines; malformed lines (an id that is not a
+/// number below 4294967295 among them) are skipped, as libc does.
 pub fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
@@ -203,15 +210,16 @@ pub fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
             }
             Some(PasswdEntry {
                 name: f[0].to_string(),
-                uid: f[2].parse().ok()?,
-                gid: f[3].parse().ok()?,
+                uid: parse_id(f[2])?,
+                gid: parse_id(f[3])?,
                 home: f[5].to_string(),
             })
         })
         .collect()
 }
 
-/// `name:password:gid:member,member` lines; malformed lines are skipped.
+/// `name:password:gid:member,member` lines; malformed lines (a gid that is not a number
+/// below 4294967295 among them) are skipped.
 pub fn parse_group(text: &str) -> Vec<GroupEntry> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
@@ -222,7 +230,7 @@ pub fn parse_group(text: &str) -> Vec<GroupEntry> {
             }
             Some(GroupEntry {
                 name: f[0].to_string(),
-                gid: f[2].parse().ok()?,
+                gid: parse_id(f[2])?,
                 members: f[3]
                     .split(',')
                     .map(str::trim)

@@ -2,8 +2,8 @@
 //! (`supctl restart group:celery`), as supervisord's `[group:x]`.
 //!
 //! This module owns the group rules:
-//! - A group's name follows the rules of program names and is not the name of a program
-//!   (of any file, running or left out by profiles).
+//! - A group's name follows the rules of program names. It may be the name of a program,
+//!   as in supervisord: `group:web` and `web` are told apart on the command line.
 //! - `programs` is required: a non-empty array naming programs of any file; a program with
 //!   `instances` stands for all of them. A name listed twice counts once.
 //! - The group's programs are those that run with the active profiles, in config order (not
@@ -16,7 +16,8 @@ use super::suggest::Hints;
 use super::walker::{Section, Walker};
 use crate::spec::GroupSpec;
 
-pub(super) const GROUP_KEYS: &[&str] = &["programs"];
+/// The keys of `[group.NAME]`.
+pub const GROUP_KEYS: &[&str] = &["programs"];
 
 /// supervisord's `[group:x]` keys.
 const GROUP_HINTS: Hints = &[(

@@ -6,7 +6,8 @@ use super::command::argv;
 use super::walker::{Field, Section, Walker};
 use crate::spec::{HealthCheck, HealthSpec};
 
-const HEALTH_KEYS: &[&str] = &[
+/// The keys of `[program.NAME.health]`.
+pub const HEALTH_KEYS: &[&str] = &[
     "command",
     "tcp",
     "http",

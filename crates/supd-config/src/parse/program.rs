@@ -23,7 +23,8 @@ use super::walker::{
 use super::{health, suggest, watch};
 use crate::spec::{OutputTarget, ProgramSpec, Readiness, RestartPolicy, UserSpec};
 
-pub(super) const PROGRAM_KEYS: &[&str] = &[
+/// The keys of `[program.NAME]`.
+pub const PROGRAM_KEYS: &[&str] = &[
     "command",
     "directory",
     "environment",

@@ -10,7 +10,8 @@ use std::time::Duration;
 use super::walker::{Field, Walker, resolve, set};
 use crate::spec::{PollMode, WatchAction, WatchSpec};
 
-const WATCH_KEYS: &[&str] = &["paths", "include", "exclude", "debounce", "action", "poll"];
+/// The keys of `[program.NAME.watch]`.
+pub const WATCH_KEYS: &[&str] = &["paths", "include", "exclude", "debounce", "action", "poll"];
 
 /// `[program.NAME.watch]`; relative paths resolve against `base`.
 pub(super) fn watch(w: &mut Walker, field: Field, base: &Path) -> Option<WatchSpec> {
