@@ -179,6 +179,7 @@ fn error_reply() -> impl Strategy<Value = ErrorReply> {
                 ErrorKind::UnknownProgram,
                 ErrorKind::Refused,
                 ErrorKind::InvalidConfig,
+                ErrorKind::PermissionDenied,
             ][..],
         ),
         text(),
