@@ -8,7 +8,7 @@
 use std::io::{BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use supd_proto::{
     ClientMessage, Hello, LineReader, PROTOCOL_VERSION, ProgramStatus, Reply, Request,
@@ -104,11 +104,4 @@ pub fn ask(socket: &Path, request: Request) -> Res<(Conn, ServerMessage)> {
 /// Every program's status, on a new connection.
 pub fn status(socket: &Path) -> Res<Vec<ProgramStatus>> {
     Conn::open(socket, Duration::from_secs(10))?.status()
-}
-
-/// One whole status round trip on a new connection (connect, hellos, status, reply), in ms.
-pub fn status_round_trip(socket: &Path) -> Res<f64> {
-    let start = Instant::now();
-    status(socket)?;
-    Ok(start.elapsed().as_secs_f64() * 1000.0)
 }
