@@ -2,7 +2,7 @@
 //! chatty (`bench-seq 1000`, 1,000 lines/s to the console). Each attack runs from threads
 //! of the harness for a window of 12 s (longer than supd's 10 s request timeout) while
 //! `supctl status` runs back to back; measured: its latency, supd's fds and RSS before,
-//! at the end of the window and 1 s after the attack stopped, whether supd is alive, and
+//! in the middle of the window (6 s) and 1 s after the attack stopped, whether supd is alive, and
 //! what supd did to the attackers. The attacks:
 //! - a request line over 1 MiB (2 MiB of JSON-less bytes, then `\n`), again and again;
 //! - 1,000 connections that stay idle (connected, nothing sent);
@@ -154,8 +154,9 @@ fn measure(ctx: &Ctx, attack: Attack) -> Res<Outcome> {
     let stop = Arc::new(AtomicBool::new(false));
     let attacker = start(attack, socket.clone(), stop.clone());
     let probe = StatusProbe::start(&inst, Duration::ZERO);
-    std::thread::sleep(WINDOW);
+    std::thread::sleep(WINDOW / 2);
     let during_usage = Usage::of(inst.pid);
+    std::thread::sleep(WINDOW / 2);
     stop.store(true, Ordering::Relaxed);
     let did = attacker
         .join()

@@ -1,6 +1,6 @@
 //! Scale (supd only): the same figures with 10, 100 and 1,000 programs, to see how each
-//! grows. With N `sleep` programs: start → all `running` (asked over the socket every
-//! 20 ms; `min_uptime = "0s"` so `running` means started), idle PSS after 3 s of quiet,
+//! grows. With N `sleep` programs: start → all `running` (one `wait` request over the
+//! socket, answered once every program is up; `min_uptime = "0s"` so up means started), idle PSS after 3 s of quiet,
 //! `supctl status --json` round trip (median of the samples), SIGTERM → supd exited (it
 //! exits once everything is gone). With N `bench-ticker 10000 5 100` programs (10,000
 //! lines/s each, 5 s, to supd's stdout = /dev/null): supd's CPU while they write, and the
@@ -138,16 +138,24 @@ fn idle_figures(ctx: &Ctx, n: usize) -> Res<Figures> {
         .collect();
     let mut inst = Instance::start(&ctx.tools, Sys::Supd, &dir, &programs, Options::default())?;
     let socket = dir.join("supd.sock");
-    let limit = Duration::from_secs(60 + n as u64 / 10);
-    let all_running = inst.wait_for(&format!("{n} programs running"), limit, |_| {
-        std::thread::sleep(Duration::from_millis(20));
-        let st = wire::status(&socket).ok()?;
-        (st.len() == n
-            && st
-                .iter()
-                .all(|p| p.state == supd_proto::ProgramState::Running))
-        .then(mono_ns)
+    // One `wait` request, answered once every program is up: polling `status` would cost
+    // supd O(N) per poll for O(N) time, an O(N²) the figure would then show.
+    let mut conn = inst.wait_for("supd's socket", Duration::from_secs(30), |_| {
+        wire::Conn::open(&socket, Duration::from_secs(120)).ok()
     })?;
+    let answer = conn.ask(supd_proto::Request::Wait {
+        names: Vec::new(),
+        timeout_ms: Some(120_000),
+    })?;
+    let all_running = mono_ns();
+    match answer {
+        supd_proto::ServerMessage::Reply {
+            reply: supd_proto::Reply::Actions { outcomes },
+            ..
+        } if outcomes.iter().all(|o| o.ok) => {}
+        other => return Err(format!("supctl wait: {other:?}")),
+    }
+    drop(conn);
     let start_ms = ms(inst.spawned_ns, all_running);
     std::thread::sleep(Duration::from_secs(3));
     let pss = procfs::pss_kib(inst.pid).map(|v| v as f64);

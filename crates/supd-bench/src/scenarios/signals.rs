@@ -46,14 +46,14 @@ pub fn run(ctx: &Ctx) -> Vec<Row> {
                     s.during.failures
                 ));
                 rows.push(supd_row(
-                    &format!("{BURST} × {name} in a burst: `supctl status` p99 during/after"),
+                    &format!("10,000 × {name} in a burst: `supctl status` p99 during/after"),
                     "ms",
                     s.during.p(99.0).ok_or("no status answered".to_string()),
                     "< 50 ms",
                     |v| v < 50.0,
                 ));
                 rows.push(supd_row(
-                    &format!("{BURST} × {name}: programs restarted by it"),
+                    &format!("10,000 × {name}: programs restarted by it"),
                     "",
                     Ok(s.new_pids as f64),
                     "0",
@@ -88,7 +88,7 @@ pub fn run(ctx: &Ctx) -> Vec<Row> {
         }
     }
     ctx.section(format!(
-        "### Signal storms: {BURST} signals to supd in a burst (10 programs)\n\n{}",
+        "### Signal storms: 10,000 signals to supd in a burst (10 programs)\n\n{}",
         markdown_table(
             &[
                 "signal",
@@ -115,26 +115,28 @@ pub fn run(ctx: &Ctx) -> Vec<Row> {
         Ok(()) => match orphans(ctx) {
             Ok((reap_ms, zombies, during)) => {
                 progress(&format!(
-                    "{ORPHANS} orphans: reaped in {reap_ms:.0} ms, {zombies} zombies after, status p99 {:?} ms, {} failures",
-                    during.p(99.0),
-                    during.failures
+                    "{ORPHANS} orphans: reaped in {reap_ms:.0} ms, {zombies} zombies after, status {:?} ms, {} failures",
+                    during.ms, during.failures
                 ));
                 rows.push(supd_row(
-                    &format!("{ORPHANS} orphans exit at once (supd PID 1) → all reaped"),
+                    "5,000 orphans exit at once (supd PID 1) → all reaped",
                     "ms",
                     Ok(reap_ms),
                     "",
                     |_| true,
                 ));
                 rows.push(supd_row(
-                    &format!("{ORPHANS} orphans: zombies left after"),
+                    "5,000 orphans: zombies left after",
                     "",
                     Ok(zombies as f64),
                     "0",
                     |v| v == 0.0,
                 ));
                 rows.push(supd_row(
-                    &format!("{ORPHANS} orphans: `supctl status` p99 while reaping"),
+                    &format!(
+                        "5,000 orphans: `supctl status` p99 while reaping ({} samples)",
+                        during.ms.len()
+                    ),
                     "ms",
                     during.p(99.0).ok_or(format!(
                         "no status answered ({} failed: {:?})",
@@ -282,7 +284,8 @@ fn orphans(ctx: &Ctx) -> Res<(f64, usize, Latencies)> {
     let reaped = poll(
         "every orphan reaped",
         Duration::from_secs(60),
-        Duration::from_millis(1),
+        // Each look reads 5,000 /proc entries: not so often that it takes a CPU from supd.
+        Duration::from_millis(20),
         || {
             let kids = procfs::children(supd);
             kids.iter()

@@ -451,7 +451,7 @@ fn log_files(dir: &Path, name: &str) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
-    rotated.sort_by(|a, b| b.0.cmp(&a.0));
+    rotated.sort_by_key(|r| std::cmp::Reverse(r.0));
     let mut files: Vec<PathBuf> = rotated.into_iter().map(|(_, p)| p).collect();
     files.push(dir.join(format!("{name}.log")));
     files
