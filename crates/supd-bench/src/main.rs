@@ -21,6 +21,7 @@ mod scenarios;
 mod setup;
 mod stats;
 mod system;
+mod wire;
 
 use std::process::ExitCode;
 
@@ -37,7 +38,8 @@ Runs the same scenarios against supd and supervisord and prints one table.
   --quick        fewer runs and samples, 100 MB instead of 500 MB, 5 s idle window
   --runs N       repetitions of whole-life scenarios (default 5)
   --samples N    samples of latency scenarios (default 20)
-  --only LIST    comma-separated scenarios to run (see --list)
+  --only LIST    comma-separated scenarios to run (see --list); `soak` runs only when named
+  --duration S   seconds of chaos in the soak (default 600)
   --list         list the scenarios and exit
   --json         print the results as JSON on stdout instead of the table
   --no-build     do not run `cargo build --release --locked` first
@@ -58,12 +60,13 @@ fn parse_args() -> Result<Option<Args>, String> {
             samples: 20,
             blast_bytes: 500_000_000,
             idle_secs: 10,
+            soak_secs: 600,
         },
         only: Vec::new(),
         json: false,
         build: true,
     };
-    let (mut runs, mut samples) = (None, None);
+    let (mut runs, mut samples, mut soak_secs) = (None, None, None);
     let mut it = std::env::args().skip(1);
     let number = |flag: &str, v: Option<String>| -> Result<usize, String> {
         v.and_then(|v| v.parse().ok())
@@ -78,10 +81,12 @@ fn parse_args() -> Result<Option<Args>, String> {
                     samples: 6,
                     blast_bytes: 100_000_000,
                     idle_secs: 5,
+                    soak_secs: args.plan.soak_secs,
                 };
             }
             "--runs" => runs = Some(number("--runs", it.next())?),
             "--samples" => samples = Some(number("--samples", it.next())?),
+            "--duration" => soak_secs = Some(number("--duration", it.next())? as u64),
             "--only" => {
                 let list = it.next().ok_or("--only needs a list of scenarios")?;
                 for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -111,6 +116,9 @@ fn parse_args() -> Result<Option<Args>, String> {
     }
     if let Some(n) = samples {
         args.plan.samples = n;
+    }
+    if let Some(n) = soak_secs {
+        args.plan.soak_secs = n;
     }
     Ok(Some(args))
 }
@@ -153,7 +161,8 @@ fn run(args: Args) -> Res<ExitCode> {
         pid1: setup::pid1(),
         bin_dir,
     };
-    let info = setup::machine_info(&tools);
+    let mut info = setup::machine_info(&tools);
+    info.push(("open files".into(), setup::raise_open_files()));
     let scratch = tempfile::Builder::new()
         .prefix("supd-bench-")
         .tempdir()
@@ -164,7 +173,13 @@ fn run(args: Args) -> Res<ExitCode> {
     let selected: Vec<&str> = scenarios::ALL
         .iter()
         .map(|(n, _)| *n)
-        .filter(|n| args.only.is_empty() || args.only.iter().any(|o| o == n))
+        .filter(|n| {
+            if args.only.is_empty() {
+                !scenarios::OPT_IN.contains(n)
+            } else {
+                args.only.iter().any(|o| o == n)
+            }
+        })
         .collect();
     let plan = args.plan.clone();
     eprintln!(
@@ -189,8 +204,10 @@ fn run(args: Args) -> Res<ExitCode> {
     let killed = guard::sweep(&guard::prefix());
     let _ = std::fs::remove_dir_all(&scratch);
     let command = command_line();
+    let sections = ctx.sections();
     if args.json {
-        let value = report::json(&info, &command, &rows);
+        let mut value = report::json(&info, &command, &rows);
+        value["sections"] = serde_json::json!(sections);
         println!(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_default()
@@ -203,6 +220,9 @@ fn run(args: Args) -> Res<ExitCode> {
         println!("{:<12} {command}", "command");
         println!();
         print!("{}", report::table(&rows));
+        for section in &sections {
+            println!("\n{}", section.trim_end());
+        }
     }
     if killed > 0 {
         eprintln!(

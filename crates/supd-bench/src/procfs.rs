@@ -115,3 +115,25 @@ pub fn runtime_ns(pid: i32) -> Option<u64> {
     }
     Some(sum)
 }
+
+/// Resident set size of `pid`, in KiB (`VmRSS` of `/proc/PID/status`).
+pub fn rss_kib(pid: i32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+/// Open file descriptors of `pid` (entries of `/proc/PID/fd`).
+pub fn fd_count(pid: i32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
+/// Children of `parent` that are zombies.
+pub fn zombie_children(parent: i32) -> Vec<i32> {
+    children(parent)
+        .into_iter()
+        .filter(|(_, s)| s.state == 'Z')
+        .map(|(pid, _)| pid)
+        .collect()
+}

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use crate::procfs;
 
 /// The helper programs of this crate that scenarios run.
-pub const HELPERS: &[&str] = &["bench-stamp", "bench-blast", "bench-ticker"];
+pub const HELPERS: &[&str] = &["bench-stamp", "bench-blast", "bench-ticker", "bench-seq"];
 
 /// Where everything is.
 #[derive(Clone, Debug)]
@@ -147,6 +147,19 @@ pub fn have(cmd: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// Raises this process's soft RLIMIT_NOFILE to its hard limit (supervisors started from here
+/// inherit it: 1,000 programs need some 3,000 descriptors); says what the limits are now.
+pub fn raise_open_files() -> String {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return "unknown (getrlimit failed)".into();
+    };
+    match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+        Ok(()) => format!("{hard} (soft limit raised from {soft} to the hard limit)"),
+        Err(e) => format!("{soft} soft, {hard} hard (cannot raise the soft limit: {e})"),
+    }
 }
 
 pub fn is_root() -> bool {

@@ -122,7 +122,7 @@ pub struct Instance {
     /// CLOCK_MONOTONIC just before the supervisor was spawned.
     pub spawned_ns: u64,
     child: Child,
-    client: PathBuf,
+    pub client: PathBuf,
     exit: Option<ExitStatus>,
 }
 

@@ -11,10 +11,14 @@
 mod backoff;
 mod control;
 mod crash;
+mod hostile;
 mod idle;
 mod launch;
 mod logs;
+mod scale;
 mod shutdown;
+mod signals;
+mod soak;
 mod watch;
 mod zombies;
 
@@ -59,7 +63,26 @@ pub const ALL: &[(&str, &str)] = &[
         "idle-cpu",
         "CPU and wake-ups of an idle supervisor with 100 programs",
     ),
+    (
+        "scale",
+        "10 / 100 / 1,000 programs: start, idle PSS, status --json, SIGTERM; 10,000 lines/s each: CPU",
+    ),
+    (
+        "signals",
+        "10,000 SIGHUP / SIGUSR1 in a burst; 5,000 orphans reaped at once as PID 1",
+    ),
+    (
+        "hostile",
+        "status latency, fds and RSS under hostile clients of the control socket",
+    ),
+    (
+        "soak",
+        "chaos for --duration (default 600 s): kill -9, supctl, reloads, a full log disk (only with --only soak)",
+    ),
 ];
+
+/// Groups that run only when `--only` names them (they take minutes).
+pub const OPT_IN: &[&str] = &["soak"];
 
 /// How much to measure.
 #[derive(Clone, Debug)]
@@ -72,6 +95,8 @@ pub struct Plan {
     pub blast_bytes: u64,
     /// Seconds of the idle-CPU window.
     pub idle_secs: u64,
+    /// Seconds of chaos in the soak.
+    pub soak_secs: u64,
 }
 
 /// What every scenario gets.
@@ -81,6 +106,7 @@ pub struct Ctx {
     /// Scratch directory of this harness run (removed at the end).
     pub scratch: PathBuf,
     counter: std::cell::Cell<usize>,
+    sections: std::cell::RefCell<Vec<String>>,
 }
 
 impl Ctx {
@@ -90,7 +116,18 @@ impl Ctx {
             plan,
             scratch,
             counter: std::cell::Cell::new(0),
+            sections: std::cell::RefCell::new(Vec::new()),
         }
+    }
+
+    /// Adds a Markdown section (a heading and a table, say) printed after the main table.
+    pub fn section(&self, markdown: String) {
+        self.sections.borrow_mut().push(markdown);
+    }
+
+    /// The sections added so far, in order.
+    pub fn sections(&self) -> Vec<String> {
+        self.sections.borrow().clone()
     }
 
     /// A fresh, empty directory for one supervisor's files.
@@ -175,6 +212,10 @@ pub fn run(ctx: &Ctx, name: &str) -> Vec<Row> {
         "shutdown" => shutdown::run(ctx),
         "zombies" => zombies::run(ctx),
         "idle-cpu" => idle::cpu(ctx),
+        "scale" => scale::run(ctx),
+        "signals" => signals::run(ctx),
+        "hostile" => hostile::run(ctx),
+        "soak" => soak::run(ctx),
         _ => Vec::new(),
     }
 }
@@ -233,4 +274,122 @@ pub fn cmdline(pid: i32) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// supd's resident memory and open descriptors at one moment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Usage {
+    pub rss_kib: u64,
+    pub fds: usize,
+}
+
+impl Usage {
+    /// Of `pid` now; zeros once it is gone.
+    pub fn of(pid: i32) -> Usage {
+        Usage {
+            rss_kib: procfs::rss_kib(pid).unwrap_or(0),
+            fds: procfs::fd_count(pid).unwrap_or(0),
+        }
+    }
+}
+
+/// `supctl status` run again and again from a thread of its own (a whole client process
+/// each time, as a user sees it), until [`StatusProbe::finish`].
+pub struct StatusProbe {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Latencies>,
+}
+
+/// What a [`StatusProbe`] saw.
+#[derive(Clone, Debug, Default)]
+pub struct Latencies {
+    /// Wall time of each successful `supctl status`, in ms.
+    pub ms: Vec<f64>,
+    /// Failed runs, and the last failure.
+    pub failures: usize,
+    pub last_failure: Option<String>,
+}
+
+impl Latencies {
+    pub fn p(&self, p: f64) -> Option<f64> {
+        crate::stats::percentile(&self.ms, p)
+    }
+}
+
+impl StatusProbe {
+    /// Starts probing `inst`, one `supctl status` every `every` (back to back when zero).
+    pub fn start(inst: &crate::system::Instance, every: Duration) -> StatusProbe {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let (client, conf, token) = (inst.client.clone(), inst.conf.clone(), inst.token.clone());
+        let thread = std::thread::spawn(move || {
+            let mut seen = Latencies::default();
+            while !flag.load(Ordering::Relaxed) {
+                let start = std::time::Instant::now();
+                let out = std::process::Command::new(&client)
+                    .arg("-c")
+                    .arg(&conf)
+                    .arg("status")
+                    .env(crate::guard::TOKEN_VAR, &token)
+                    .env_remove("SUPD_SOCKET")
+                    .env_remove("SUPD_CONFIG")
+                    .stdin(std::process::Stdio::null())
+                    .output();
+                let took = start.elapsed().as_secs_f64() * 1000.0;
+                match out {
+                    Ok(o) if o.status.success() => seen.ms.push(took),
+                    Ok(o) => {
+                        seen.failures += 1;
+                        seen.last_failure =
+                            Some(String::from_utf8_lossy(&o.stderr).trim().to_string());
+                    }
+                    Err(e) => {
+                        seen.failures += 1;
+                        seen.last_failure = Some(format!("cannot run supctl: {e}"));
+                    }
+                }
+                std::thread::sleep(every);
+            }
+            seen
+        });
+        StatusProbe { stop, thread }
+    }
+
+    /// Stops probing and returns what it saw.
+    pub fn finish(self) -> Latencies {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or_default()
+    }
+}
+
+/// A small deterministic random source (xorshift64*), seeded from the clock; good enough to
+/// pick programs and commands.
+pub struct Dice(u64);
+
+impl Dice {
+    pub fn new() -> Dice {
+        Dice(crate::mono_ns() | 1)
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n.max(1)
+    }
+}
+
+/// A Markdown table from a header and rows of cells.
+pub fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = format!("| {} |\n|", header.join(" | "));
+    for _ in header {
+        out.push_str("---|");
+    }
+    out.push('\n');
+    for row in rows {
+        out.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    out
 }

@@ -217,7 +217,18 @@ impl LogFile {
             .file
             .as_ref()
             .ok_or_else(|| io::Error::other("not open"))?;
-        write_all(file.as_fd(), parts).map_err(io::Error::from)?;
+        if let Err(e) = write_all(file.as_fd(), parts) {
+            // A disk that fills mid-write leaves part of a line; the next line would be glued
+            // to it. Take that part back (only when the file grew by less than this write
+            // since our count: a file truncated behind our back is left alone).
+            if let Ok(m) = file.metadata()
+                && m.len() > self.size
+                && m.len() - self.size < total
+            {
+                let _ = file.set_len(self.size);
+            }
+            return Err(io::Error::from(e));
+        }
         self.size += total;
         Ok(())
     }
