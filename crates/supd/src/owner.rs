@@ -34,6 +34,10 @@ use crate::status;
 use crate::timers::Timers;
 use crate::wording;
 
+/// Exits handled in one turn of the loop; more wait for the next turn, behind the requests
+/// that arrived meanwhile (5,000 orphans ending at once must not stall `supctl status`).
+const REAP_BATCH: usize = 256;
+
 /// A client waiting for the core's answer ([`Effect::Reply`], [`Effect::Reloaded`]).
 struct Waiting {
     id: u64,
@@ -378,7 +382,15 @@ impl Owner {
 
     /// Collects every ended child and tells the core.
     fn reap(&mut self) {
+        let mut reaped = 0;
         let none_left = loop {
+            if reaped == REAP_BATCH {
+                // More may be waiting (thousands of orphans at once, as PID 1): let the
+                // control requests queued meanwhile in, then carry on.
+                let _ = self.events.send(Event::Signal(Sig::Chld));
+                break false;
+            }
+            reaped += 1;
             match reap_one() {
                 Reaped::Child { pid, ended } => {
                     let status = match ended {

@@ -1,6 +1,6 @@
 //! Soak and chaos (supd only, opt-in: `--only soak`, `--duration SECS`, default 600).
 //!
-//! 50 programs `bench-seq 50 STATE` (numbered lines, see that helper) write their stdout to
+//! 50 programs `bench-seq 250 STATE` (250 numbered lines a second, see that helper) write their stdout to
 //! log files of supd's (`log_max_size = "256KB"`, so they rotate; `log_backups` high enough
 //! that nothing is deleted); the log of `p49` is on a 20 MB tmpfs of its own. For the
 //! duration, a chaos driver (one thread, a tick every 50 ms) asks `status` over the socket,
@@ -37,7 +37,10 @@ use crate::wire;
 use crate::{Res, procfs};
 
 const PROGRAMS: usize = 50;
-const RATE: &str = "50";
+/// Lines a second per program: enough that every program's output buffer in supd (about
+/// 6,000 short lines) is full well within the first minute, so the 1-minute sample the end
+/// is compared with is supd's steady state, not a buffer still filling.
+const RATE: &str = "250";
 const DISK_PROGRAM: &str = "p49";
 const TICK: Duration = Duration::from_millis(50);
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
