@@ -76,6 +76,16 @@ pub struct CtlOutput {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for CtlOutput {
+    fn from(out: std::process::Output) -> Self {
+        CtlOutput {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 /// Output captured from a pipe by a background thread.
 #[derive(Clone, Default)]
 pub struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -389,11 +399,7 @@ pub fn ctl_at(socket: &Path, args: &[&str]) -> CtlOutput {
         .env_remove("SUPD_CONFIG")
         .output()
         .expect("run supctl");
-    CtlOutput {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    out.into()
 }
 
 /// `PATH` with this crate's helper programs first.
@@ -538,11 +544,7 @@ pub fn run_supd(dir: &Path, args: &[&str]) -> CtlOutput {
         .stdin(Stdio::null())
         .output()
         .expect("run supd");
-    CtlOutput {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    out.into()
 }
 
 /// The fields of `/proc/PID/stat` after the command name: index 0 is field 3 (`state`),

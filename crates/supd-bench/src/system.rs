@@ -225,12 +225,28 @@ impl Instance {
         }
     }
 
-    /// The supervisor's live children (zombies excluded).
+    /// The supervisor's live children (zombies excluded), its programs: supd's keeper is
+    /// not one of them.
     pub fn children(&self) -> Vec<(i32, procfs::Stat)> {
+        let keeper = self.keeper();
         procfs::children(self.pid)
             .into_iter()
-            .filter(|(_, s)| s.state != 'Z' && s.state != 'X')
+            .filter(|(pid, s)| s.state != 'Z' && s.state != 'X' && Some(*pid) != keeper)
             .collect()
+    }
+
+    /// supd's keeper process (`supd keeper`, started when supd is not PID 1), if any.
+    pub fn keeper(&self) -> Option<i32> {
+        procfs::children(self.pid).into_iter().find_map(|(pid, _)| {
+            let argv = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            argv.starts_with(b"supd\0keeper\0").then_some(pid)
+        })
+    }
+
+    /// The supervisor's PSS: supd's with its keeper's, which is part of its cost.
+    pub fn pss_kib(&self) -> Option<u64> {
+        let keeper = self.keeper().map_or(Some(0), procfs::pss_kib)?;
+        Some(procfs::pss_kib(self.pid)? + keeper)
     }
 
     /// Waits until the supervisor has `n` live children, then past its 1 s readiness time

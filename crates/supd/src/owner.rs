@@ -36,7 +36,7 @@ use crate::wording;
 
 /// Exits handled in one turn of the loop; more wait for the next turn, behind the requests
 /// that arrived meanwhile (5,000 orphans ending at once must not stall `supctl status`).
-const REAP_BATCH: usize = 256;
+const REAP_BATCH: usize = 64;
 
 /// A client waiting for the core's answer ([`Effect::Reply`], [`Effect::Reloaded`]).
 struct Waiting {

@@ -91,16 +91,13 @@ pub fn run(ctx: &Ctx) -> Vec<Row> {
                 row.group = "hostile";
                 rows.push(row);
                 let [b, d, a] = o.usage;
+                let [p50, p99, failed] = o.during.cells();
                 table.push(vec![
                     o.attack.label().to_string(),
                     o.did.clone(),
-                    o.during.p(50.0).map_or("–".into(), crate::report::number),
-                    o.during.p(99.0).map_or("–".into(), crate::report::number),
-                    format!(
-                        "{} of {}",
-                        o.during.failures,
-                        o.during.failures + o.during.ms.len()
-                    ),
+                    p50,
+                    p99,
+                    failed,
                     format!("{} / {} / {}", b.fds, d.fds, a.fds),
                     format!("{} / {} / {}", b.rss_kib, d.rss_kib, a.rss_kib),
                     if o.alive { "yes" } else { "**no**" }.into(),

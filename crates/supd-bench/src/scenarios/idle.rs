@@ -28,7 +28,7 @@ pub fn memory(ctx: &Ctx) -> Vec<Row> {
                 let mut inst =
                     Instance::start(&ctx.tools, sys, dir, &sleepers(n), Options::default())?;
                 inst.settle(n, IDLE_QUIET)?;
-                let kib = procfs::pss_kib(inst.pid).ok_or("cannot read /proc/PID/smaps_rollup")?;
+                let kib = inst.pss_kib().ok_or("cannot read /proc/PID/smaps_rollup")?;
                 Ok(kib as f64 / 1024.0)
             },
         );

@@ -314,6 +314,16 @@ impl Latencies {
     pub fn p(&self, p: f64) -> Option<f64> {
         crate::stats::percentile(&self.ms, p)
     }
+
+    /// The three table cells of a probe: p50, p99 (ms) and "failed of all".
+    pub fn cells(&self) -> [String; 3] {
+        let p = |q| self.p(q).map_or("–".into(), crate::report::number);
+        [
+            p(50.0),
+            p(99.0),
+            format!("{} of {}", self.failures, self.failures + self.ms.len()),
+        ]
+    }
 }
 
 impl StatusProbe {

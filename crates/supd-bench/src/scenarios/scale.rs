@@ -158,7 +158,7 @@ fn idle_figures(ctx: &Ctx, n: usize) -> Res<Figures> {
     drop(conn);
     let start_ms = ms(inst.spawned_ns, all_running);
     std::thread::sleep(Duration::from_secs(3));
-    let pss = procfs::pss_kib(inst.pid).map(|v| v as f64);
+    let pss = inst.pss_kib().map(|v| v as f64);
     let mut samples = Series::default();
     for _ in 0..ctx.plan.samples.min(10) {
         let t = Instant::now();

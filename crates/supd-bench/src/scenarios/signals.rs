@@ -59,16 +59,13 @@ pub fn run(ctx: &Ctx) -> Vec<Row> {
                     "0",
                     |v| v == 0.0,
                 ));
+                let [p50, p99, failed] = s.during.cells();
                 table.push(vec![
                     s.signal.to_string(),
                     format!("{:.0}", s.burst_ms),
-                    s.during.p(50.0).map_or("–".into(), crate::report::number),
-                    s.during.p(99.0).map_or("–".into(), crate::report::number),
-                    format!(
-                        "{} of {}",
-                        s.during.failures,
-                        s.during.failures + s.during.ms.len()
-                    ),
+                    p50,
+                    p99,
+                    failed,
                     format!("{} → {}", s.before.rss_kib, s.after.rss_kib),
                     format!("{} → {}", s.before.fds, s.after.fds),
                     if s.alive { "yes" } else { "**no**" }.into(),

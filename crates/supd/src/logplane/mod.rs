@@ -13,6 +13,10 @@
 //!
 //! A pump runs until its pipe reaches end of file — that is, until every process holding the
 //! write end has exited — so lines written just before a program dies are never lost.
+//! The pump of a new run of a program starts reading only once the previous run's pump of
+//! the same stream is done (or after [`ORDER_WAIT`], for a pipe a leftover process still
+//! holds open), so a restarted program's lines never come before its previous run's last
+//! ones; meanwhile the new run's output waits in its pipe.
 
 pub mod format;
 pub mod framer;
@@ -30,7 +34,7 @@ use std::sync::Arc;
 use supd_core::ProgId;
 use supd_proto::Stream;
 use tokio::net::unix::pipe;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
 
 use format::ConsoleFormat;
 use framer::Framer;
@@ -46,6 +50,10 @@ const READ_SIZE: usize = 256 * 1024;
 const COALESCE: std::time::Duration = std::time::Duration::from_millis(5);
 /// Reads smaller than this are "small writes" for [`COALESCE`].
 const SMALL_READ: usize = 16 * 1024;
+
+/// How long a new run's pump waits for the previous run's to be done before it reads
+/// anyway (a process left from that run may hold the old pipe open for ever).
+const ORDER_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Writes out a last line that has no `\n` yet (the pump is ending early).
 async fn flush_partial(
@@ -109,6 +117,8 @@ pub struct LogPlane {
     /// Pumps still running; the daemon waits for zero before exiting.
     pumps: Cell<usize>,
     drained: tokio::sync::Notify,
+    /// Per program and stream, the end of its latest pump (the sender is dropped then).
+    latest_pump: RefCell<HashMap<(ProgId, usize), oneshot::Receiver<()>>>,
 }
 
 thread_local! {
@@ -167,6 +177,7 @@ impl LogPlane {
             followers: RefCell::new(None),
             pumps: Cell::new(0),
             drained: tokio::sync::Notify::new(),
+            latest_pump: RefCell::default(),
         });
         plane.set_programs(&style.names);
         plane
@@ -244,7 +255,16 @@ impl LogPlane {
             }
         };
         self.pumps.set(self.pumps.get() + 1);
-        tokio::task::spawn_local(pump(self.clone(), prog, stream, rx, target));
+        let (done, end) = oneshot::channel();
+        let previous = self
+            .latest_pump
+            .borrow_mut()
+            .insert((prog, stream as usize), end);
+        let order = Order {
+            after: previous,
+            done,
+        };
+        tokio::task::spawn_local(pump(self.clone(), prog, stream, rx, target, order));
     }
 
     /// Resolves once every pump has reached end of file.
@@ -385,13 +405,27 @@ impl LogPlane {
     }
 }
 
+/// Where a pump stands among the runs of its program's stream.
+struct Order {
+    /// The end of the previous run's pump, if there is one.
+    after: Option<oneshot::Receiver<()>>,
+    /// Dropped when this pump ends: the next run's pump may go.
+    done: oneshot::Sender<()>,
+}
+
 async fn pump(
     plane: Rc<LogPlane>,
     prog: ProgId,
     stream: Stream,
     rx: pipe::Receiver,
     target: Target,
+    order: Order,
 ) {
+    if let Some(previous) = order.after {
+        // Err once the previous pump is done (its sender dropped): that is the signal.
+        let _ = tokio::time::timeout(ORDER_WAIT, previous).await;
+    }
+    let _done = order.done;
     let mut framer = Framer::default();
     let mut capacity = supd_sys::pipe::pipe_size(rx.as_fd()).unwrap_or(64 * 1024);
     let mut last_small_read: Option<std::time::Instant> = None;
