@@ -21,6 +21,22 @@ pub fn mono_ns() -> u64 {
     ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
 }
 
+/// Sleeps until `CLOCK_MONOTONIC` reads `due_ns` (at once when it is past): the pacing of
+/// the helper programs that write at a fixed rate.
+pub fn sleep_until_mono(due_ns: u64) {
+    if due_ns > mono_ns() {
+        let at = nix::sys::time::TimeSpec::new(
+            (due_ns / 1_000_000_000) as _,
+            (due_ns % 1_000_000_000) as _,
+        );
+        let _ = nix::time::clock_nanosleep(
+            ClockId::CLOCK_MONOTONIC,
+            nix::time::ClockNanosleepFlags::TIMER_ABSTIME,
+            &at,
+        );
+    }
+}
+
 /// Nanoseconds in a duration (saturating).
 pub fn ns(d: Duration) -> u64 {
     d.as_nanos().min(u64::MAX as u128) as u64

@@ -11,9 +11,7 @@
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 
-use nix::sys::time::TimeSpec;
-use nix::time::{ClockId, ClockNanosleepFlags, clock_nanosleep};
-use supd_bench::{Stamp, mono_ns};
+use supd_bench::{Stamp, sleep_until_mono};
 
 fn main() {
     let start = Stamp::now();
@@ -36,15 +34,7 @@ fn main() {
     });
     let mut out = std::io::stdout().lock();
     for seq in 0u64.. {
-        let due = start.ns + seq * interval;
-        if due > mono_ns() {
-            let at = TimeSpec::new((due / 1_000_000_000) as _, (due % 1_000_000_000) as _);
-            let _ = clock_nanosleep(
-                ClockId::CLOCK_MONOTONIC,
-                ClockNanosleepFlags::TIMER_ABSTIME,
-                &at,
-            );
-        }
+        sleep_until_mono(start.ns + seq * interval);
         // stdout is line-buffered: one write() per line.
         if out
             .write_all(format!("{run} {seq}\n").as_bytes())

@@ -9,9 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use nix::sys::time::TimeSpec;
-use nix::time::{ClockId, ClockNanosleepFlags, clock_nanosleep};
-use supd_bench::{Stamp, mono_ns};
+use supd_bench::{Stamp, sleep_until_mono};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,15 +44,7 @@ fn main() {
     // stdout is line-buffered: one write() per line.
     let mut out = std::io::stdout().lock();
     for i in 0..total {
-        let due = start.ns + i * interval;
-        if due > mono_ns() {
-            let at = TimeSpec::new((due / 1_000_000_000) as _, (due % 1_000_000_000) as _);
-            let _ = clock_nanosleep(
-                ClockId::CLOCK_MONOTONIC,
-                ClockNanosleepFlags::TIMER_ABSTIME,
-                &at,
-            );
-        }
+        sleep_until_mono(start.ns + i * interval);
         if out.write_all(&line).and_then(|()| out.flush()).is_err() {
             std::process::exit(1);
         }
