@@ -391,15 +391,22 @@ impl Drop for Supd {
 
 /// Runs `supctl --socket SOCKET ARGS`.
 pub fn ctl_at(socket: &Path, args: &[&str]) -> CtlOutput {
-    let out = Command::new(bin("supctl"))
+    ctl_through(Command::new(bin("supctl")), socket, args)
+}
+
+/// Runs `launcher --socket SOCKET ARGS`, where `launcher` ends in supctl (supctl itself, or
+/// a command that runs it, such as `setpriv ... supctl`), without the environment's socket
+/// or config.
+pub fn ctl_through(mut launcher: Command, socket: &Path, args: &[&str]) -> CtlOutput {
+    launcher
         .arg("--socket")
         .arg(socket)
         .args(args)
         .env_remove("SUPD_SOCKET")
         .env_remove("SUPD_CONFIG")
         .output()
-        .expect("run supctl");
-    out.into()
+        .expect("run supctl")
+        .into()
 }
 
 /// `PATH` with this crate's helper programs first.

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::process::Command;
 
 use supd_tests::{
-    CtlOutput, DEADLINE, StartOptions, Supd, alive, bin, ensure_tools, is_root, run_supd,
-    wait_until,
+    CtlOutput, DEADLINE, StartOptions, Supd, alive, bin, ctl_through, ensure_tools, is_root,
+    run_supd, wait_until,
 };
 
 /// nobody/nogroup, and Debian's `users` group (gid 100).
@@ -58,16 +58,8 @@ fn ctl_as(socket: &Path, uid: u32, gid: u32, groups: &[u32], args: &[&str]) -> C
         let list: Vec<String> = groups.iter().map(u32::to_string).collect();
         cmd.arg(format!("--groups={}", list.join(",")));
     }
-    let out = cmd
-        .arg(bin("supctl"))
-        .arg("--socket")
-        .arg(socket)
-        .args(args)
-        .env_remove("SUPD_SOCKET")
-        .env_remove("SUPD_CONFIG")
-        .output()
-        .expect("run setpriv supctl");
-    out.into()
+    cmd.arg(bin("supctl"));
+    ctl_through(cmd, socket, args)
 }
 
 #[test]
