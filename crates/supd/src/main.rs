@@ -25,6 +25,8 @@ mod probe;
 mod signals;
 mod source;
 mod status;
+#[allow(dead_code)] // used by the HTTP interface and the event listeners, being added
+mod supervisor;
 mod timers;
 mod watch;
 mod wording;
