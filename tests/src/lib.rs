@@ -609,7 +609,6 @@ pub fn assert_clear_message(text: &str) {
 /// test process), printing that it does. Returns why not when they cannot be had, so the
 /// test can skip saying so. CI machines start bare; this is how the tests bring their tools.
 pub fn ensure_tools(commands: &[&str], packages: &[&str]) -> Result<(), String> {
-    static APT: Mutex<bool> = Mutex::new(false);
     let missing = |cmds: &[&str]| -> Vec<String> {
         cmds.iter()
             .filter(|c| {
@@ -625,17 +624,29 @@ pub fn ensure_tools(commands: &[&str], packages: &[&str]) -> Result<(), String> 
     if missing(commands).is_empty() {
         return Ok(());
     }
+    apt_install(packages)
+        .map_err(|e| format!("{} not installed, and {e}", missing(commands).join(", ")))?;
+    match missing(commands).as_slice() {
+        [] => Ok(()),
+        still => Err(format!(
+            "{} still missing after installing {}",
+            still.join(", "),
+            packages.join(" ")
+        )),
+    }
+}
+
+/// Installs the Debian `packages` with apt-get (`apt-get update` once per test process),
+/// printing that it does; why not when that is impossible (not root, no apt-get) or fails.
+pub fn apt_install(packages: &[&str]) -> Result<(), String> {
+    static APT: Mutex<bool> = Mutex::new(false);
     if !is_root() || !Path::new("/usr/bin/apt-get").exists() {
         return Err(format!(
-            "{} not installed, and cannot install {} here (needs root and apt-get)",
-            missing(commands).join(", "),
+            "cannot install {} here (needs root and apt-get)",
             packages.join(" ")
         ));
     }
     let mut updated = APT.lock().unwrap_or_else(|e| e.into_inner());
-    if missing(commands).is_empty() {
-        return Ok(());
-    }
     eprintln!("installing {} for this test (apt-get)", packages.join(" "));
     let apt = |args: &[&str]| {
         Command::new("apt-get")
@@ -654,14 +665,7 @@ pub fn ensure_tools(commands: &[&str], packages: &[&str]) -> Result<(), String> 
     if !apt(&install) {
         return Err(format!("apt-get install {} failed", packages.join(" ")));
     }
-    match missing(commands).as_slice() {
-        [] => Ok(()),
-        still => Err(format!(
-            "{} still missing after installing {}",
-            still.join(", "),
-            packages.join(" ")
-        )),
-    }
+    Ok(())
 }
 
 /// Lines of `from` as they come, through a channel (so a test can wait for one with a
@@ -677,4 +681,52 @@ pub fn line_channel(from: impl Read + Send + 'static) -> std::sync::mpsc::Receiv
         }
     });
     rx
+}
+
+/// The `bin` directory of a virtualenv under `target/` holding the pip `supervisor` and
+/// `superlance` packages (supervisorctl, supervisord, crashmail, httpok...): the real
+/// clients that the drop-in tests drive supd with. Created once (`python3 -m venv`, with
+/// Debian's python3-venv installed when needed) and reused by later runs; returns why not
+/// when it cannot be had (no python, pip without network), so the test can skip saying so.
+pub fn supervisor_clients() -> Result<PathBuf, String> {
+    static MADE: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    let venv = bin_dir()
+        .parent()
+        .map(|target| target.join("dropin").join("venv"))
+        .ok_or("cannot find the target directory")?;
+    let bin = venv.join("bin");
+    let wanted = ["supervisorctl", "supervisord", "crashmail", "httpok"];
+    if wanted.iter().all(|b| bin.join(b).exists()) {
+        return Ok(bin);
+    }
+    let make_venv = || {
+        Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !make_venv() {
+        // Debian's python3 has no ensurepip without python3-venv.
+        apt_install(&["python3", "python3-venv"])?;
+        if !make_venv() {
+            return Err(format!("python3 -m venv {} failed", venv.display()));
+        }
+    }
+    eprintln!(
+        "installing supervisor and superlance into {} (pip)",
+        venv.display()
+    );
+    let pip = Command::new(bin.join("pip"))
+        .args(["install", "-q", "--disable-pip-version-check"])
+        .args(["supervisor==4.3.0", "superlance==2.0.0"])
+        .status()
+        .map_err(|e| format!("cannot run pip: {e}"))?;
+    if !pip.success() || !wanted.iter().all(|b| bin.join(b).exists()) {
+        return Err("pip install supervisor superlance failed (no network?)".into());
+    }
+    Ok(bin)
 }
