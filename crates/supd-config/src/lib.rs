@@ -33,6 +33,7 @@
 mod diagnostic;
 pub mod duration;
 mod envfile;
+pub mod event_types;
 pub mod include;
 mod interpolate;
 mod parse;
@@ -49,7 +50,7 @@ pub mod keys {
     pub use crate::parse::SUPD_KEYS;
     pub use crate::parse::group::GROUP_KEYS;
     pub use crate::parse::health::HEALTH_KEYS;
-    pub use crate::parse::program::PROGRAM_KEYS;
+    pub use crate::parse::program::{LISTENER_KEYS, PROGRAM_KEYS};
     pub use crate::parse::watch::WATCH_KEYS;
 }
 

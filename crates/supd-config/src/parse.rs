@@ -48,7 +48,7 @@ use crate::spec::{
 use select::{Known, Universe};
 use walker::{Field, InstanceVar, Section, Value, Walker, resolve};
 
-const TOP_KEYS: &[&str] = &["supd", "program", "group"];
+const TOP_KEYS: &[&str] = &["supd", "program", "eventlistener", "group"];
 /// The keys of `[supd]`.
 pub const SUPD_KEYS: &[&str] = &[
     "socket",
@@ -68,10 +68,12 @@ struct Included {
     text: String,
 }
 
-/// One `[program.NAME]` or `[group.NAME]` table of one of the files.
+/// One `[program.NAME]`, `[eventlistener.NAME]` or `[group.NAME]` table of one of the files.
 struct Entry<'t, 'i> {
     /// Index of the file's walker.
     file: usize,
+    /// The top-level key it is under (`program`, `eventlistener`, `group`).
+    kind: &'static str,
     name: String,
     sec: Section<'t, 'i>,
 }
@@ -91,6 +93,13 @@ const PROGRAMS: TableKind = TableKind {
     key: "program",
     tables_expected: "a table of programs like [program.web]",
     table_expected: "a table like [program.web]",
+    name_problem: program_name_problem,
+};
+
+const LISTENERS: TableKind = TableKind {
+    key: "eventlistener",
+    tables_expected: "a table of event listeners like [eventlistener.crashmail]",
+    table_expected: "a table like [eventlistener.crashmail]",
     name_problem: program_name_problem,
 };
 
@@ -148,8 +157,9 @@ pub(crate) fn parse(
     for &(file, table) in &tables[1..] {
         included_top_level(&mut walkers[file], &Section::root(table), path);
     }
-    let entries = named_tables(&mut walkers, &tables, &PROGRAMS);
-    let group_entries = named_tables(&mut walkers, &tables, &GROUPS);
+    // Event listeners are programs too: one set of names, one start order.
+    let entries = named_tables(&mut walkers, &tables, &[&PROGRAMS, &LISTENERS]);
+    let group_entries = named_tables(&mut walkers, &tables, &[&GROUPS]);
     let active_profiles = dedup(&options.profiles);
     let mut universe = Universe {
         programs: Vec::with_capacity(entries.len()),
@@ -307,24 +317,42 @@ fn read_includes(main: &mut Walker, field: &Field, order: &mut Vec<PathBuf>) -> 
     out
 }
 
-/// Every table of `kind` (`[program.NAME]`) of every file, in file order (the main file
-/// first), each name once: a second definition is reported, naming the first.
+/// Every table of `kinds` (`[program.NAME]`) of every file, in file order (the main file
+/// first), each name once among all the kinds: a second definition is reported, naming the
+/// first.
 fn named_tables<'t, 'i>(
     walkers: &mut [Walker],
     tables: &[(usize, &'t DeTable<'i>)],
-    kind: &TableKind,
+    kinds: &[&TableKind],
 ) -> Vec<Entry<'t, 'i>> {
-    let noun = kind.key;
     let mut entries: Vec<Entry> = Vec::new();
-    // name -> (file, line) of its first definition
-    let mut first: Vec<(String, usize, usize)> = Vec::new();
+    // name -> (kind, file, line) of its first definition
+    let mut first: Vec<(String, &'static str, usize, usize)> = Vec::new();
     for &(file, table) in tables {
+        for kind in kinds {
+            named_tables_of(walkers, file, table, kind, &mut first, &mut entries);
+        }
+    }
+    entries
+}
+
+/// The tables of `kind` in the file `file` (see [`named_tables`]).
+fn named_tables_of<'t, 'i>(
+    walkers: &mut [Walker],
+    file: usize,
+    table: &'t DeTable<'i>,
+    kind: &TableKind,
+    first: &mut Vec<(String, &'static str, usize, usize)>,
+    entries: &mut Vec<Entry<'t, 'i>>,
+) {
+    let noun = kind.key;
+    {
         let Some(field) = Section::root(table).get(kind.key) else {
-            continue;
+            return;
         };
         let w = &mut walkers[file];
         let Some(sec) = w.table(field, kind.tables_expected) else {
-            continue;
+            return;
         };
         for (key, value) in sec.table.iter() {
             let name: &str = key.get_ref();
@@ -334,16 +362,24 @@ fn named_tables<'t, 'i>(
             if let Some(problem) = (kind.name_problem)(name) {
                 w.error(at, &key_path, problem);
             }
-            if let Some((_, f, line)) = first.iter().find(|(n, _, _)| n == name) {
-                let message = format!(
-                    "{noun} {name:?} is already defined in {}:{line} (a {noun} may be \
-                     defined only once in a config file and the files it includes)",
-                    walkers[*f].file().display()
-                );
+            if let Some((_, other, f, line)) = first.iter().find(|(n, _, _, _)| n == name) {
+                let message = if *other == noun {
+                    format!(
+                        "{noun} {name:?} is already defined in {}:{line} (a {noun} may be \
+                         defined only once in a config file and the files it includes)",
+                        walkers[*f].file().display()
+                    )
+                } else {
+                    format!(
+                        "{noun} {name:?} has the name of the {other} defined in {}:{line} \
+                         (programs and event listeners share one set of names)",
+                        walkers[*f].file().display()
+                    )
+                };
                 walkers[file].error(at, &key_path, message);
                 continue;
             }
-            first.push((name.to_string(), file, w.line(at)));
+            first.push((name.to_string(), noun, file, w.line(at)));
             let field = Field {
                 key: key_path,
                 value,
@@ -353,12 +389,12 @@ fn named_tables<'t, 'i>(
             };
             entries.push(Entry {
                 file,
+                kind: kind.key,
                 name: name.to_string(),
                 sec,
             });
         }
     }
-    entries
 }
 
 /// An included file may hold only `[program.*]` and `[group.*]` tables.
@@ -367,17 +403,17 @@ fn included_top_level(w: &mut Walker, root: &Section, main_file: &Path) {
         let name: &str = key.get_ref();
         let at = key.span().start;
         match name {
-            "program" | "group" => {}
+            "program" | "eventlistener" | "group" => {}
             "supd" => {
                 let message = format!(
                     "[supd] is only allowed in the main config file {} (an included file may \
-                     only define [program.*] and [group.*] tables)",
+                     only define [program.*], [eventlistener.*] and [group.*] tables)",
                     main_file.display()
                 );
                 w.error(at, "supd", message);
             }
             _ => {
-                let known = &["program", "group"];
+                let known = &["program", "eventlistener", "group"];
                 let message = suggest::unknown_key_message(name, known, suggest::TOP_HINTS);
                 w.error(at, &root.child(name), message);
             }
@@ -450,7 +486,8 @@ fn read_program(
             None => Vec::new(),
         };
         w.vars.program_file = file_vars.clone();
-        let read = program::program(w, &e.name, &e.sec, universe);
+        let listener = e.kind == LISTENERS.key;
+        let read = program::program(w, &e.name, &e.sec, universe, listener);
         let mut spec = read.spec;
         let instance_var = known
             .instances
@@ -757,7 +794,7 @@ fn supervisord_headers(text: &str) -> Vec<SupervisordHeader> {
             continue;
         }
         let (key, message) = match section {
-            "program" | "group" => {
+            "program" | "eventlistener" | "group" => {
                 let key = format!("{section}.{}", key_segment(name));
                 let extra = if section == "group" {
                     " with programs = [\"...\"]"

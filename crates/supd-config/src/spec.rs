@@ -51,7 +51,13 @@ impl Config {
         message: impl Into<String>,
     ) -> Diagnostic {
         let table = split_instance(program).map_or(program, |(base, _)| base);
-        let table_key = format!("program.{}", crate::diagnostic::key_segment(table));
+        let segment = crate::diagnostic::key_segment(table);
+        let listener = format!("eventlistener.{segment}");
+        let table_key = if self.locations.find(&listener).is_some() {
+            listener
+        } else {
+            format!("program.{segment}")
+        };
         self.located(&table_key, &format!("{table_key}.{key}"), message.into())
     }
 
@@ -305,6 +311,16 @@ pub struct ProgramSpec {
     pub log_backups: u32,
     pub watch: Option<WatchSpec>,
     pub health: Option<HealthSpec>,
+    /// The `stdin` key. Default [`StdinMode::Null`].
+    pub stdin: StdinMode,
+    /// `stdout_events`: each line written to stdout is also a `PROCESS_LOG_STDOUT` event for
+    /// the event listeners (supervisord's `stdout_events_enabled`). Default false.
+    pub stdout_events: bool,
+    /// `stderr_events`: the same for stderr (`PROCESS_LOG_STDERR`). Default false.
+    pub stderr_events: bool,
+    /// Set for an `[eventlistener.NAME]`: its stdin and stdout carry supervisord's event
+    /// listener protocol (stdin is always a pipe; stdout is never logged).
+    pub listener: Option<ListenerSpec>,
 }
 
 impl ProgramSpec {
@@ -336,8 +352,36 @@ impl ProgramSpec {
             log_backups: 5,
             watch: None,
             health: None,
+            stdin: StdinMode::Null,
+            stdout_events: false,
+            stderr_events: false,
+            listener: None,
         }
     }
+}
+
+/// The `stdin` key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StdinMode {
+    /// `/dev/null` (default).
+    Null,
+    /// `"pipe"`: a pipe whose write end supd keeps, so clients can write to the program
+    /// (supervisord's `sendProcessStdin`).
+    Pipe,
+}
+
+/// What makes a program an event listener (`[eventlistener.NAME]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerSpec {
+    /// The pool: the NAME of the table, shared by its instances (an event goes to one
+    /// ready process of the pool).
+    pub pool: String,
+    /// The concrete event types it subscribes to (parents expanded), each once, in
+    /// [`crate::event_types::EventType::ALL`] order.
+    pub events: Vec<crate::event_types::EventType>,
+    /// Events kept for the pool while no process of it is ready; beyond it the oldest is
+    /// dropped. Default 10.
+    pub buffer_size: usize,
 }
 
 /// The `ready` key.

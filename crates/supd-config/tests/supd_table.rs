@@ -184,6 +184,6 @@ fn top_level_shapes() {
     );
     assert_eq!(
         problem("whatever = 1"),
-        r#"1: whatever: unknown key "whatever" (known keys: supd, program, group)"#
+        r#"1: whatever: unknown key "whatever" (known keys: supd, program, eventlistener, group)"#
     );
 }

@@ -21,7 +21,10 @@ use super::walker::{
     set,
 };
 use super::{health, suggest, watch};
-use crate::spec::{OutputTarget, ProgramSpec, Readiness, RestartPolicy, UserSpec};
+use crate::event_types;
+use crate::spec::{
+    ListenerSpec, OutputTarget, ProgramSpec, Readiness, RestartPolicy, StdinMode, UserSpec,
+};
 
 /// The keys of `[program.NAME]`.
 pub const PROGRAM_KEYS: &[&str] = &[
@@ -52,7 +55,44 @@ pub const PROGRAM_KEYS: &[&str] = &[
     "env_file",
     "profiles",
     "instances",
+    "stdin",
+    "stdout_events",
+    "stderr_events",
 ];
+
+/// The keys of `[eventlistener.NAME]`: a program's, less those its protocol takes over
+/// (stdin, stdout) or that make no sense for it (readiness, oneshot, watching), plus its own.
+pub const LISTENER_KEYS: &[&str] = &[
+    "command",
+    "directory",
+    "environment",
+    "user",
+    "umask",
+    "autostart",
+    "restart",
+    "exit_codes",
+    "min_uptime",
+    "restart_delay",
+    "max_restart_delay",
+    "start_retries",
+    "stop_signal",
+    "stop_timeout",
+    "depends_on",
+    "critical",
+    "stderr",
+    "log_max_size",
+    "log_backups",
+    "stderr_events",
+    "env_file",
+    "profiles",
+    "instances",
+    "events",
+    "buffer_size",
+];
+
+/// Events a listener pool keeps while none of its processes is ready, by default
+/// (supervisord's `buffer_size`).
+pub const DEFAULT_BUFFER_SIZE: usize = 10;
 
 /// A program as read, with its `depends_on` edges for the cycle search.
 pub(super) struct Program {
@@ -60,10 +100,27 @@ pub(super) struct Program {
     pub node: Node,
 }
 
-/// Reads `[program.NAME]`; `programs` are the programs of every file (for `depends_on`).
-/// The spec is named `NAME`; the caller renames instances.
-pub(super) fn program(w: &mut Walker, name: &str, sec: &Section, programs: &Universe) -> Program {
-    w.check_keys(sec, PROGRAM_KEYS, suggest::PROGRAM_HINTS);
+/// Reads `[program.NAME]` (or `[eventlistener.NAME]` when `listener`); `programs` are the
+/// programs of every file (for `depends_on`). The spec is named `NAME`; the caller renames
+/// instances.
+pub(super) fn program(
+    w: &mut Walker,
+    name: &str,
+    sec: &Section,
+    programs: &Universe,
+    listener: bool,
+) -> Program {
+    let keys = if listener {
+        LISTENER_KEYS
+    } else {
+        PROGRAM_KEYS
+    };
+    let hints = if listener {
+        suggest::LISTENER_HINTS
+    } else {
+        suggest::PROGRAM_HINTS
+    };
+    w.check_keys(sec, keys, hints);
     let mut spec = ProgramSpec::new(name, Vec::new());
     read_process(w, sec, &mut spec);
     read_lifecycle(w, sec, &mut spec);
@@ -73,7 +130,68 @@ pub(super) fn program(w: &mut Walker, name: &str, sec: &Section, programs: &Univ
     let base = spec.directory.clone().unwrap_or_else(|| w.base.clone());
     spec.watch = sec.get("watch").and_then(|f| watch::watch(w, f, &base));
     spec.health = sec.get("health").and_then(|f| health::health(w, f));
+    if listener {
+        read_listener(w, sec, &mut spec);
+    }
     Program { spec, node }
+}
+
+/// What makes an event listener: `events`, `buffer_size`; its stdin and stdout are the
+/// protocol's.
+fn read_listener(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec) {
+    let mut events = Vec::new();
+    match sec.get("events") {
+        None => w.error(sec.at, &sec.path, "missing required key \"events\""),
+        Some(f) => {
+            let items = w
+                .string_items(
+                    &f,
+                    "an array of event types like [\"PROCESS_STATE_EXITED\"]",
+                )
+                .unwrap_or_default();
+            for (name, at) in items {
+                match event_types::select(&name) {
+                    Some(types) => events.extend(types),
+                    None => {
+                        let names = event_types::names();
+                        let message = match suggest::nearest(&name, &names) {
+                            Some(near) => {
+                                format!("unknown event type {name:?} (did you mean {near:?}?)")
+                            }
+                            None => format!(
+                                "unknown event type {name:?} (supervisord's types are \
+                                 PROCESS_STATE, PROCESS_STATE_EXITED, PROCESS_LOG_STDOUT, TICK_60, \
+                                 SUPERVISOR_STATE_CHANGE, PROCESS_GROUP and their kin)"
+                            ),
+                        };
+                        w.error(at, &f.key, message);
+                    }
+                }
+            }
+        }
+    }
+    events.sort();
+    events.dedup();
+    let buffer_size = sec
+        .get("buffer_size")
+        .and_then(|f| w.integer(&f, 0..=1_000_000, "a number of events from 0 to 1000000"))
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(DEFAULT_BUFFER_SIZE);
+    if spec.stderr == OutputTarget::Stdout
+        && let Some(f) = sec.get("stderr")
+    {
+        w.bad(
+            &f,
+            "an event listener's stdout carries the listener protocol: its stderr cannot go there",
+        );
+    }
+    spec.stdin = StdinMode::Pipe;
+    spec.stdout = OutputTarget::Null;
+    spec.listener = Some(ListenerSpec {
+        pool: spec.name.clone(),
+        events,
+        buffer_size,
+    });
 }
 
 /// What the process is: command, directory, environment, user, umask.
@@ -177,6 +295,19 @@ fn show(d: Duration) -> String {
 }
 
 fn read_outputs(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec) {
+    const STDIN: &[(&str, StdinMode)] = &[("null", StdinMode::Null), ("pipe", StdinMode::Pipe)];
+    set(
+        &mut spec.stdin,
+        sec.get("stdin").and_then(|f| w.choice(&f, STDIN)),
+    );
+    set(
+        &mut spec.stdout_events,
+        sec.get("stdout_events").and_then(|f| w.bool(&f)),
+    );
+    set(
+        &mut spec.stderr_events,
+        sec.get("stderr_events").and_then(|f| w.bool(&f)),
+    );
     set(
         &mut spec.stdout,
         sec.get("stdout").and_then(|f| output(w, &f, false)),

@@ -119,20 +119,14 @@ pub(super) const PROGRAM_HINTS: Hints = &[
     ("stderr_logfile_backups", "supd's key is \"log_backups\""),
     (
         "stdout_capture_maxbytes",
-        "not supported: supd has no event listeners",
+        "not supported: supd has no PROCESS_COMMUNICATION events",
     ),
     (
         "stderr_capture_maxbytes",
-        "not supported: supd has no event listeners",
+        "not supported: supd has no PROCESS_COMMUNICATION events",
     ),
-    (
-        "stdout_events_enabled",
-        "not supported: supd has no event listeners",
-    ),
-    (
-        "stderr_events_enabled",
-        "not supported: supd has no event listeners",
-    ),
+    ("stdout_events_enabled", "supd's key is \"stdout_events\""),
+    ("stderr_events_enabled", "supd's key is \"stderr_events\""),
     (
         "stdout_syslog",
         "not supported: supd does not write to syslog",
@@ -143,12 +137,46 @@ pub(super) const PROGRAM_HINTS: Hints = &[
     ),
     (
         "serverurl",
-        "not supported: supd sets no SUPERVISOR_SERVER_URL",
+        "not needed: supd sets SUPERVISOR_SERVER_URL from [supd.http] listen",
     ),
     ("cwd", "supd's key is \"directory\""),
     ("working_dir", "supd's key is \"directory\""),
     ("workdir", "supd's key is \"directory\""),
     ("env", "supd's key is \"environment\""),
+];
+
+/// `[eventlistener.NAME]`: the keys its protocol takes over, and supervisord's
+/// `[eventlistener:x]` keys.
+pub(super) const LISTENER_HINTS: Hints = &[
+    (
+        "stdout",
+        "an event listener's stdout carries the listener protocol and is not logged",
+    ),
+    (
+        "stdin",
+        "an event listener's stdin carries the listener protocol",
+    ),
+    (
+        "stdout_events",
+        "an event listener's stdout carries the listener protocol",
+    ),
+    (
+        "result_handler",
+        "not supported: supd reads OK and FAIL results as supervisord's default handler",
+    ),
+    ("autorestart", "supd's key is \"restart\""),
+    ("numprocs", "supd's key is \"instances\""),
+    ("startsecs", "supd's key is \"min_uptime\""),
+    ("startretries", "supd's key is \"start_retries\""),
+    ("stopwaitsecs", "supd's key is \"stop_timeout\""),
+    ("stopsignal", "supd's key is \"stop_signal\""),
+    ("exitcodes", "supd's key is \"exit_codes\""),
+    ("stderr_logfile", "supd's key is \"stderr\""),
+    ("stderr_events_enabled", "supd's key is \"stderr_events\""),
+    (
+        "redirect_stderr",
+        "an event listener's stdout carries the listener protocol: stderr cannot go there",
+    ),
 ];
 
 /// Number of single-character insertions, deletions and substitutions from `a` to `b`.
@@ -223,11 +251,13 @@ mod tests {
 
     #[test]
     fn hints_name_keys_that_exist_and_never_a_known_one() {
-        use super::super::{SUPD_KEYS, TOP_KEYS, program::PROGRAM_KEYS};
+        use super::super::program::{LISTENER_KEYS, PROGRAM_KEYS};
+        use super::super::{SUPD_KEYS, TOP_KEYS};
         for (hints, known) in [
             (TOP_HINTS, TOP_KEYS),
             (SUPD_HINTS, SUPD_KEYS),
             (PROGRAM_HINTS, PROGRAM_KEYS),
+            (LISTENER_HINTS, LISTENER_KEYS),
         ] {
             for (key, hint) in hints {
                 assert!(!known.contains(key), "{key} is a known key");
