@@ -154,7 +154,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     let mut owner = Owner::new(
         &config,
         keeper,
-        Launcher::new(plane.clone(), notify),
+        Launcher::new(plane.clone(), notify, crate::listeners::server_env(&config)),
         names,
         plane.clone(),
         bulletin,

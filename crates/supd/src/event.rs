@@ -40,6 +40,16 @@ pub enum Event {
     },
     /// The keeper died less than a restart interval after it was started: start it now.
     RestartKeeper,
+    /// Event listener `prog` (process `pid`) broke the listener protocol: restart it.
+    ListenerBroke { prog: supd_core::ProgId, pid: i32 },
+    /// Write `data` to the stdin of program `name` (as supctl names it: `web`, `worker:1`),
+    /// XML-RPC's `sendProcessStdin`; `reply` hears once the bytes are in the pipe, or why
+    /// not.
+    SendStdin {
+        name: String,
+        data: Vec<u8>,
+        reply: crate::listeners::stdin::Written,
+    },
     /// A client request that needs the owner; answered through `reply`.
     Control {
         id: u64,

@@ -24,19 +24,36 @@ pub struct Launcher {
     plane: Rc<LogPlane>,
     /// `NOTIFY_SOCKET` for programs with `ready = "notify"`.
     notify_socket: Option<String>,
+    /// `SUPERVISOR_SERVER_URL` and its credentials, for every program.
+    server_env: Vec<(String, String)>,
+}
+
+/// A process just started, and supd's ends of the pipes that are not output.
+pub struct Launched {
+    pub pid: u32,
+    /// The write end of its stdin (`stdin = "pipe"`, event listeners).
+    pub stdin: Option<OwnedFd>,
+    /// The read end of an event listener's stdout (the listener protocol).
+    pub protocol: Option<OwnedFd>,
 }
 
 impl Launcher {
-    pub fn new(plane: Rc<LogPlane>, notify_socket: Option<String>) -> Self {
+    pub fn new(
+        plane: Rc<LogPlane>,
+        notify_socket: Option<String>,
+        server_env: Vec<(String, String)>,
+    ) -> Self {
         Launcher {
             base_env: std::env::vars_os().collect(),
             plane,
             notify_socket,
+            server_env,
         }
     }
 
     /// Starts one run of `spec`; its output pipes are handed to the log plane. The child
-    /// writes `announce` (its pid to the keeper) before anything else.
+    /// writes `announce` (its pid to the keeper) before anything else. `names` is what
+    /// supervisord would call it, `(process, group)`, for its `SUPERVISOR_*` variables.
     ///
     /// The user is resolved again at every start, so an entrypoint that creates users
     /// before supd — or a reload — is always seen.
@@ -45,18 +62,49 @@ impl Launcher {
         prog: ProgId,
         spec: &ProgramSpec,
         announce: Option<Announce>,
-    ) -> Result<u32, SpawnError> {
+        names: &(String, String),
+    ) -> Result<Launched, SpawnError> {
         let run_as = Self::run_as(spec)?;
-        let (stdout, stdout_pipe) = self.output(spec, Stream::Stdout, None)?;
+        let (stdout, stdout_pipe, protocol) = if spec.listener.is_some() {
+            let (read, write) = Self::pipe("stdout")?;
+            (Output::Fd(write), None, Some(read))
+        } else {
+            let (stdout, pipe) = self.output(spec, Stream::Stdout, None)?;
+            (stdout, pipe, None)
+        };
         let (stderr, stderr_pipe) = self.output(spec, Stream::Stderr, Some(&stdout))?;
+        let (stdin_read, stdin_write) = match spec.stdin {
+            supd_config::StdinMode::Pipe => {
+                let (read, write) = Self::pipe("stdin")?;
+                (Some(read), Some(write))
+            }
+            supd_config::StdinMode::Null => (None, None),
+        };
+        let mut env = self.environment(spec, run_as.as_ref());
+        let supervisor = [
+            ("SUPERVISOR_ENABLED", "1"),
+            ("SUPERVISOR_PROCESS_NAME", names.0.as_str()),
+            ("SUPERVISOR_GROUP_NAME", names.1.as_str()),
+        ];
+        let server = self
+            .server_env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        for (k, v) in supervisor.into_iter().chain(server) {
+            // The program's own environment wins, as in supervisord.
+            if !spec.environment.iter().any(|(own, _)| own == k) {
+                env.retain(|(name, _)| name != k);
+                env.push((OsString::from(k), OsString::from(v)));
+            }
+        }
         let req = SpawnRequest {
             argv: spec.command.iter().map(OsString::from).collect(),
             executable: None,
-            env: self.environment(spec, run_as.as_ref()),
+            env,
             cwd: spec.directory.clone(),
             credentials: run_as.and_then(|r| r.credentials),
             umask: spec.umask,
-            stdin: None,
+            stdin: stdin_read,
             announce,
             stdout,
             stderr,
@@ -67,7 +115,18 @@ impl Launcher {
                 self.plane.attach(prog, stream, fd, target);
             }
         }
-        Ok(pid)
+        Ok(Launched {
+            pid,
+            stdin: stdin_write,
+            protocol,
+        })
+    }
+
+    /// A new pipe `(read end, write end)` for the child's `which` stream.
+    fn pipe(which: &str) -> Result<(OwnedFd, OwnedFd), SpawnError> {
+        supd_sys::pipe::new_pipe().map_err(|e| {
+            SpawnError::new(format!("cannot create the {which} pipe: {}", describe(&e)))
+        })
     }
 
     /// The child's side of one output stream, and supd's side (pipe and destination) when
@@ -116,9 +175,7 @@ impl Launcher {
                     ))
                 })?,
         };
-        let (read, write) = supd_sys::pipe::new_pipe().map_err(|e| {
-            SpawnError::new(format!("cannot create the {which} pipe: {}", describe(&e)))
-        })?;
+        let (read, write) = Self::pipe(which)?;
         Ok((Output::Fd(write), Some((read, target))))
     }
 

@@ -15,6 +15,7 @@ mod exit;
 mod identity;
 mod keeper;
 mod launch;
+mod listeners;
 mod logging;
 mod logplane;
 mod names;

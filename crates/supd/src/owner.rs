@@ -27,6 +27,8 @@ use crate::bulletin::Bulletin;
 use crate::event::{Event, Sig};
 use crate::keeper::Keeper;
 use crate::launch::Launcher;
+use crate::listeners::Listeners;
+use crate::listeners::stdin::{StdinError, Written};
 use crate::logplane::LogPlane;
 use crate::names::Names;
 use crate::probe;
@@ -82,6 +84,8 @@ pub struct Owner {
     /// Processes started so far (programs and health checks): the reaper's "no child
     /// left" is out of date once one was started after it said so.
     children_started: u64,
+    /// Event listeners, and every program's stdin pipe.
+    listeners: Rc<Listeners>,
 }
 
 impl Owner {
@@ -95,6 +99,7 @@ impl Owner {
         events: mpsc::UnboundedSender<Event>,
     ) -> Self {
         Owner {
+            listeners: Listeners::new(names.clone(), plane.clone(), events.clone()),
             watchers: None,
             held_starts: Vec::new(),
             failed_signals: Vec::new(),
@@ -141,7 +146,17 @@ impl Owner {
     }
 
     pub fn boot(&mut self) {
+        self.listeners.configure(&self.state, false);
         self.feed(Input::Boot);
+        self.listeners.supervisor_state(true);
+    }
+
+    /// Begins the shutdown (`force`: a second request, everything is killed).
+    fn shut_down(&mut self, force: bool) {
+        if !self.state.shutting_down() {
+            self.listeners.supervisor_state(false);
+        }
+        self.feed(Input::Shutdown { force });
     }
 
     pub fn on_event(&mut self, event: Event) {
@@ -157,7 +172,7 @@ impl Owner {
                 if !force {
                     tracing::info!("{name} received");
                 }
-                self.feed(Input::Shutdown { force });
+                self.shut_down(force);
             }
             Event::Signal(Sig::Hup) => {
                 tracing::info!("SIGHUP received: reloading {}", self.config_path.display());
@@ -200,6 +215,64 @@ impl Owner {
             },
             Event::Control { id, request, reply } => self.control(id, request, reply),
             Event::RestartKeeper => self.keeper.restart(),
+            Event::ListenerBroke { prog, pid } => {
+                if self.state.programs[prog].pid() == Some(pid) && !self.state.shutting_down() {
+                    // Nobody waits for the answer.
+                    self.next_req += 1;
+                    let req = self.next_req;
+                    self.feed(Input::Command {
+                        req,
+                        action: Action::Restart,
+                        progs: vec![prog],
+                    });
+                }
+            }
+            Event::SendStdin { name, data, reply } => self.send_stdin(&name, data, reply),
+        }
+    }
+
+    /// XML-RPC's `sendProcessStdin`: `data` to the stdin of the running program `name`.
+    fn send_stdin(&mut self, name: &str, data: Vec<u8>, reply: Written) {
+        let prog = match self.names.resolve(&[name.to_string()], false) {
+            Ok(progs) if progs.len() == 1 => progs[0],
+            Ok(_) => {
+                let message = format!("{name:?} names several programs; name one");
+                let _ = reply.send(Err(StdinError::UnknownProgram(message)));
+                return;
+            }
+            Err(e) => {
+                let _ = reply.send(Err(StdinError::UnknownProgram(e)));
+                return;
+            }
+        };
+        let p = &self.state.programs[prog];
+        let refused = if p.pid().is_none() || p.state() == ProgramState::Stopping {
+            Some(StdinError::NotRunning)
+        } else if p.spec.stdin != supd_config::StdinMode::Pipe {
+            Some(StdinError::NoPipe)
+        } else {
+            None
+        };
+        match refused {
+            Some(e) => {
+                let _ = reply.send(Err(e));
+            }
+            None => {
+                // The writer answers once the bytes are in the pipe; a pipe it no longer
+                // has means the process closed it.
+                let (tx, rx) = oneshot::channel();
+                match self.listeners.stdin().write(prog, data, Some(tx)) {
+                    Ok(()) => {
+                        tokio::task::spawn_local(async move {
+                            let outcome = rx.await.unwrap_or(Err(StdinError::Closed));
+                            let _ = reply.send(outcome);
+                        });
+                    }
+                    Err(_) => {
+                        let _ = reply.send(Err(StdinError::Closed));
+                    }
+                }
+            }
         }
     }
 
@@ -246,11 +319,21 @@ impl Owner {
             Effect::Spawn { prog, run } => {
                 let spec = &self.state.programs[prog].spec;
                 let announce = self.keeper.announcement(spec.stop_signal);
-                let result = self.launcher.launch(prog, spec, announce);
-                if let Ok(pid) = result {
+                let names = self.listeners.names_of(&spec.name);
+                let result = self.launcher.launch(prog, spec, announce, &names);
+                let result = result.map(|launched| {
+                    let pid = launched.pid;
                     self.keeper.track(pid as i32, spec.stop_signal);
                     self.children_started += 1;
-                }
+                    self.listeners.spawned(
+                        &self.state,
+                        prog,
+                        pid as i32,
+                        launched.stdin,
+                        launched.protocol,
+                    );
+                    pid
+                });
                 if let Some(i) = self.held_starts.iter().position(|(p, _)| *p == prog) {
                     let (_, mut event) = self.held_starts.remove(i);
                     event.pid = result.as_ref().ok().copied();
@@ -340,6 +423,7 @@ impl Owner {
                     tracing::info!("{}: {line}", self.state.programs[prog].spec.name);
                 }
                 if from != to {
+                    self.listeners.changed(&self.state, prog, from, to);
                     let event = status::state_event(&self.state, prog, from, to, &change);
                     if to == ProgramState::Starting && self.state.programs[prog].pid().is_none() {
                         // The spawn that follows in this step tells the pid.
@@ -366,6 +450,7 @@ impl Owner {
             } => {
                 self.sync_names();
                 self.sync_watchers(&added, &changed, &removed);
+                self.listeners.configure(&self.state, true);
                 let names = |ids: Vec<usize>| ids.into_iter().map(|p| self.names.name(p)).collect();
                 let reply = Reply::Reloaded {
                     added: names(added),
@@ -501,7 +586,7 @@ impl Owner {
                 };
                 let _ = reply.send(answer);
                 tracing::info!("shutdown requested by supctl");
-                self.feed(Input::Shutdown { force: false });
+                self.shut_down(false);
                 return;
             }
             Request::Wait { names, timeout_ms } => {
