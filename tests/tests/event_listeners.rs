@@ -1,0 +1,402 @@
+//! Event listeners (issue 15 §3): supervisord's listener protocol with real listeners — a
+//! Python one written with `supervisor.childutils` (the pip package), and superlance's
+//! `crashmail` and `httpok` — and `stdin = "pipe"`.
+//!
+//! Each test skips, saying why, when the pip packages cannot be had (no network).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use supd_tests::{DEADLINE, Supd, supervisor_clients, wait_until};
+
+/// A listener written the way supervisord's documentation shows, with `childutils`. It
+/// records its `SUPERVISOR_*` variables in `env.log`, and every event in `events.log`, one
+/// line each: its answer, the header's fields, ` || `, the payload (newlines as `\n`).
+/// Its first argument says how it behaves: `ok` (answers OK), `fail-first` (answers FAIL
+/// the first time it sees an event, OK the second), `wait:FILE` (says READY only once FILE
+/// exists), `garbage` (writes a line that is not `READY`).
+const LISTENER: &str = r#"
+import os, sys, time
+from supervisor import childutils
+
+mode = sys.argv[1] if len(sys.argv) > 1 else "ok"
+with open("env.log", "w") as f:
+    for k in sorted(os.environ):
+        if k.startswith("SUPERVISOR_"):
+            f.write("%s=%s\n" % (k, os.environ[k]))
+if mode == "garbage":
+    sys.stdout.write("hello\n")
+    sys.stdout.flush()
+    time.sleep(1000)
+if mode.startswith("wait:"):
+    while not os.path.exists(mode[5:]):
+        time.sleep(0.05)
+seen = set()
+while True:
+    headers, payload = childutils.listener.wait(sys.stdin, sys.stdout)
+    answer = "OK"
+    if mode == "fail-first" and headers["serial"] not in seen:
+        answer = "FAIL"
+    seen.add(headers["serial"])
+    fields = " ".join("%s:%s" % kv for kv in sorted(headers.items()))
+    with open("events.log", "a") as f:
+        f.write("%s %s || %s\n" % (answer, fields, payload.replace("\n", "\\n")))
+    if answer == "OK":
+        childutils.listener.ok(sys.stdout)
+    else:
+        childutils.listener.fail(sys.stdout)
+"#;
+
+/// One event as the listener recorded it.
+#[derive(Debug, Clone)]
+struct Received {
+    answer: String,
+    headers: HashMap<String, String>,
+    payload: String,
+}
+
+impl Received {
+    fn header(&self, key: &str) -> &str {
+        self.headers.get(key).map_or("", String::as_str)
+    }
+
+    fn serial(&self) -> u64 {
+        self.header("serial").parse().expect("a numeric serial")
+    }
+}
+
+/// The pip packages' Python, or why the test is skipped.
+fn python() -> Option<PathBuf> {
+    match supervisor_clients() {
+        Ok(bin) => Some(bin.join("python")),
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
+}
+
+/// supd with the childutils listener (written before supd starts, in a directory of its
+/// own, kept as long as the returned guard); `config` says `{listener}` for the start of
+/// the listener's argv (`[python, "/path/listener.py"` without the `]`).
+fn start(python: &Path, config: &str) -> (Supd, tempfile::TempDir) {
+    let scripts = tempfile::Builder::new()
+        .prefix("supd-e2e-listener-")
+        .tempdir()
+        .expect("temp dir");
+    let script = scripts.path().join("listener.py");
+    std::fs::write(&script, LISTENER).expect("write listener.py");
+    let listener = format!(
+        "[{:?}, {:?}",
+        python.display().to_string(),
+        script.display().to_string()
+    );
+    let supd = Supd::start(&config.replace("{listener}", &listener));
+    (supd, scripts)
+}
+
+/// Every event the listener recorded so far.
+fn received(supd: &Supd) -> Vec<Received> {
+    let text = std::fs::read_to_string(supd.path("events.log")).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let (head, payload) = line.split_once(" || ")?;
+            let mut words = head.split(' ');
+            let answer = words.next()?.to_string();
+            let headers = words
+                .filter_map(|w| w.split_once(':'))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Some(Received {
+                answer,
+                headers,
+                payload: payload.replace("\\n", "\n"),
+            })
+        })
+        .collect()
+}
+
+/// Waits for the first recorded event that `matches`.
+fn wait_event(supd: &Supd, what: &str, matches: impl Fn(&Received) -> bool) -> Received {
+    wait_until(what, DEADLINE, || received(supd).into_iter().find(&matches))
+}
+
+/// Waits for a message of supd's own that contains `text`.
+fn wait_message(supd: &Supd, text: &str) -> String {
+    wait_until(&format!("supd to say {text:?}"), DEADLINE, || {
+        supd.supd_messages().into_iter().find(|m| m.contains(text))
+    })
+}
+
+/// Listeners count as running at once, so they get events from the start.
+const QUICK: &str = "min_uptime = \"0s\"";
+
+#[test]
+fn a_crash_reaches_a_childutils_listener_with_supervisords_payload() {
+    let Some(python) = python() else { return };
+    let (mut supd, _scripts) = start(
+        &python,
+        &format!(
+            r#"
+[program.crash]
+command = ["sleep", "1000"]
+min_uptime = "0s"
+restart = "never"
+
+[program.done]
+command = ["sh", "-c", "sleep 0.2"]
+min_uptime = "0s"
+restart = "never"
+autostart = false
+
+[eventlistener.watch]
+command = {{listener}}]
+events = ["PROCESS_STATE"]
+{QUICK}
+"#
+        ),
+    );
+    let running = wait_event(&supd, "crash's RUNNING event", |e| {
+        e.header("eventname") == "PROCESS_STATE_RUNNING"
+            && e.payload.starts_with("processname:crash ")
+    });
+    let pid = supd.program("crash")["pid"].as_u64().expect("crash's pid") as i32;
+    assert_eq!(
+        running.payload,
+        format!("processname:crash groupname:crash from_state:STARTING pid:{pid}")
+    );
+    kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill crash");
+    let exited = wait_event(&supd, "crash's EXITED event", |e| {
+        e.header("eventname") == "PROCESS_STATE_EXITED"
+            && e.payload.starts_with("processname:crash ")
+    });
+    assert_eq!(
+        exited.payload,
+        format!("processname:crash groupname:crash from_state:RUNNING expected:0 pid:{pid}")
+    );
+    assert_eq!(exited.header("ver"), "3.0");
+    assert_eq!(exited.header("server"), "supervisor");
+    assert_eq!(exited.header("pool"), "watch");
+    assert_eq!(exited.header("len"), exited.payload.len().to_string());
+    assert!(exited.serial() > running.serial());
+    let pool_serial = |e: &Received| e.header("poolserial").parse::<u64>().expect("poolserial");
+    assert!(pool_serial(&exited) > pool_serial(&running));
+
+    // An exit its exit_codes allow is expected.
+    assert!(supd.ctl(&["start", "done"]).code == 0);
+    let done = wait_event(&supd, "done's EXITED event", |e| {
+        e.header("eventname") == "PROCESS_STATE_EXITED"
+            && e.payload.starts_with("processname:done ")
+    });
+    assert!(
+        done.payload.contains(" expected:1 pid:"),
+        "{}",
+        done.payload
+    );
+
+    let env = std::fs::read_to_string(supd.path("env.log")).expect("env.log");
+    for var in [
+        "SUPERVISOR_ENABLED=1",
+        "SUPERVISOR_PROCESS_NAME=watch",
+        "SUPERVISOR_GROUP_NAME=watch",
+    ] {
+        assert!(env.lines().any(|l| l == var), "{var} in {env:?}");
+    }
+    assert!(supd.terminate().success());
+}
+
+#[test]
+fn events_beyond_buffer_size_drop_the_oldest_with_a_warning() {
+    let Some(python) = python() else { return };
+    let (mut supd, _scripts) = start(
+        &python,
+        &format!(
+            r#"
+[program.a]
+command = ["sleep", "1000"]
+min_uptime = "0s"
+
+[program.b]
+command = ["sleep", "1000"]
+min_uptime = "0s"
+
+[program.c]
+command = ["sleep", "1000"]
+min_uptime = "0s"
+
+[eventlistener.slow]
+command = {{listener}}, "wait:go"]
+events = ["PROCESS_STATE_RUNNING"]
+buffer_size = 2
+{QUICK}
+"#
+        ),
+    );
+    for name in ["a", "b", "c"] {
+        supd.wait_state(name, "running");
+    }
+    // Three RUNNING events (and the listener's own, once its script is there) into a
+    // buffer of two: the oldest go, each with a warning.
+    let warning = "event listener pool slow: buffer overflowed (buffer_size = 2), dropped event";
+    wait_until("two overflow warnings", DEADLINE, || {
+        let n = supd
+            .supd_messages()
+            .iter()
+            .filter(|m| m.contains(warning))
+            .count();
+        (n >= 2).then_some(())
+    });
+    std::fs::write(supd.path("go"), "").expect("write go");
+    let got = wait_until("two events", DEADLINE, || {
+        let got = received(&supd);
+        (got.len() >= 2).then_some(got)
+    });
+    // Serials 0 and 1 were dropped: the two kept come next, oldest first.
+    let serials: Vec<u64> = got.iter().take(2).map(Received::serial).collect();
+    assert_eq!(serials, [2, 3], "{got:#?}");
+    assert!(supd.terminate().success());
+}
+
+#[test]
+fn tick_5_comes_at_the_start_of_each_five_seconds() {
+    let Some(python) = python() else { return };
+    let (mut supd, _scripts) = start(
+        &python,
+        &format!(
+            "[eventlistener.ticks]\ncommand = {{listener}}]\nevents = [\"TICK_5\"]\n{QUICK}\n"
+        ),
+    );
+    let tick = wait_event(&supd, "a TICK_5 event", |e| {
+        e.header("eventname") == "TICK_5"
+    });
+    let when: u64 = tick
+        .payload
+        .strip_prefix("when:")
+        .and_then(|w| w.parse().ok())
+        .expect("when:SECONDS");
+    assert_eq!(when % 5, 0, "{}", tick.payload);
+    assert!(supd.terminate().success());
+}
+
+#[test]
+fn an_event_answered_fail_is_sent_again() {
+    let Some(python) = python() else { return };
+    let (mut supd, _scripts) = start(
+        &python,
+        &format!(
+            r#"
+[program.a]
+command = ["sleep", "1000"]
+min_uptime = "0s"
+
+[eventlistener.picky]
+command = {{listener}}, "fail-first"]
+events = ["PROCESS_STATE_RUNNING"]
+{QUICK}
+"#
+        ),
+    );
+    let failed = wait_event(&supd, "an event answered FAIL", |e| e.answer == "FAIL");
+    let again = wait_event(&supd, "the same event again, answered OK", |e| {
+        e.answer == "OK" && e.serial() == failed.serial()
+    });
+    assert_eq!(again.payload, failed.payload);
+    wait_message(
+        &supd,
+        &format!("event {} was rejected (FAIL)", failed.serial()),
+    );
+    assert!(supd.terminate().success());
+}
+
+#[test]
+fn a_listener_that_breaks_the_protocol_is_restarted() {
+    let Some(python) = python() else { return };
+    let (mut supd, _scripts) = start(
+        &python,
+        &format!(
+            "[eventlistener.rude]\ncommand = {{listener}}, \"garbage\"]\nevents = [\"PROCESS_STATE\"]\n{QUICK}\n"
+        ),
+    );
+    let said = wait_message(&supd, "rude: broke the event listener protocol");
+    assert!(said.contains("\"hello\\n\""), "{said}");
+    wait_until("rude to be restarted", DEADLINE, || {
+        (supd.program("rude")["restarts"].as_u64() >= Some(2)).then_some(())
+    });
+    assert!(supd.terminate().success());
+}
+
+#[test]
+fn log_lines_are_events_for_programs_that_ask() {
+    let Some(python) = python() else { return };
+    let (mut supd, _scripts) = start(
+        &python,
+        &format!(
+            r#"
+[program.talker]
+command = ["sh", "-c", "while [ ! -e listening ]; do sleep 0.05; done; echo out-line; echo err-line >&2; exec sleep 1000"]
+stdout_events = true
+stderr_events = true
+
+[program.quiet]
+command = ["sh", "-c", "while [ ! -e listening ]; do sleep 0.05; done; echo not-an-event; exec sleep 1000"]
+
+[eventlistener.logs]
+command = {{listener}}]
+events = ["PROCESS_LOG", "PROCESS_STATE_RUNNING"]
+{QUICK}
+"#
+        ),
+    );
+    // The listener is up once it got an event: from then on, lines reach it at once.
+    wait_event(&supd, "a first event", |_| true);
+    std::fs::write(supd.path("listening"), "").expect("write listening");
+    let out = wait_event(&supd, "the stdout line", |e| {
+        e.header("eventname") == "PROCESS_LOG_STDOUT"
+    });
+    let pid = supd.program("talker")["pid"]
+        .as_u64()
+        .expect("talker's pid");
+    assert_eq!(
+        out.payload,
+        format!("processname:talker groupname:talker pid:{pid} channel:stdout\nout-line\n")
+    );
+    let err = wait_event(&supd, "the stderr line", |e| {
+        e.header("eventname") == "PROCESS_LOG_STDERR"
+    });
+    assert!(
+        err.payload.ends_with("channel:stderr\nerr-line\n"),
+        "{}",
+        err.payload
+    );
+    supd.wait_stdout_line("quiet  | not-an-event");
+    assert!(
+        !received(&supd)
+            .iter()
+            .any(|e| e.payload.contains("not-an-event")),
+        "quiet has no stdout_events"
+    );
+    assert!(supd.terminate().success());
+}
+
+#[test]
+fn a_stdin_pipe_is_kept_open_for_the_program() {
+    // No client writes to it yet (XML-RPC's sendProcessStdin does): what the program sees
+    // is a pipe that stays open, not /dev/null.
+    let mut supd = Supd::start(
+        r#"
+[program.reader]
+command = ["sh", "-c", "ls -l /proc/self/fd/0 > stdin.txt; read line; echo got:$line"]
+stdin = "pipe"
+"#,
+    );
+    let seen = wait_until("stdin.txt", DEADLINE, || {
+        std::fs::read_to_string(supd.path("stdin.txt"))
+            .ok()
+            .filter(|t| !t.is_empty())
+    });
+    assert!(seen.contains("pipe:"), "{seen}");
+    supd.wait_state("reader", "running");
+    assert!(supd.terminate().success());
+}
