@@ -130,6 +130,14 @@ fn wait_message(supd: &Supd, text: &str) -> String {
     })
 }
 
+/// `[program.NAME]` tables of programs that sleep, running at once.
+fn sleepers(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("[program.{n}]\ncommand = [\"sleep\", \"1000\"]\nmin_uptime = \"0s\"\n"))
+        .collect()
+}
+
 /// Listeners count as running at once, so they get events from the start.
 const QUICK: &str = "min_uptime = \"0s\"";
 
@@ -213,25 +221,14 @@ fn events_beyond_buffer_size_drop_the_oldest_with_a_warning() {
     let (mut supd, _scripts) = start(
         &python,
         &format!(
-            r#"
-[program.a]
-command = ["sleep", "1000"]
-min_uptime = "0s"
-
-[program.b]
-command = ["sleep", "1000"]
-min_uptime = "0s"
-
-[program.c]
-command = ["sleep", "1000"]
-min_uptime = "0s"
-
+            r#"{sleepers}
 [eventlistener.slow]
 command = {{listener}}, "wait:go"]
 events = ["PROCESS_STATE_RUNNING"]
 buffer_size = 2
 {QUICK}
-"#
+"#,
+            sleepers = sleepers(&["a", "b", "c"])
         ),
     );
     for name in ["a", "b", "c"] {
@@ -286,16 +283,13 @@ fn an_event_answered_fail_is_sent_again() {
     let (mut supd, _scripts) = start(
         &python,
         &format!(
-            r#"
-[program.a]
-command = ["sleep", "1000"]
-min_uptime = "0s"
-
+            r#"{sleepers}
 [eventlistener.picky]
 command = {{listener}}, "fail-first"]
 events = ["PROCESS_STATE_RUNNING"]
 {QUICK}
-"#
+"#,
+            sleepers = sleepers(&["a"])
         ),
     );
     let failed = wait_event(&supd, "an event answered FAIL", |e| e.answer == "FAIL");
