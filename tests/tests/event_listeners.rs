@@ -394,3 +394,32 @@ stdin = "pipe"
     supd.wait_state("reader", "running");
     assert!(supd.terminate().success());
 }
+
+#[test]
+fn supd_running_and_groups_coming_and_going_are_events() {
+    let Some(python) = python() else { return };
+    let listener = format!(
+        "\n[eventlistener.groups]\ncommand = {{listener}}]\n\
+         events = [\"SUPERVISOR_STATE_CHANGE\", \"PROCESS_GROUP\"]\n{QUICK}\n"
+    );
+    let (mut supd, _scripts) = start(&python, &(sleepers(&["old"]) + &listener));
+    let first = wait_event(&supd, "a first event", |_| true);
+    assert_eq!(first.header("eventname"), "SUPERVISOR_STATE_CHANGE_RUNNING");
+    assert_eq!((first.payload.as_str(), first.header("len")), ("", "0"));
+
+    // The same listener (its command as supd started it), "old" replaced by "new".
+    let text = std::fs::read_to_string(&supd.config).expect("read config");
+    std::fs::write(&supd.config, text.replace("[program.old]", "[program.new]"))
+        .expect("rewrite config");
+    let out = supd.ctl(&["reload"]);
+    assert_eq!(out.stdout, "added: new\nremoved: old\n", "{out:?}");
+    let added = wait_event(&supd, "PROCESS_GROUP_ADDED", |e| {
+        e.header("eventname") == "PROCESS_GROUP_ADDED"
+    });
+    assert_eq!(added.payload, "groupname:new\n");
+    let removed = wait_event(&supd, "PROCESS_GROUP_REMOVED", |e| {
+        e.header("eventname") == "PROCESS_GROUP_REMOVED"
+    });
+    assert_eq!(removed.payload, "groupname:old\n");
+    assert!(supd.terminate().success());
+}
