@@ -134,3 +134,60 @@ pub async fn send(
     }
     answer.await.unwrap_or(Err(StdinError::NotRunning))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    /// Runs `test` on a single-threaded event loop, as supd's owner runs.
+    fn on_event_loop(test: impl std::future::Future<Output = ()>) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        tokio::task::LocalSet::new().block_on(&runtime, test);
+    }
+
+    #[test]
+    fn writes_arrive_in_order_and_are_answered() {
+        on_event_loop(async {
+            let pipes = StdinPipes::default();
+            assert_eq!(pipes.write(0, b"x".to_vec(), None), Err(StdinError::NoPipe));
+            let (read, write) = supd_sys::pipe::new_pipe().expect("pipe");
+            pipes.attach(0, write);
+            pipes.write(0, b"one ".to_vec(), None).expect("queued");
+            let (done, answer) = oneshot::channel();
+            pipes.write(0, b"two".to_vec(), Some(done)).expect("queued");
+            assert_eq!(answer.await, Ok(Ok(())));
+            // Both are in the pipe once the second is answered.
+            let mut got = [0u8; 7];
+            std::fs::File::from(read)
+                .read_exact(&mut got)
+                .expect("read");
+            assert_eq!(&got, b"one two");
+            pipes.detach(0);
+        });
+    }
+
+    #[test]
+    fn a_closed_pipe_is_said_so() {
+        on_event_loop(async {
+            let pipes = StdinPipes::default();
+            let (read, write) = supd_sys::pipe::new_pipe().expect("pipe");
+            pipes.attach(3, write);
+            drop(read);
+            let (done, answer) = oneshot::channel();
+            pipes
+                .write(3, b"lost".to_vec(), Some(done))
+                .expect("queued");
+            assert_eq!(answer.await, Ok(Err(StdinError::Closed)));
+            let (done, answer) = oneshot::channel();
+            pipes
+                .write(3, b"lost too".to_vec(), Some(done))
+                .expect("queued");
+            assert_eq!(answer.await, Ok(Err(StdinError::Closed)));
+        });
+    }
+}
