@@ -456,10 +456,13 @@ impl Rpc {
             "supervisor.getIdentification" => Ok(Value::str("supervisor")),
             "supervisor.getState" => self.get_state().await,
             "supervisor.getPID" => Ok(Value::Int(std::process::id().into())),
-            "supervisor.readLog" | "supervisor.clearLog" => Err(Fault::new(
-                FaultCode::NoFile,
-                "supd writes its own log to its standard error, not to a file",
-            )),
+            "supervisor.readLog" => {
+                read_log(&crate::mainlog::snapshot(), args.int(0)?, args.int(1)?)
+            }
+            "supervisor.clearLog" => {
+                crate::mainlog::clear();
+                Ok(Value::Bool(true))
+            }
             "supervisor.shutdown" => self.shutdown().await,
             "supervisor.restart" => self.restart().await,
             "supervisor.reloadConfig" => self.reload_config().await,
