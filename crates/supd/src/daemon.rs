@@ -126,7 +126,10 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     );
     if let Some(http) = &config.supd.http {
         let addresses: Vec<String> = http.listen.iter().map(|l| l.address.to_string()).collect();
-        tracing::info!("HTTP interface (supervisord's XML-RPC) on {}", addresses.join(", "));
+        tracing::info!(
+            "HTTP interface (supervisord's XML-RPC) on {}",
+            addresses.join(", ")
+        );
     }
 
     let plane = LogPlane::new(output.clone(), &style);
