@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use supd_tests::{DEADLINE, Supd, supervisor_clients, wait_until};
+use supd_tests::{DEADLINE, StartOptions, Supd, free_port, supervisor_clients, wait_until};
 
 /// A listener written the way supervisord's documentation shows, with `childutils`. It
 /// records its `SUPERVISOR_*` variables in `env.log`, and every event in `events.log`, one
@@ -421,5 +421,125 @@ fn supd_running_and_groups_coming_and_going_are_events() {
         e.header("eventname") == "PROCESS_GROUP_REMOVED"
     });
     assert_eq!(removed.payload, "groupname:old\n");
+    assert!(supd.terminate().success());
+}
+
+/// A stand-in for sendmail in a directory of its own: it appends the mail it is given to
+/// `mail.txt` beside it. Returns its path and the guard of the directory.
+fn fake_sendmail() -> (PathBuf, tempfile::TempDir) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix("supd-e2e-sendmail-")
+        .tempdir()
+        .expect("temp dir");
+    let script = dir.path().join("sendmail");
+    let mail = dir.path().join("mail.txt");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ncat >> {:?}\n", mail.display().to_string()),
+    )
+    .expect("write sendmail");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    (script, dir)
+}
+
+/// `[supd.http]` on a free loopback port, with `extra` keys; returns the table and the port.
+fn http_table(extra: &str) -> (String, u16) {
+    let port = free_port();
+    (
+        format!("[supd.http]\nlisten = [\"127.0.0.1:{port}\"]\n{extra}"),
+        port,
+    )
+}
+
+#[test]
+fn superlance_crashmail_mails_a_crash() {
+    let bin = match supervisor_clients() {
+        Ok(bin) => bin,
+        Err(why) => return eprintln!("skipped: {why}"),
+    };
+    let (sendmail, mailbox) = fake_sendmail();
+    let (http, _) = http_table("");
+    let crashmail = bin.join("crashmail").display().to_string();
+    let mut supd = Supd::start_with(
+        &format!(
+            r#"
+[program.crash]
+command = ["sleep", "1000"]
+min_uptime = "0s"
+restart = "never"
+
+[eventlistener.crashmail]
+command = [{crashmail:?}, "-a", "-m", "ops@example.com", "-s", {:?}]
+events = ["PROCESS_STATE_EXITED"]
+{QUICK}
+"#,
+            sendmail.display().to_string()
+        ),
+        StartOptions {
+            supd_table: http,
+            ..StartOptions::default()
+        },
+    );
+    supd.wait_state("crashmail", "running");
+    let pid = supd.program("crash")["pid"].as_u64().expect("crash's pid") as i32;
+    kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill crash");
+    let mail = wait_until("crashmail's mail", DEADLINE, || {
+        std::fs::read_to_string(mailbox.path().join("mail.txt"))
+            .ok()
+            .filter(|m| m.contains("exited unexpectedly"))
+    });
+    assert!(
+        mail.starts_with("To: ops@example.com\nSubject:  crash crashed at "),
+        "{mail}"
+    );
+    assert!(
+        mail.contains(&format!(
+            "Process crash in group crash exited unexpectedly (pid {pid}) from state RUNNING"
+        )),
+        "{mail}"
+    );
+    assert!(supd.terminate().success());
+}
+
+#[test]
+fn superlance_httpok_restarts_a_program_that_answers_wrong() {
+    let bin = match supervisor_clients() {
+        Ok(bin) => bin,
+        Err(why) => return eprintln!("skipped: {why}"),
+    };
+    let web_port = free_port();
+    let (http, _) = http_table("username = \"ops\"\npassword = \"secret\"\n");
+    let httpok = bin.join("httpok").display().to_string();
+    let python = bin.join("python").display().to_string();
+    // httpok wants 200 from a page the server does not have: at each TICK_5 it restarts
+    // web through XML-RPC (stopProcess, startProcess), with the credentials supd handed it
+    // (supervisord names web "web:web", which httpok writes as "web").
+    let mut supd = Supd::start_with(
+        &format!(
+            r#"
+[program.web]
+command = [{python:?}, "-m", "http.server", "--bind", "127.0.0.1", "{web_port}"]
+min_uptime = "0s"
+
+[eventlistener.httpok]
+command = [{httpok:?}, "-p", "web", "-c", "200", "-t", "5", "http://127.0.0.1:{web_port}/missing"]
+events = ["TICK_5"]
+{QUICK}
+"#
+        ),
+        StartOptions {
+            supd_table: http,
+            ..StartOptions::default()
+        },
+    );
+    let first = supd.wait_new_pid("web", None);
+    let second = supd.wait_new_pid("web", Some(first));
+    assert_ne!(first, second);
+    let said = supd.stderr.text();
+    assert!(
+        said.contains("httpok | web is in RUNNING state, restarting"),
+        "{said}"
+    );
     assert!(supd.terminate().success());
 }

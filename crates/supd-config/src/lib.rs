@@ -50,6 +50,7 @@ pub mod keys {
     pub use crate::parse::SUPD_KEYS;
     pub use crate::parse::group::GROUP_KEYS;
     pub use crate::parse::health::HEALTH_KEYS;
+    pub use crate::parse::http::{HTTP_KEYS, LISTEN_KEYS};
     pub use crate::parse::program::{LISTENER_KEYS, PROGRAM_KEYS};
     pub use crate::parse::watch::WATCH_KEYS;
 }

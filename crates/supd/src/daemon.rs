@@ -78,6 +78,12 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     crate::signals::install(&events_tx)
         .map_err(|e| StartError::internal(format!("cannot install signal handlers: {e}")))?;
     let socket = control::bind(&config.supd).map_err(|e| StartError::user(e.0))?;
+    let http_listeners = match &config.supd.http {
+        Some(spec) => Some(Rc::new(
+            crate::http::bind(spec).map_err(|e| StartError::user(e.0))?,
+        )),
+        None => None,
+    };
 
     let (output, output_thread) = Output::start();
     let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -118,23 +124,35 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         if pid1 { ", PID 1" } else { "" },
         config.supd.socket.display(),
     );
+    if let Some(http) = &config.supd.http {
+        let addresses: Vec<String> = http.listen.iter().map(|l| l.address.to_string()).collect();
+        tracing::info!(
+            "HTTP interface (supervisord's XML-RPC) on {}",
+            addresses.join(", ")
+        );
+    }
 
     let plane = LogPlane::new(output.clone(), &style);
     let names = Rc::new(Names::new(style.names.clone(), config.groups.clone()));
     let listener = socket.listener.clone();
     let bulletin = Rc::new(crate::bulletin::Bulletin::default());
     let streams = control::Streams::new();
+    let served = Rc::new(control::Served {
+        events: events_tx.clone(),
+        plane: plane.clone(),
+        names: names.clone(),
+        bulletin: bulletin.clone(),
+        streams: streams.clone(),
+    });
     let server = tokio::task::spawn_local(control::serve(
         listener,
         socket.access.clone(),
-        control::Served {
-            events: events_tx.clone(),
-            plane: plane.clone(),
-            names: names.clone(),
-            bulletin: bulletin.clone(),
-            streams: streams.clone(),
-        },
+        served.clone(),
     ));
+    let http_server = http_listeners
+        .clone()
+        .map(|l| tokio::task::spawn_local(crate::http::serve(l, served.clone())));
+    drop(served);
 
     let notify = match crate::notify::open(events_tx.clone()) {
         Ok(socket) => Some(socket.env_value),
@@ -167,6 +185,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         Err(message) => {
             server.abort();
             drop(socket);
+            drop(http_listeners);
             output_thread.finish(output);
             return Err(StartError::user(message));
         }
@@ -202,6 +221,10 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
 
     server.abort();
     drop(socket);
+    if let Some(task) = http_server {
+        task.abort();
+    }
+    drop(http_listeners);
     // Let connection tasks that were just handed an answer (the `shutdown` reply) write it.
     for _ in 0..3 {
         tokio::task::yield_now().await;

@@ -17,14 +17,15 @@ use std::time::{Duration, Instant};
 use supd_config::Signal;
 use supd_core::{Action, Effect, ExitStatus, Input, OutcomeKind, ReqId, SpawnRetry, State, step};
 use supd_proto::{
-    ActionOutcome, ErrorKind, ErrorReply, ProgramState, Reply, Request, ServerMessage, StateEvent,
+    ActionOutcome, ErrorKind, ErrorReply, OutcomeCode, ProgramState, Reply, Request, ServerMessage,
+    StateEvent,
 };
 use supd_sys::process;
 use supd_sys::reap::{Ended, Reaped, reap_one};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bulletin::Bulletin;
-use crate::event::{Event, Sig};
+use crate::event::{Event, Inspected, Inspection, ProgramDiff, Sig};
 use crate::keeper::Keeper;
 use crate::launch::Launcher;
 use crate::listeners::Listeners;
@@ -215,6 +216,12 @@ impl Owner {
             },
             Event::Control { id, request, reply } => self.control(id, request, reply),
             Event::RestartKeeper => self.keeper.restart(),
+            Event::Inspect { reply } => {
+                let _ = reply.send(self.inspect());
+            }
+            Event::Reread { reply } => {
+                let _ = reply.send(self.reread());
+            }
             Event::ListenerBroke { prog, pid } => {
                 if self.state.programs[prog].pid() == Some(pid) && !self.state.shutting_down() {
                     // Nobody waits for the answer.
@@ -397,10 +404,16 @@ impl Owner {
                                     .map(|(_, _, e)| wording::signal_failed(signal, e)),
                                 _ => None,
                             };
+                            let code = if failed.is_some() {
+                                OutcomeCode::SignalFailed
+                            } else {
+                                status::outcome_code(&o.kind)
+                            };
                             ActionOutcome {
                                 name: self.names.name(o.prog).to_string(),
                                 ok: o.ok() && failed.is_none(),
                                 message: failed.unwrap_or_else(|| wording::outcome(&self.state, o)),
+                                code: Some(code),
                             }
                         })
                         .collect();
@@ -541,6 +554,55 @@ impl Owner {
     }
 
     // ----- control requests ----------------------------------------------------------
+
+    fn inspect(&self) -> Inspection {
+        let now = self.now();
+        let programs = (0..self.state.programs.len())
+            .filter(|&p| !self.state.programs[p].retired)
+            .map(|p| Inspected {
+                status: status::program_status(&self.state, p, now),
+                spec: self.state.programs[p].spec.clone(),
+            })
+            .collect();
+        Inspection {
+            programs,
+            shutting_down: self.state.shutting_down(),
+        }
+    }
+
+    /// What [`Owner::reload`] would do now, by program name.
+    fn reread(&self) -> Result<ProgramDiff, String> {
+        let config = crate::source::load(&self.config_path, &self.load_options)
+            .map_err(|problems| {
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?
+            .config;
+        let current: Vec<&supd_config::ProgramSpec> = self
+            .state
+            .programs
+            .iter()
+            .filter(|p| !p.retired)
+            .map(|p| &p.spec)
+            .collect();
+        let mut diff = ProgramDiff::default();
+        for spec in &config.programs {
+            match current.iter().find(|c| c.name == spec.name) {
+                None => diff.added.push(spec.name.clone()),
+                Some(c) if *c != spec => diff.changed.push(spec.name.clone()),
+                Some(_) => {}
+            }
+        }
+        for c in &current {
+            if !config.programs.iter().any(|s| s.name == c.name) {
+                diff.removed.push(c.name.clone());
+            }
+        }
+        Ok(diff)
+    }
 
     fn control(&mut self, id: u64, request: Request, reply: oneshot::Sender<ServerMessage>) {
         let error = |kind, message: String| ServerMessage::Error {

@@ -582,10 +582,24 @@ async fn follow(listeners: Weak<Listeners>, mut rx: broadcast::Receiver<Arc<Reco
 }
 
 /// `SUPERVISOR_SERVER_URL` (and `SUPERVISOR_USERNAME` / `_PASSWORD`) for every program,
-/// from the first `[supd.http] listen` address.
-pub fn server_env(_config: &supd_config::Config) -> Vec<(String, String)> {
-    // [supd.http] is not in the config yet: once `config.supd.http` exists, its first
-    // listen address becomes SUPERVISOR_SERVER_URL here (`unix:///path` or
-    // `http://127.0.0.1:9001`), with SUPERVISOR_USERNAME / SUPERVISOR_PASSWORD when set.
-    Vec::new()
+/// from the first `[supd.http] listen` address: `unix:///path` or `http://127.0.0.1:9001`,
+/// as supervisord's `serverurl`. A password written as `{SHA}` cannot be handed on (only
+/// its digest is known): the variable is left out, and the listener's calls are refused.
+pub fn server_env(config: &supd_config::Config) -> Vec<(String, String)> {
+    use supd_config::{ListenAddress, Password};
+    let Some(first) = config.supd.http.as_ref().and_then(|h| h.listen.first()) else {
+        return Vec::new();
+    };
+    let url = match &first.address {
+        ListenAddress::Unix(path) => format!("unix://{}", path.display()),
+        ListenAddress::Tcp(addr) => format!("http://{addr}"),
+    };
+    let mut env = vec![("SUPERVISOR_SERVER_URL".to_string(), url)];
+    if let Some(auth) = &first.auth {
+        env.push(("SUPERVISOR_USERNAME".to_string(), auth.username.clone()));
+        if let Password::Plain(password) = &auth.password {
+            env.push(("SUPERVISOR_PASSWORD".to_string(), password.clone()));
+        }
+    }
+    env
 }
