@@ -129,15 +129,6 @@ impl Names {
         Ok(progs)
     }
 
-    /// The first `[group.NAME]` that program `program` (a name it runs under) belongs to.
-    pub fn group_of(&self, program: &str) -> Option<String> {
-        let groups = self.groups.borrow();
-        groups
-            .iter()
-            .find(|g| g.programs.iter().any(|p| p == program))
-            .map(|g| g.name.clone())
-    }
-
     /// The programs of group `name`, or why there are none.
     fn group(&self, name: &str) -> Result<Vec<String>, String> {
         let groups = self.groups.borrow();

@@ -60,16 +60,6 @@ impl DaemonState {
     }
 }
 
-/// supervisord's names for supd's program `name`: `(process, group)`. The group is the
-/// `[group.G]` the program belongs to (`group`), else the program's own name (the table's
-/// name for an instance); an instance `worker:1` is process `worker_1` (supervisord's names
-/// cannot hold a `:`, which separates group and process).
-pub fn process_and_group(name: &str, group: Option<&str>) -> (String, String) {
-    let own_group = supd_config::split_instance(name).map_or(name, |(base, _)| base);
-    let process = name.replace(':', "_");
-    (process, group.unwrap_or(own_group).to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,19 +73,5 @@ mod tests {
         for s in all {
             assert_eq!(state_name(s), s.as_str().to_uppercase());
         }
-    }
-
-    #[test]
-    fn supervisord_names_of_programs_instances_and_group_members() {
-        let names = |n, g| process_and_group(n, g);
-        assert_eq!(names("web", None), ("web".into(), "web".into()));
-        assert_eq!(
-            names("worker:1", None),
-            ("worker_1".into(), "worker".into())
-        );
-        assert_eq!(
-            names("beat", Some("celery")),
-            ("beat".into(), "celery".into())
-        );
     }
 }

@@ -11,7 +11,7 @@
 //! A client costs a bounded amount: headers within [`HEADER_TIMEOUT`], a body of at most
 //! [`MAX_BODY`] bytes; a log tail follows until the client hangs up or supd exits.
 
-mod rpc;
+pub(crate) mod rpc;
 mod xmlrpc;
 
 use std::convert::Infallible;

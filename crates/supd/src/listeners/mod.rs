@@ -291,7 +291,8 @@ impl Listeners {
 
     /// supervisord's names for program `name`: `(process, group)`.
     pub fn names_of(&self, name: &str) -> (String, String) {
-        crate::supervisor::process_and_group(name, self.names.group_of(name).as_deref())
+        let (group, process) = crate::http::rpc::supervisor_names(name, &self.names.groups());
+        (process, group)
     }
 
     /// Some pool subscribes to `kind`.

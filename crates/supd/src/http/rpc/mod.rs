@@ -577,7 +577,7 @@ impl Rpc {
 
 /// supervisord's group and process name of supd program `name`: the first `[group.G]`
 /// holding it, else its instance base (`web:2` is `web:web_02`), else itself.
-pub(super) fn supervisor_names(name: &str, groups: &[supd_config::GroupSpec]) -> (String, String) {
+pub(crate) fn supervisor_names(name: &str, groups: &[supd_config::GroupSpec]) -> (String, String) {
     let process = match supd_config::split_instance(name) {
         Some((base, n)) => (base.to_string(), format!("{base}_{n:02}")),
         None => (name.to_string(), name.to_string()),
