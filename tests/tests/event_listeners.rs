@@ -375,23 +375,43 @@ events = ["PROCESS_LOG", "PROCESS_STATE_RUNNING"]
 }
 
 #[test]
-fn a_stdin_pipe_is_kept_open_for_the_program() {
-    // No client writes to it yet (XML-RPC's sendProcessStdin does): what the program sees
-    // is a pipe that stays open, not /dev/null.
-    let mut supd = Supd::start(
+fn send_process_stdin_writes_to_a_stdin_pipe() {
+    let (http, port) = http_table("");
+    let mut supd = Supd::start_with(
         r#"
 [program.reader]
-command = ["sh", "-c", "ls -l /proc/self/fd/0 > stdin.txt; read line; echo got:$line"]
+command = ["sh", "-c", "while read line; do echo got:$line; done"]
 stdin = "pipe"
+
+[program.deaf]
+command = ["sleep", "1000"]
 "#,
+        StartOptions {
+            supd_table: http,
+            ..StartOptions::default()
+        },
     );
-    let seen = wait_until("stdin.txt", DEADLINE, || {
-        std::fs::read_to_string(supd.path("stdin.txt"))
-            .ok()
-            .filter(|t| !t.is_empty())
-    });
-    assert!(seen.contains("pipe:"), "{seen}");
     supd.wait_state("reader", "running");
+    supd.wait_state("deaf", "running");
+    // supervisord's own client library, as its tools call it.
+    let call = |name: &str| {
+        let script = format!(
+            "import xmlrpc.client\n\
+             s = xmlrpc.client.ServerProxy('http://127.0.0.1:{port}/RPC2')\n\
+             try:\n    print(s.supervisor.sendProcessStdin({name:?}, 'hello\\n'))\n\
+             except xmlrpc.client.Fault as f:\n    print(f.faultCode, f.faultString)\n"
+        );
+        let out = std::process::Command::new("python3")
+            .args(["-c", &script])
+            .output()
+            .expect("run python3");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(call("reader"), "True");
+    supd.wait_stdout_line("reader | got:hello");
+    let no_pipe = call("deaf");
+    assert!(no_pipe.starts_with("20 NO_FILE"), "{no_pipe}");
+    assert!(call("nobody").starts_with("10 BAD_NAME"));
     assert!(supd.terminate().success());
 }
 

@@ -117,10 +117,6 @@ async fn write_all(
 
 /// Writes `data` to the stdin of program `name` (as supctl names it) through the owner, and
 /// answers once the bytes are in the pipe: what XML-RPC's `sendProcessStdin` calls.
-#[expect(
-    dead_code,
-    reason = "called by XML-RPC sendProcessStdin, which lands with [supd.http]"
-)]
 pub async fn send(
     events: &mpsc::UnboundedSender<crate::event::Event>,
     name: String,

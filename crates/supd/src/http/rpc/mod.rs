@@ -245,13 +245,19 @@ impl Rpc {
                 let procs = self.procs().await?;
                 let name = args.string(0)?;
                 let p = one(&procs, name)?;
-                if !p.running() || p.status.pid.is_none() {
-                    return Err(Fault::new(FaultCode::NotRunning, name));
+                let data = args.string(1)?.as_bytes().to_vec();
+                let sent =
+                    crate::listeners::stdin::send(&self.served.events, p.status.name.clone(), data)
+                        .await;
+                use crate::listeners::stdin::StdinError;
+                match sent {
+                    Ok(()) => Ok(Value::Bool(true)),
+                    Err(StdinError::UnknownProgram(_)) => Err(Fault::new(FaultCode::BadName, name)),
+                    Err(StdinError::NotRunning) => Err(Fault::new(FaultCode::NotRunning, name)),
+                    Err(e @ (StdinError::NoPipe | StdinError::Closed)) => {
+                        Err(Fault::new(FaultCode::NoFile, format!("{name}: {e}")))
+                    }
                 }
-                Err(Fault::new(
-                    FaultCode::NoFile,
-                    format!("supd does not keep the standard input of {name} open"),
-                ))
             }
             "supervisor.sendRemoteCommEvent" => Ok(Value::Bool(true)),
             "supervisor.readProcessStdoutLog" | "supervisor.readProcessStderrLog" => {
