@@ -546,7 +546,13 @@ fn read_only_commands_print_what_supervisord_prints() {
         ];
         let seen: Vec<(i32, String)> = outs
             .iter()
-            .map(|o| (o.code, replace_versions(o.stdout.trim())))
+            .enumerate()
+            .map(|(k, o)| {
+                (
+                    o.code,
+                    replace_versions(&pair.normalise(k, o.stdout.trim())),
+                )
+            })
             .collect();
         diffs.check(&format!("{transport:?} `version`"), &seen[0], &seen[1]);
     }
