@@ -724,13 +724,30 @@ fn follow(pair: &Pair, k: usize, transport: Transport, until: &str) -> Vec<Strin
     seen
 }
 
+/// Groups removed and added back by hand, the config unchanged.
+const ADD_REMOVE: &[&[&str]] = &[
+    &["reread"],
+    &["update"],
+    &["remove", "idle"],
+    &["status"],
+    &["remove", "idle"],
+    &["add", "idle"],
+    &["add", "idle"],
+    &["remove", "web"],
+    &["remove", "nope"],
+    &["add", "nope"],
+    &["stop", "pool:*"],
+    &["remove", "pool"],
+    &["add", "pool"],
+    &["status"],
+];
+
 /// reread, update and avail as the config changes: a program added, one removed.
 #[test]
 fn reread_and_update_apply_config_changes_like_supervisord() {
     let Some(pair) = Pair::start() else { return };
     let mut diffs = Diffs::default();
-    pair.compare(&mut diffs, Transport::Unix, &["reread"]);
-    pair.compare(&mut diffs, Transport::Unix, &["update"]);
+    pair.compare_each(&mut diffs, Transport::Unix, ADD_REMOVE);
     // Add `extra`, remove `idle`, in both configs.
     let extra = Program {
         name: "extra",
@@ -941,6 +958,31 @@ fn ansible(
         return take_action(processes, &|_| true, "restart", "started");
     }
     let processes = matched()?;
+    // `absent` and `present` (no stop_before_removing): reread, then remove / add, matched
+    // on "NAME: removed process group" / "NAME: added process group".
+    for (wanted, gone, verb, said) in [
+        ("absent", false, "remove", "removed process group"),
+        ("present", true, "add", "added process group"),
+    ] {
+        if state != wanted {
+            continue;
+        }
+        if processes.is_empty() == gone {
+            return Ok(AnsibleOutcome {
+                changed: false,
+                affected: Vec::new(),
+            });
+        }
+        checked(&["reread"])?;
+        let out = run(&[verb, name]);
+        if !out.stdout.contains(&format!("{name}: {said}")) {
+            return Err(out.stdout);
+        }
+        return Ok(AnsibleOutcome {
+            changed: true,
+            affected: Vec::new(),
+        });
+    }
     if processes.is_empty() && name != "all" {
         return Err("ERROR (no such process)".into());
     }
@@ -974,6 +1016,11 @@ fn ansible_supervisorctl_module_matching_works_on_both() {
             ("all", "stopped", None),
             ("all", "started", None),
             ("idle", "stopped", None),
+            ("idle", "absent", None),
+            ("idle", "absent", None),
+            ("idle", "present", None),
+            ("idle", "present", None),
+            ("web", "absent", None),
         ] {
             let outcomes: Vec<Result<AnsibleOutcome, String>> = (0..2)
                 .map(|k| {
