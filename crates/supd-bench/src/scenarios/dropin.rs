@@ -110,7 +110,7 @@ fn status_sample(clients: &std::path::Path, inst: &Instance) -> Res<f64> {
     if !out.status.success() || running != PROGRAMS {
         let first = text.lines().next().unwrap_or_default().to_string();
         return Err(format!(
-            "`supervisorctl status` against {} exited {} listing {running} RUNNING programs of {PROGRAMS}: {}",
+            "`supervisorctl status` against {} ended with {} and listed {running} RUNNING programs of {PROGRAMS}: {}",
             inst.sys.name(),
             out.status,
             if first.is_empty() {
