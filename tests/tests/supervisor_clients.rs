@@ -384,7 +384,7 @@ impl Pair {
                 }
             })
             .collect();
-        diffs.check(
+        diffs.check_output(
             &format!("{transport:?} `{}`", args.join(" ")),
             &seen[0],
             &seen[1],
@@ -402,6 +402,34 @@ impl Diffs {
         if supervisord != supd {
             self.0.push(format!(
                 "{what}:\n  supervisord: {supervisord:?}\n  supd:        {supd:?}"
+            ));
+        }
+    }
+
+    /// [`Diffs::check`] for what a client printed and its exit code, shown line by line.
+    fn check_output(&mut self, what: &str, supervisord: &(i32, String), supd: &(i32, String)) {
+        if supervisord != supd {
+            let show = |(code, text): &(i32, String)| {
+                format!("exit {code}:\n      {}", text.replace('\n', "\n      "))
+            };
+            self.0.push(format!(
+                "{what}:\n  supervisord, {}\n  supd, {}",
+                show(supervisord),
+                show(supd)
+            ));
+        }
+    }
+
+    /// [`Diffs::check`] for JSON values, shown as JSON.
+    fn check_json(
+        &mut self,
+        what: &str,
+        supervisord: &serde_json::Value,
+        supd: &serde_json::Value,
+    ) {
+        if supervisord != supd {
+            self.0.push(format!(
+                "{what}:\n  supervisord: {supervisord}\n  supd:        {supd}"
             ));
         }
     }
@@ -554,7 +582,7 @@ fn read_only_commands_print_what_supervisord_prints() {
                 )
             })
             .collect();
-        diffs.check(&format!("{transport:?} `version`"), &seen[0], &seen[1]);
+        diffs.check_output(&format!("{transport:?} `version`"), &seen[0], &seen[1]);
     }
     diffs.assert_none();
 }
@@ -811,7 +839,7 @@ fn authentication_and_shutdown_behave_like_supervisord() {
                 .to_string(),
         )
     };
-    diffs.check(
+    diffs.check_output(
         "Tcp wrong password `status`",
         &first(&wrong[0]),
         &first(&wrong[1]),
@@ -1098,7 +1126,7 @@ fn compare_probes(
             .unwrap_or(serde_json::Value::String(
                 "(not called: the probe stopped)".into(),
             ));
-        diffs.check(&format!("{transport} {call}"), value, &theirs);
+        diffs.check_json(&format!("{transport} {call}"), value, &theirs);
     }
     for (call, value) in supd {
         if !sv.iter().any(|(c, _)| c == call) {
