@@ -514,14 +514,17 @@ fn replace_dates(line: &str) -> String {
     out
 }
 
-/// Dotted version numbers (`4.3.0`, `0.9.1`) replaced by `VERSION`.
+/// Dotted version numbers (`4.3.0`, `0.9.1`, `4.3.0+supd.0.1.0`) replaced by `VERSION`.
 fn replace_versions(text: &str) -> String {
     text.split('\n')
         .map(|line| {
             line.split(' ')
                 .map(|w| {
-                    let dotted = w.contains('.')
-                        && w.split('.')
+                    // A PEP 440 local part ("4.3.0+supd.0.1.0") still parses as 4.3.0.
+                    let number = w.split('+').next().unwrap_or_default();
+                    let dotted = number.contains('.')
+                        && number
+                            .split('.')
                             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
                     if dotted { "VERSION" } else { w }
                 })
@@ -541,7 +544,10 @@ fn normalising_hides_pids_uptimes_and_dates_only() {
         "web   RUNNING   pid PID, uptime H:MM:SS\nPID\nidle STOPPED DATE"
     );
     assert_eq!(normalise_output("pid web: ERROR"), "pid web: ERROR");
-    assert_eq!(replace_versions("4.3.0\nsupd 0.1"), "VERSION\nsupd VERSION");
+    assert_eq!(
+        replace_versions("4.3.0\nsupd 0.1\n4.3.0+supd.0.1.0"),
+        "VERSION\nsupd VERSION\nVERSION"
+    );
 }
 
 /// Commands that change nothing.
@@ -770,12 +776,21 @@ const ADD_REMOVE: &[&[&str]] = &[
     &["status"],
 ];
 
+/// `remove` and `add` of groups, the config unchanged.
+#[test]
+fn add_and_remove_print_what_supervisord_prints() {
+    let Some(pair) = Pair::start() else { return };
+    let mut diffs = Diffs::default();
+    pair.compare_each(&mut diffs, Transport::Unix, ADD_REMOVE);
+    diffs.assert_none();
+}
+
 /// reread, update and avail as the config changes: a program added, one removed.
 #[test]
 fn reread_and_update_apply_config_changes_like_supervisord() {
     let Some(pair) = Pair::start() else { return };
     let mut diffs = Diffs::default();
-    pair.compare_each(&mut diffs, Transport::Unix, ADD_REMOVE);
+    pair.compare_each(&mut diffs, Transport::Unix, &[&["reread"], &["update"]]);
     // Add `extra`, remove `idle`, in both configs.
     let extra = Program {
         name: "extra",
@@ -988,14 +1003,14 @@ fn ansible(
     let processes = matched()?;
     // `absent` and `present` (no stop_before_removing): reread, then remove / add, matched
     // on "NAME: removed process group" / "NAME: added process group".
-    for (wanted, gone, verb, said) in [
-        ("absent", false, "remove", "removed process group"),
-        ("present", true, "add", "added process group"),
+    for (wanted, done_when_none, verb, said) in [
+        ("absent", true, "remove", "removed process group"),
+        ("present", false, "add", "added process group"),
     ] {
         if state != wanted {
             continue;
         }
-        if processes.is_empty() == gone {
+        if processes.is_empty() == done_when_none {
             return Ok(AnsibleOutcome {
                 changed: false,
                 affected: Vec::new(),
@@ -1063,14 +1078,24 @@ fn ansible_supervisorctl_module_matching_works_on_both() {
             );
         }
     }
-    // The module's own expectations, on supervisord (so the reproduction is right).
+    // The module's own expectations, on supervisord (so that the reproduction is right).
     let run = |args: &[&str]| pair.ctl_on(0, Transport::Unix, args);
-    assert_eq!(
-        ansible(&run, "web", "restarted", None),
+    let changed = |affected: &[&str]| {
         Ok(AnsibleOutcome {
             changed: true,
-            affected: vec!["web".into()]
+            affected: affected.iter().map(|a| a.to_string()).collect(),
         })
+    };
+    assert_eq!(ansible(&run, "web", "restarted", None), changed(&["web"]));
+    assert_eq!(
+        ansible(&run, "pool:", "restarted", None),
+        changed(&["pool:a", "pool:b"])
+    );
+    assert_eq!(ansible(&run, "idle", "absent", None), changed(&[]));
+    assert_eq!(ansible(&run, "idle", "present", None), changed(&[]));
+    assert_eq!(
+        ansible(&run, "nope", "started", None),
+        Err("ERROR (no such process)".into())
     );
     diffs.assert_none();
 }
@@ -1112,6 +1137,81 @@ fn probe(clients: &Path, args: &[String]) -> Vec<(String, serde_json::Value)> {
 }
 
 /// Compares the probe's lines call by call (a call only one side made is a difference).
+/// Why supd's answer to `call` may differ from supervisord's, when it differs in the one
+/// way accepted for that call; `None` when it must be the same. Each case is checked
+/// precisely (supd's answer must be supervisord's with exactly that change).
+fn accepted_difference(
+    call: &str,
+    supervisord: &serde_json::Value,
+    supd: &serde_json::Value,
+) -> Option<&'static str> {
+    if without_log_files(supervisord) == *supd {
+        return Some(
+            "the programs here write to supd's console, not to files, so supd names no log \
+             file (\"\") where supervisord names its AUTO files",
+        );
+    }
+    let no_file = supd["fault"] == 20;
+    if no_file && (call.starts_with("readLog") || call == "clearLog") {
+        return Some(
+            "supd has no main log file (it logs to its stderr); NO_FILE is supervisord's own \
+             answer when its log file is missing (supervisorctl maintail prints it as \
+             `ERROR (no log file)`)",
+        );
+    }
+    if no_file && call == "sendProcessStdin web" {
+        return Some(
+            "supd does not keep a program's stdin open; NO_FILE is supervisord's answer when \
+             that pipe is closed",
+        );
+    }
+    if call == "getAllConfigInfo" && config_keys_cover(supervisord, supd) {
+        return Some("supd sends keys of its own too; every key supervisord sends is there");
+    }
+    None
+}
+
+/// `value` with every log file name (`"PATH"` after normalising) made `""`.
+fn without_log_files(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => Value::Array(items.iter().map(without_log_files).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let file =
+                        ["logfile", "stdout_logfile", "stderr_logfile"].contains(&k.as_str());
+                    let v = if file && v == "PATH" {
+                        Value::String(String::new())
+                    } else {
+                        without_log_files(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// True when the probe's `getAllConfigInfo` summaries name the same programs alike and
+/// supd's keys include every key of supervisord's.
+fn config_keys_cover(supervisord: &serde_json::Value, supd: &serde_json::Value) -> bool {
+    let (Some(sv), Some(ours)) = (supervisord.as_array(), supd.as_array()) else {
+        return false;
+    };
+    sv.len() == ours.len()
+        && sv.iter().zip(ours).all(|(a, b)| {
+            let same = ["name", "group", "autostart", "inuse"]
+                .iter()
+                .all(|k| a[k] == b[k]);
+            let keys = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+                v["fields"].as_array().cloned().unwrap_or_default()
+            };
+            same && keys(a).iter().all(|k| keys(b).contains(k))
+        })
+}
+
 fn compare_probes(
     diffs: &mut Diffs,
     transport: &str,
@@ -1126,6 +1226,12 @@ fn compare_probes(
             .unwrap_or(serde_json::Value::String(
                 "(not called: the probe stopped)".into(),
             ));
+        if value != &theirs
+            && let Some(why) = accepted_difference(call, value, &theirs)
+        {
+            eprintln!("{transport} {call}: supd differs on purpose: {why}");
+            continue;
+        }
         diffs.check_json(&format!("{transport} {call}"), value, &theirs);
     }
     for (call, value) in supd {
