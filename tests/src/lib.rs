@@ -730,3 +730,131 @@ pub fn supervisor_clients() -> Result<PathBuf, String> {
     }
     Ok(bin)
 }
+
+// ----- supervisord itself, beside supd, for the drop-in tests ---------------------------
+
+/// Runs `supervisorctl ARGS` from the virtualenv `clients` (see [`supervisor_clients`]) in
+/// the C locale (as Ansible does: its output is string-matched), to completion.
+pub fn supervisorctl(clients: &Path, args: &[&str]) -> CtlOutput {
+    Command::new(clients.join("supervisorctl"))
+        .args(args)
+        .env("LANGUAGE", "C")
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run supervisorctl")
+        .into()
+}
+
+/// A real supervisord (the pip one of [`supervisor_clients`]) running `supervisord.conf` in
+/// a temporary directory in the foreground (`-n`), for tests that compare supd with it.
+/// Its programs carry a token in their environment like supd's, and dropping it kills
+/// supervisord and everything it started.
+pub struct Supervisord {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    /// The virtualenv's `bin` directory.
+    pub clients: PathBuf,
+    pub token: String,
+    child: Child,
+    pub output: Captured,
+    exit: Option<ExitStatus>,
+}
+
+impl Supervisord {
+    /// Writes `text` to `supervisord.conf` in a new temporary directory (so `%(here)s` is
+    /// that directory) and starts supervisord on it; returns once `supervisorctl -c FILE
+    /// status` gets an answer (the file needs a `[supervisorctl]` section).
+    pub fn start(clients: &Path, text: &str) -> Supervisord {
+        let dir = tempfile::Builder::new()
+            .prefix("supervisord-e2e-")
+            .tempdir()
+            .expect("temp dir");
+        let config = dir.path().join("supervisord.conf");
+        std::fs::write(&config, text).expect("write supervisord.conf");
+        let token = format!(
+            "supervisord-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut child = Command::new(clients.join("supervisord"))
+            .arg("-n")
+            .arg("-c")
+            .arg(&config)
+            .current_dir(dir.path())
+            .env("SUPD_E2E_TOKEN", &token)
+            .env("PATH", path_with_helpers())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start supervisord");
+        let (output, _) = Captured::spawn(child.stdout.take().expect("piped stdout"));
+        let (errors, _) = Captured::spawn(child.stderr.take().expect("piped stderr"));
+        let mut supervisord = Supervisord {
+            dir,
+            config,
+            clients: clients.to_path_buf(),
+            token,
+            child,
+            output,
+            exit: None,
+        };
+        wait_until("supervisord to answer supervisorctl", DEADLINE, || {
+            if let Some(status) = supervisord.try_exit() {
+                panic!(
+                    "supervisord exited early with {status}\n{}{}",
+                    supervisord.output.text(),
+                    errors.text()
+                );
+            }
+            [0, 3]
+                .contains(&supervisord.ctl(&["status"]).code)
+                .then_some(())
+        });
+        supervisord
+    }
+
+    /// `supervisorctl -c supervisord.conf ARGS`.
+    pub fn ctl(&self, args: &[&str]) -> CtlOutput {
+        let config = self.config.display().to_string();
+        let mut all = vec!["-c", config.as_str()];
+        all.extend_from_slice(args);
+        supervisorctl(&self.clients, &all)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn try_exit(&mut self) -> Option<ExitStatus> {
+        if self.exit.is_none() {
+            self.exit = self.child.try_wait().ok().flatten();
+        }
+        self.exit
+    }
+
+    pub fn wait_exit(&mut self, deadline: Duration) -> ExitStatus {
+        wait_until("supervisord to exit", deadline, || self.try_exit())
+    }
+
+    /// Live processes that supervisord started (supervisord itself excluded).
+    pub fn leftovers(&self) -> Vec<i32> {
+        processes_with_env(&format!("SUPD_E2E_TOKEN={}", self.token))
+            .into_iter()
+            .filter(|&pid| pid != self.child.id() as i32)
+            .collect()
+    }
+}
+
+impl Drop for Supervisord {
+    fn drop(&mut self) {
+        if self.try_exit().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        for pid in self.leftovers() {
+            let _ = supd_sys::process::signal_process(pid, Signal::SIGKILL);
+        }
+    }
+}

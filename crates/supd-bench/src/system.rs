@@ -109,6 +109,10 @@ pub struct Options {
     pub pid1: bool,
     /// Where the supervisor's stdout goes (default: `/dev/null`).
     pub stdout: Option<PathBuf>,
+    /// Serve supervisord's XML-RPC on a unix socket for the real `supervisorctl`: supd gets
+    /// `[supd.http]` (supervisord always has its `[unix_http_server]`); see
+    /// [`Instance::supervisorctl_conf`].
+    pub http: bool,
 }
 
 /// A running supervisor.
@@ -141,7 +145,19 @@ impl Instance {
         let (conf, mut cmd, client) = match sys {
             Sys::Supd => {
                 let conf = dir.join("supd.toml");
-                write(&conf, &supd_config(dir, programs))?;
+                let mut text = supd_config(dir, programs);
+                if opts.http {
+                    let socket = dir.join("http.sock").display().to_string();
+                    text.push_str(&format!(
+                        "\n[supd.http]\nlisten = [{}]\n",
+                        toml_str(&format!("unix:{socket}"))
+                    ));
+                    write(
+                        &dir.join("supervisorctl.conf"),
+                        &format!("[supervisorctl]\nserverurl=unix://{socket}\n"),
+                    )?;
+                }
+                write(&conf, &text)?;
                 let mut cmd = supervisor_command(tools.supd(), opts.pid1);
                 cmd.arg("--config").arg(&conf);
                 (conf, cmd, tools.supctl())
@@ -294,6 +310,15 @@ impl Instance {
             .env_remove("SUPD_CONFIG")
             .stdin(Stdio::null());
         cmd
+    }
+
+    /// The file for `supervisorctl -c` (supd started with [`Options::http`]: a
+    /// `[supervisorctl]` section naming its HTTP socket; supervisord: its own config).
+    pub fn supervisorctl_conf(&self) -> PathBuf {
+        match self.sys {
+            Sys::Supd => self.dir.join("supervisorctl.conf"),
+            Sys::Supervisord => self.conf.clone(),
+        }
     }
 
     /// Runs the client to completion.

@@ -11,6 +11,7 @@
 mod backoff;
 mod control;
 mod crash;
+mod dropin;
 mod hostile;
 mod idle;
 mod launch;
@@ -42,6 +43,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         "control",
         "status round trip; restart one program and wait until it runs",
+    ),
+    (
+        "supervisorctl",
+        "`supervisorctl status` of 100 programs: supervisord's own client against both",
     ),
     (
         "logs",
@@ -207,6 +212,7 @@ pub fn run(ctx: &Ctx, name: &str) -> Vec<Row> {
         "crash" => crash::run(ctx),
         "backoff" => backoff::run(ctx),
         "control" => control::run(ctx),
+        "supervisorctl" => dropin::run(ctx),
         "logs" => logs::run(ctx),
         "watch" => watch::run(ctx),
         "shutdown" => shutdown::run(ctx),
