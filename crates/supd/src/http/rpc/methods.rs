@@ -170,6 +170,27 @@ pub(super) const METHODS: &[(&str, &[&str], &str)] = &[
         &["array"],
         "Clear all process log files",
     ),
+    // supervisord's older names, still answered.
+    (
+        "supervisor.readMainLog",
+        &["string", "int", "int"],
+        "Read length bytes from the main log starting at offset (old name of readLog)",
+    ),
+    (
+        "supervisor.readProcessLog",
+        &["string", "string", "int", "int"],
+        "Read length bytes from name's stdout log starting at offset (old name of readProcessStdoutLog)",
+    ),
+    (
+        "supervisor.tailProcessLog",
+        &["array", "string", "int", "int"],
+        "Tail the stdout log (old name of tailProcessStdoutLog)",
+    ),
+    (
+        "supervisor.clearProcessLog",
+        &["boolean", "string"],
+        "Clear the logs of the named process (old name of clearProcessLogs)",
+    ),
     (
         "system.listMethods",
         &["array"],

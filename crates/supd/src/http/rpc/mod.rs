@@ -165,7 +165,7 @@ impl Rpc {
             "supervisor.getIdentification" => Ok(Value::str("supervisor")),
             "supervisor.getState" => self.get_state().await,
             "supervisor.getPID" => Ok(Value::Int(std::process::id().into())),
-            "supervisor.readLog" => {
+            "supervisor.readLog" | "supervisor.readMainLog" => {
                 read_log(&crate::mainlog::snapshot(), args.int(0)?, args.int(1)?)
             }
             "supervisor.clearLog" => {
@@ -260,17 +260,21 @@ impl Rpc {
                 }
             }
             "supervisor.sendRemoteCommEvent" => Ok(Value::Bool(true)),
-            "supervisor.readProcessStdoutLog" | "supervisor.readProcessStderrLog" => {
+            "supervisor.readProcessStdoutLog"
+            | "supervisor.readProcessStderrLog"
+            | "supervisor.readProcessLog" => {
                 let stream = stream_of(method);
                 let log = self.stream_log(args.string(0)?, stream).await?;
                 read_log(&log, args.int(1)?, args.int(2)?)
             }
-            "supervisor.tailProcessStdoutLog" | "supervisor.tailProcessStderrLog" => {
+            "supervisor.tailProcessStdoutLog"
+            | "supervisor.tailProcessStderrLog"
+            | "supervisor.tailProcessLog" => {
                 let stream = stream_of(method);
                 let log = self.stream_log(args.string(0)?, stream).await?;
                 Ok(tail_log(&log, args.int(1)?, args.int(2)?))
             }
-            "supervisor.clearProcessLogs" => {
+            "supervisor.clearProcessLogs" | "supervisor.clearProcessLog" => {
                 let procs = self.procs().await?;
                 let p = one(&procs, args.string(0)?)?;
                 self.clear_logs(p)?;
@@ -310,8 +314,17 @@ impl Rpc {
         }
     }
 
-    /// The programs, with their supervisord group and process names.
+    /// The programs supervisord's clients see (not those of a group `removeProcessGroup`
+    /// took out), with their supervisord group and process names.
     async fn procs(&self) -> Result<Vec<Proc>, Fault> {
+        let mut procs = self.all_procs().await?;
+        let pending = self.pending.borrow();
+        procs.retain(|p| !pending.hidden.contains(&p.group));
+        Ok(procs)
+    }
+
+    /// Every program, with its supervisord group and process name.
+    async fn all_procs(&self) -> Result<Vec<Proc>, Fault> {
         let inspection = self
             .served
             .inspect()

@@ -22,6 +22,10 @@ pub(super) struct Pending {
     applied: bool,
     /// Removed groups gone since: `stopProcessGroup` of one is an empty success.
     gone: Vec<String>,
+    /// Groups `removeProcessGroup` took out of the running config while the config file
+    /// still has them (`supervisorctl remove`): invisible to supervisord's clients until
+    /// `addProcessGroup` (or `update`) brings them back. supctl still sees them.
+    pub(super) hidden: Vec<String>,
 }
 
 /// The groups a reload would add (new groups), remove (every member gone) or change (any
@@ -89,7 +93,23 @@ impl Rpc {
         };
         let before = self.procs().await?;
         let groups = self.served.names.groups();
-        let pending = group_diff(&before, &diff, &groups);
+        let mut pending = group_diff(&before, &diff, &groups);
+        // A group `remove` took out comes back with `update`, as supervisord's does (unless
+        // the file no longer has it).
+        let hidden = std::mem::take(&mut self.pending.borrow_mut().hidden);
+        let all = self.all_procs().await?;
+        for g in hidden {
+            let members: Vec<&Proc> = all.iter().filter(|p| p.group == g).collect();
+            if members
+                .iter()
+                .any(|p| !diff.removed.contains(&p.status.name))
+            {
+                if !pending.added.contains(&g) {
+                    pending.added.push(g.clone());
+                }
+                pending.hidden.push(g);
+            }
+        }
         let answer = Value::Array(vec![Value::Array(vec![
             names_value(&pending.added),
             names_value(&pending.changed),
@@ -115,13 +135,22 @@ impl Rpc {
     }
 
     pub(super) async fn add_group(self: &Rc<Self>, name: &str) -> Answer {
-        let (added, changed) = {
+        let (added, changed, was_hidden) = {
             let mut pending = self.pending.borrow_mut();
             (
                 take(&mut pending.added, name),
                 take(&mut pending.changed, name),
+                take(&mut pending.hidden, name),
             )
         };
+        if was_hidden {
+            if added {
+                // Brought back by `update`: the rest of what it reported applies too.
+                self.apply_pending().await?;
+            }
+            self.start_autostart(name).await?;
+            return Ok(Value::Bool(true));
+        }
         if !added && !changed {
             let procs = self.procs().await?;
             return Err(if procs.iter().any(|p| p.group == name) {
@@ -135,17 +164,23 @@ impl Rpc {
             // Stopped by `update` before the reload: started again, as supervisord's
             // addProcessGroup starts a group's autostart programs. (Added ones were started
             // by the reload itself.)
-            let procs = self.procs().await?;
-            let start: Vec<String> = procs
-                .iter()
-                .filter(|p| p.group == name && p.spec.autostart && !p.running())
-                .map(Proc::supd_name)
-                .collect();
-            if !start.is_empty() {
-                self.fire(Request::Start { names: start });
-            }
+            self.start_autostart(name).await?;
         }
         Ok(Value::Bool(true))
+    }
+
+    /// Starts the autostart programs of group `name` that are not running, without waiting.
+    async fn start_autostart(self: &Rc<Self>, name: &str) -> Result<(), Fault> {
+        let procs = self.procs().await?;
+        let start: Vec<String> = procs
+            .iter()
+            .filter(|p| p.group == name && p.spec.autostart && !p.running())
+            .map(Proc::supd_name)
+            .collect();
+        if !start.is_empty() {
+            self.fire(Request::Start { names: start });
+        }
+        Ok(())
     }
 
     pub(super) async fn remove_group(&self, name: &str) -> Answer {
@@ -180,9 +215,9 @@ impl Rpc {
             // `update` of a changed group: its addProcessGroup follows.
             return Ok(Value::Bool(true));
         }
-        Err(Fault::new(
-            FaultCode::Failed,
-            format!("supd removes {name} only when it leaves the config (then reloadConfig)"),
-        ))
+        // `supervisorctl remove` of a stopped group: out of the running config until it is
+        // added again.
+        self.pending.borrow_mut().hidden.push(name.to_string());
+        Ok(Value::Bool(true))
     }
 }
