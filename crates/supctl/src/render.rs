@@ -255,6 +255,8 @@ mod tests {
             autostart: true,
             health: None,
             notify_status: None,
+            started_ms: None,
+            stopped_ms: None,
         }
     }
 

@@ -49,6 +49,7 @@ pub mod keys {
     pub use crate::parse::SUPD_KEYS;
     pub use crate::parse::group::GROUP_KEYS;
     pub use crate::parse::health::HEALTH_KEYS;
+    pub use crate::parse::http::{HTTP_KEYS, LISTEN_KEYS};
     pub use crate::parse::program::PROGRAM_KEYS;
     pub use crate::parse::watch::WATCH_KEYS;
 }

@@ -28,6 +28,7 @@ mod command;
 mod graph;
 pub(crate) mod group;
 pub(crate) mod health;
+pub(crate) mod http;
 pub(crate) mod program;
 mod select;
 pub(crate) mod suggest;
@@ -58,6 +59,7 @@ pub const SUPD_KEYS: &[&str] = &[
     "shutdown_timeout",
     "log_format",
     "log_timestamps",
+    "http",
     "include",
     "env_file",
 ];
@@ -841,6 +843,7 @@ fn supd(w: &mut Walker, sec: &Section) -> SupdSpec {
     if let Some(b) = sec.get("log_timestamps").and_then(|f| w.bool(&f)) {
         spec.log_timestamps = b;
     }
+    spec.http = sec.get("http").and_then(|f| http::http(w, f));
     spec
 }
 

@@ -179,6 +179,59 @@ pub struct SupdSpec {
     pub log_format: LogFormat,
     /// Start `prefix` lines with a UTC timestamp. Default false.
     pub log_timestamps: bool,
+    /// `[supd.http]`: the HTTP interface (supervisord's XML-RPC), when configured.
+    pub http: Option<HttpSpec>,
+}
+
+/// `[supd.http]`: where supd serves HTTP (supervisord's XML-RPC at `/RPC2`, `/logtail`),
+/// and who may use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSpec {
+    /// At least one address.
+    pub listen: Vec<ListenSpec>,
+}
+
+/// One address of `[supd.http] listen`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenSpec {
+    pub address: ListenAddress,
+    /// Permission bits of a unix socket file (supervisord's `chmod`). Default `0o700`.
+    pub mode: u32,
+    /// Owner of a unix socket file (supervisord's `chown`), resolved at start.
+    pub owner: Option<UserSpec>,
+    /// HTTP Basic credentials every request to this address must carry.
+    pub auth: Option<Credentials>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenAddress {
+    /// `unix:/run/supd/http.sock`
+    Unix(PathBuf),
+    /// `127.0.0.1:9001`
+    Tcp(std::net::SocketAddr),
+}
+
+impl std::fmt::Display for ListenAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListenAddress::Unix(path) => write!(f, "unix:{}", path.display()),
+            ListenAddress::Tcp(addr) => write!(f, "{addr}"),
+        }
+    }
+}
+
+/// `username` and `password` of `[supd.http]` (or of one of its addresses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: Password,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Password {
+    Plain(String),
+    /// supervisord's `{SHA}` followed by the hex SHA-1 digest of the password.
+    Sha1([u8; 20]),
 }
 
 impl Default for SupdSpec {
@@ -191,6 +244,7 @@ impl Default for SupdSpec {
             shutdown_timeout: Duration::from_secs(30),
             log_format: LogFormat::Prefix,
             log_timestamps: false,
+            http: None,
         }
     }
 }

@@ -38,6 +38,7 @@ fn design_example_parses_with_the_documented_values() {
             shutdown_timeout: Duration::from_secs(30),
             log_format: LogFormat::Prefix,
             log_timestamps: false,
+            http: None,
         }
     );
 

@@ -171,6 +171,7 @@ impl Cx<'_> {
         }
         let (cause, stop) = (cause.clone(), stop.clone());
         let (settled, ready) = self.begin_readiness(p, run);
+        self.st.programs[p].last_started_at = Some(self.now);
         let life = Life::Starting {
             run,
             pid,
@@ -289,6 +290,7 @@ impl Cx<'_> {
         let now = self.now;
         let prog = &mut self.st.programs[p];
         prog.last_exit = Some(status);
+        prog.last_exit_at = Some(now);
         match &mut prog.life {
             Life::Stopping { leader_alive, .. } => {
                 if group_alive {

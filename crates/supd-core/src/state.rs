@@ -226,6 +226,10 @@ pub struct Program {
     pub(crate) failed_starts: u32,
     /// How the last run ended.
     pub last_exit: Option<ExitStatus>,
+    /// When the latest run's process started (supd time), kept after it ended.
+    pub last_started_at: Option<Duration>,
+    /// When the last run ended (supd time).
+    pub last_exit_at: Option<Duration>,
     /// Removed from the config by a reload: stopped, never started again, and left out of
     /// status. Its index stays taken so that ids in flight (timers, pumps) stay valid.
     pub retired: bool,
@@ -255,6 +259,8 @@ impl Program {
             starts: 0,
             failed_starts: 0,
             last_exit: None,
+            last_started_at: None,
+            last_exit_at: None,
             retired: false,
             health: None,
             notify_status: None,

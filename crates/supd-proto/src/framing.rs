@@ -141,6 +141,8 @@ mod tests {
             autostart: true,
             health: None,
             notify_status: None,
+            started_ms: None,
+            stopped_ms: None,
         };
         let json: serde_json::Value = serde_json::to_value(&status).unwrap();
         assert_eq!(json["state"], "running");

@@ -239,6 +239,13 @@ pub struct ProgramStatus {
     /// The last `STATUS=` an sd_notify program sent.
     #[serde(default)]
     pub notify_status: Option<String>,
+    /// When the latest run's process started, in milliseconds since the Unix epoch (kept
+    /// after it ended; absent before the first start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<u64>,
+    /// When the last run ended, in milliseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_ms: Option<u64>,
 }
 
 /// The result of `start`/`stop`/`restart`/`signal` for one program.
@@ -249,6 +256,33 @@ pub struct ActionOutcome {
     /// `"started"`, `"stopped"`, `"already running"`,
     /// `"failed to start: exited with 1 (see supctl logs web)"`.
     pub message: String,
+    /// What happened, for clients that act on it (absent from older servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<OutcomeCode>,
+}
+
+/// What a `start`/`stop`/`restart`/`signal`/`wait` did for one program, as a word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeCode {
+    /// It is up (started, restarted, completed, healthy), stopped, or got the signal.
+    Done,
+    /// `start` of a program that was running already.
+    AlreadyRunning,
+    /// `stop` of a program that was stopped already; `signal` of one without a process.
+    NotRunning,
+    /// supd is shutting down.
+    ShuttingDown,
+    /// Its process could not be created (the command is missing or cannot be executed).
+    SpawnFailed,
+    /// It started but did not stay up (exited during `min_uptime`, backing off, fatal).
+    Exited,
+    /// It was stopped before it was up (another request, a failed dependency).
+    NotStarted,
+    /// `wait`: it is not up (yet).
+    NotUp,
+    /// Sending the signal failed.
+    SignalFailed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

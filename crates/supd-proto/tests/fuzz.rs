@@ -124,12 +124,14 @@ fn status() -> impl Strategy<Value = ProgramStatus> {
             prop::option::of(text()),
             prop::option::of(text()),
         ),
+        (any::<Option<u64>>(), any::<Option<u64>>()),
     )
         .prop_map(
             |(
                 (name, state, up, pid, restarts),
                 (exit_code, signal, last_exit, uptime_ms),
                 (reason, reason_kind, autostart, health, notify_status),
+                (started_ms, stopped_ms),
             )| ProgramStatus {
                 name,
                 state,
@@ -145,6 +147,8 @@ fn status() -> impl Strategy<Value = ProgramStatus> {
                 autostart,
                 health,
                 notify_status,
+                started_ms,
+                stopped_ms,
             },
         )
 }
@@ -156,7 +160,8 @@ fn reply() -> impl Strategy<Value = Reply> {
             (text(), any::<bool>(), text()).prop_map(|(name, ok, message)| ActionOutcome {
                 name,
                 ok,
-                message
+                message,
+                code: ok.then_some(supd_proto::OutcomeCode::Done),
             }),
             0..3
         )

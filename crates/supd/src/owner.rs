@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use supd_config::Signal;
 use supd_core::{Action, Effect, ExitStatus, Input, OutcomeKind, ReqId, SpawnRetry, State, step};
 use supd_proto::{
-    ActionOutcome, ErrorKind, ErrorReply, ProgramState, Reply, Request, ServerMessage, StateEvent,
+    ActionOutcome, ErrorKind, ErrorReply, OutcomeCode, ProgramState, Reply, Request, ServerMessage,
+    StateEvent,
 };
 use supd_sys::process;
 use supd_sys::reap::{Ended, Reaped, reap_one};
@@ -314,10 +315,16 @@ impl Owner {
                                     .map(|(_, _, e)| wording::signal_failed(signal, e)),
                                 _ => None,
                             };
+                            let code = if failed.is_some() {
+                                OutcomeCode::SignalFailed
+                            } else {
+                                status::outcome_code(&o.kind)
+                            };
                             ActionOutcome {
                                 name: self.names.name(o.prog).to_string(),
                                 ok: o.ok() && failed.is_none(),
                                 message: failed.unwrap_or_else(|| wording::outcome(&self.state, o)),
+                                code: Some(code),
                             }
                         })
                         .collect();

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use supd_core::{Change, ExitStatus, ProgId, ProgramState, State};
-use supd_proto::{ProgramStatus, StateEvent};
+use supd_core::{Change, ExitStatus, OutcomeKind, ProgId, ProgramState, State, Why};
+use supd_proto::{OutcomeCode, ProgramStatus, StateEvent};
 
 use crate::wording;
 
@@ -39,7 +39,19 @@ pub fn program_status(st: &State, prog: ProgId, now: Duration) -> ProgramStatus 
             .filter(|_| p.pid().is_some())
             .map(wording::health),
         notify_status: p.notify_status.clone(),
+        started_ms: p.last_started_at.map(|t| epoch_ms(t, now)),
+        stopped_ms: p.last_exit_at.map(|t| epoch_ms(t, now)),
     }
+}
+
+/// The wall-clock time (milliseconds since the Unix epoch) of supd time `t`, supd time
+/// being `now`.
+fn epoch_ms(t: Duration, now: Duration) -> u64 {
+    let at = SystemTime::now()
+        .checked_sub(now.saturating_sub(t))
+        .unwrap_or(UNIX_EPOCH);
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The event stream's record of a change of `prog` (`from -> to`, because of `change`), as
@@ -72,5 +84,26 @@ pub fn state_event(
         },
         reason: wording::event_reason(st, change),
         reason_kind: wording::change_kind(change).map(str::to_string),
+    }
+}
+
+/// The wire's word for what a request did to one program.
+pub fn outcome_code(kind: &OutcomeKind) -> OutcomeCode {
+    match kind {
+        OutcomeKind::Started
+        | OutcomeKind::Restarted
+        | OutcomeKind::Completed
+        | OutcomeKind::Stopped
+        | OutcomeKind::Up
+        | OutcomeKind::SignalSent { .. } => OutcomeCode::Done,
+        OutcomeKind::AlreadyRunning => OutcomeCode::AlreadyRunning,
+        OutcomeKind::AlreadyStopped | OutcomeKind::NotRunning(_) => OutcomeCode::NotRunning,
+        OutcomeKind::Refused | OutcomeKind::NotStartedShuttingDown => OutcomeCode::ShuttingDown,
+        OutcomeKind::FailedToStart(Why::SpawnFailed(_) | Why::CannotExecute(_)) => {
+            OutcomeCode::SpawnFailed
+        }
+        OutcomeKind::FailedToStart(_) | OutcomeKind::ExitedAtOnce { .. } => OutcomeCode::Exited,
+        OutcomeKind::NotStarted(_) => OutcomeCode::NotStarted,
+        OutcomeKind::WillNotComeUp(_) | OutcomeKind::NotUpYet(_) => OutcomeCode::NotUp,
     }
 }
