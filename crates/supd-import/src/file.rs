@@ -96,7 +96,7 @@ pub fn convert_file(
         crate::convert::convert_files(&sources, env, &read_script).map_err(as_given)?
     };
     let (from, to) = (absolute.display().to_string(), path.display().to_string());
-    for note in &mut conversion.notes {
+    for note in conversion.notes.iter_mut().chain(&mut conversion.warnings) {
         if let Some(rest) = note.strip_prefix(&from) {
             *note = format!("{to}{rest}");
         }
