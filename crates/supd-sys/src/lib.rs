@@ -14,6 +14,7 @@
 //!
 //! Nothing here decides anything: policy lives in `supd-core`.
 
+pub mod clock;
 pub mod exec;
 pub mod limits;
 pub mod memory;

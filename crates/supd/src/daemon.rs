@@ -78,6 +78,12 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     crate::signals::install(&events_tx)
         .map_err(|e| StartError::internal(format!("cannot install signal handlers: {e}")))?;
     let socket = control::bind(&config.supd).map_err(|e| StartError::user(e.0))?;
+    let http_listeners = match &config.supd.http {
+        Some(spec) => Some(Rc::new(
+            crate::http::bind(spec).map_err(|e| StartError::user(e.0))?,
+        )),
+        None => None,
+    };
 
     let (output, output_thread) = Output::start();
     let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -124,17 +130,22 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     let listener = socket.listener.clone();
     let bulletin = Rc::new(crate::bulletin::Bulletin::default());
     let streams = control::Streams::new();
+    let served = Rc::new(control::Served {
+        events: events_tx.clone(),
+        plane: plane.clone(),
+        names: names.clone(),
+        bulletin: bulletin.clone(),
+        streams: streams.clone(),
+    });
     let server = tokio::task::spawn_local(control::serve(
         listener,
         socket.access.clone(),
-        control::Served {
-            events: events_tx.clone(),
-            plane: plane.clone(),
-            names: names.clone(),
-            bulletin: bulletin.clone(),
-            streams: streams.clone(),
-        },
+        served.clone(),
     ));
+    let http_server = http_listeners
+        .clone()
+        .map(|l| tokio::task::spawn_local(crate::http::serve(l, served.clone())));
+    drop(served);
 
     let notify = match crate::notify::open(events_tx.clone()) {
         Ok(socket) => Some(socket.env_value),
@@ -167,6 +178,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         Err(message) => {
             server.abort();
             drop(socket);
+            drop(http_listeners);
             output_thread.finish(output);
             return Err(StartError::user(message));
         }
@@ -202,6 +214,10 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
 
     server.abort();
     drop(socket);
+    if let Some(task) = http_server {
+        task.abort();
+    }
+    drop(http_listeners);
     // Let connection tasks that were just handed an answer (the `shutdown` reply) write it.
     for _ in 0..3 {
         tokio::task::yield_now().await;

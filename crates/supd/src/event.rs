@@ -40,10 +40,27 @@ pub enum Event {
     },
     /// The keeper died less than a restart interval after it was started: start it now.
     RestartKeeper,
+    /// Every program's status and spec, for the HTTP interface (supervisord's view needs
+    /// the spec's log files and groups next to the state).
+    Inspect { reply: oneshot::Sender<Inspection> },
     /// A client request that needs the owner; answered through `reply`.
     Control {
         id: u64,
         request: Request,
         reply: oneshot::Sender<ServerMessage>,
     },
+}
+
+/// What [`Event::Inspect`] answers: the programs (not those a reload removed), in config
+/// order.
+#[derive(Debug)]
+pub struct Inspection {
+    pub programs: Vec<Inspected>,
+    pub shutting_down: bool,
+}
+
+#[derive(Debug)]
+pub struct Inspected {
+    pub status: supd_proto::ProgramStatus,
+    pub spec: supd_config::ProgramSpec,
 }

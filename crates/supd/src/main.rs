@@ -12,6 +12,7 @@ mod daemon;
 mod event;
 mod exec;
 mod exit;
+mod http;
 mod identity;
 mod keeper;
 mod launch;

@@ -57,6 +57,11 @@ impl Names {
         *self.groups.borrow_mut() = groups;
     }
 
+    /// The groups (`[group.NAME]`), as the config has them now.
+    pub fn groups(&self) -> Vec<GroupSpec> {
+        self.groups.borrow().clone()
+    }
+
     /// The name of `prog`, retired or not (`#N` for an id this table has not heard of).
     pub fn name(&self, prog: ProgId) -> String {
         match self.names.borrow().get(prog) {

@@ -25,7 +25,7 @@ use supd_sys::reap::{Ended, Reaped, reap_one};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bulletin::Bulletin;
-use crate::event::{Event, Sig};
+use crate::event::{Event, Inspected, Inspection, Sig};
 use crate::keeper::Keeper;
 use crate::launch::Launcher;
 use crate::logplane::LogPlane;
@@ -201,6 +201,9 @@ impl Owner {
             },
             Event::Control { id, request, reply } => self.control(id, request, reply),
             Event::RestartKeeper => self.keeper.restart(),
+            Event::Inspect { reply } => {
+                let _ = reply.send(self.inspect());
+            }
         }
     }
 
@@ -463,6 +466,21 @@ impl Owner {
     }
 
     // ----- control requests ----------------------------------------------------------
+
+    fn inspect(&self) -> Inspection {
+        let now = self.now();
+        let programs = (0..self.state.programs.len())
+            .filter(|&p| !self.state.programs[p].retired)
+            .map(|p| Inspected {
+                status: status::program_status(&self.state, p, now),
+                spec: self.state.programs[p].spec.clone(),
+            })
+            .collect();
+        Inspection {
+            programs,
+            shutting_down: self.state.shutting_down(),
+        }
+    }
 
     fn control(&mut self, id: u64, request: Request, reply: oneshot::Sender<ServerMessage>) {
         let error = |kind, message: String| ServerMessage::Error {

@@ -87,46 +87,7 @@ pub fn bind(spec: &SupdSpec) -> Result<Socket, BindError> {
     let access = Access::from_spec(spec, &supd_sys::users::UserDb::system())
         .map_err(|e| BindError(e.to_string()))?;
     let shown = path.display();
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_socket() => {
-            match std::os::unix::net::UnixStream::connect(path) {
-                Ok(_) => {
-                    return Err(BindError(format!(
-                        "another supd is already running with control socket {shown} (stop it, or set [supd] socket to another path)"
-                    )));
-                }
-                Err(_) => {
-                    // Nobody listens: a stale socket from a supd that died.
-                    std::fs::remove_file(path).map_err(|e| {
-                        BindError(format!(
-                            "cannot remove stale control socket {shown}: {}",
-                            supd_sys::describe(&e)
-                        ))
-                    })?;
-                }
-            }
-        }
-        Ok(_) => {
-            return Err(BindError(format!(
-                "cannot create control socket {shown}: a file that is not a socket is in the way"
-            )));
-        }
-        Err(_) => {}
-    }
-    // Created owner-only, then opened up to `mode`, so no one can connect in between.
-    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
-    let bound = std::os::unix::net::UnixListener::bind(path);
-    nix::sys::stat::umask(old);
-    let std_listener = bound.map_err(|e| {
-        let why = match e.kind() {
-            io::ErrorKind::NotFound => format!(
-                "directory {} does not exist",
-                path.parent().unwrap_or(Path::new(".")).display()
-            ),
-            _ => supd_sys::describe(&e),
-        };
-        BindError(format!("cannot create control socket {shown}: {why}"))
-    })?;
+    let std_listener = create_socket_file(path, "control socket", "[supd] socket")?;
     let socket = Socket {
         listener: Rc::new(
             listen(std_listener)
@@ -153,6 +114,59 @@ pub fn bind(spec: &SupdSpec) -> Result<Socket, BindError> {
     Ok(socket)
 }
 
+/// Creates the socket file `path` (the `what` of messages: "control socket"; `key`, the
+/// config key that sets it), owner-only
+/// until its caller opens it up, so no one can connect in between. A socket file left by a
+/// supd that is gone is replaced; one that answers belongs to a running supd, and is left
+/// alone.
+pub fn create_socket_file(
+    path: &Path,
+    what: &str,
+    key: &str,
+) -> Result<std::os::unix::net::UnixListener, BindError> {
+    let shown = path.display();
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            match std::os::unix::net::UnixStream::connect(path) {
+                Ok(_) => {
+                    return Err(BindError(format!(
+                        "another supd is already running with {what} {shown} (stop it, or \
+                         set {key} to another path)"
+                    )));
+                }
+                Err(_) => {
+                    // Nobody listens: a stale socket from a supd that died.
+                    std::fs::remove_file(path).map_err(|e| {
+                        BindError(format!(
+                            "cannot remove stale {what} {shown}: {}",
+                            supd_sys::describe(&e)
+                        ))
+                    })?;
+                }
+            }
+        }
+        Ok(_) => {
+            return Err(BindError(format!(
+                "cannot create {what} {shown}: a file that is not a socket is in the way"
+            )));
+        }
+        Err(_) => {}
+    }
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+    let bound = std::os::unix::net::UnixListener::bind(path);
+    nix::sys::stat::umask(old);
+    bound.map_err(|e| {
+        let why = match e.kind() {
+            io::ErrorKind::NotFound => format!(
+                "directory {} does not exist",
+                path.parent().unwrap_or(Path::new(".")).display()
+            ),
+            _ => supd_sys::describe(&e),
+        };
+        BindError(format!("cannot create {what} {shown}: {why}"))
+    })
+}
+
 fn listen(l: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
     l.set_nonblocking(true)?;
     UnixListener::from_std(l)
@@ -172,7 +186,7 @@ impl Streams {
     }
 
     /// Held by a stream for as long as it runs.
-    fn watch(&self) -> watch::Receiver<bool> {
+    pub fn watch(&self) -> watch::Receiver<bool> {
         self.exiting.subscribe()
     }
 
@@ -195,9 +209,40 @@ pub struct Served {
     pub streams: Rc<Streams>,
 }
 
+impl Served {
+    /// Hands `request` to the owner and waits for its answer: what every client of supd
+    /// (supctl here, the HTTP interface) asks goes through this.
+    pub async fn ask(&self, id: u64, request: Request) -> ServerMessage {
+        let exiting = || ServerMessage::Error {
+            id: Some(id),
+            error: ErrorReply {
+                kind: ErrorKind::Refused,
+                message: "supd is exiting".into(),
+            },
+        };
+        let (tx, rx) = oneshot::channel();
+        let event = Event::Control {
+            id,
+            request,
+            reply: tx,
+        };
+        if self.events.send(event).is_err() {
+            return exiting();
+        }
+        // The owner answers every request; a dropped sender means supd is exiting.
+        rx.await.unwrap_or_else(|_| exiting())
+    }
+
+    /// Every program's status and spec, from the owner; `None` when supd is exiting.
+    pub async fn inspect(&self) -> Option<crate::event::Inspection> {
+        let (reply, rx) = oneshot::channel();
+        self.events.send(Event::Inspect { reply }).ok()?;
+        rx.await.ok()
+    }
+}
+
 /// Accepts connections until the listener is dropped.
-pub async fn serve(listener: Rc<UnixListener>, access: Rc<Access>, served: Served) {
-    let served = Rc::new(served);
+pub async fn serve(listener: Rc<UnixListener>, access: Rc<Access>, served: Rc<Served>) {
     let admission = Admission::new();
     let crowded = Rc::new(Throttle::default());
     let refused = Rc::new(Throttle::default());
@@ -432,31 +477,7 @@ impl Conn {
             _ => {}
         }
         let shutdown = request == Request::Shutdown;
-        let (tx, rx) = oneshot::channel();
-        if self
-            .served
-            .events
-            .send(Event::Control {
-                id,
-                request,
-                reply: tx,
-            })
-            .is_err()
-        {
-            return Err(Abort::Tell(
-                Some(id),
-                ErrorKind::Refused,
-                "supd is exiting".into(),
-            ));
-        }
-        // The owner answers every request; a dropped sender means supd is exiting.
-        let answer = rx.await.unwrap_or(ServerMessage::Error {
-            id: Some(id),
-            error: ErrorReply {
-                kind: ErrorKind::Refused,
-                message: "supd is exiting".into(),
-            },
-        });
+        let answer = self.served.ask(id, request).await;
         send(write, &answer).await?;
         if shutdown {
             // Hold the connection until supd exits (its tasks are dropped then), so the

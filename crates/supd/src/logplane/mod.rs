@@ -102,6 +102,8 @@ struct ProgramLog {
     /// `web    | ` (or coloured), per stream.
     prefix: [Vec<u8>; 2],
     ring: RefCell<Ring>,
+    /// Bytes written to each stream so far (prefixes not counted).
+    written: [Cell<u64>; 2],
 }
 
 pub struct LogPlane {
@@ -205,6 +207,7 @@ impl LogPlane {
                     name: name.clone(),
                     prefix,
                     ring: RefCell::default(),
+                    written: Default::default(),
                 }),
             }
         }
@@ -360,14 +363,19 @@ impl LogPlane {
     ) {
         let seq = self.seq.get() + 1;
         self.seq.set(seq);
-        let record = Arc::new(Record {
+        let mut record = Record {
             seq,
             prog,
             stream,
             data,
             strip,
             at,
-        });
+            end: 0,
+        };
+        let written = &self.programs.borrow()[prog].written[stream as usize];
+        record.end = written.get() + record.text_len() as u64;
+        written.set(record.end);
+        let record = Arc::new(record);
         if let Some(tx) = self.followers.borrow().as_ref()
             && tx.receiver_count() > 0
         {
@@ -399,9 +407,43 @@ impl LogPlane {
             .subscribe()
     }
 
+    /// What the ring still holds of `prog`'s `stream`, as the program wrote it, with the
+    /// offset of its end in everything that stream ever wrote.
+    pub fn stream_log(&self, prog: ProgId, stream: Stream) -> StreamLog {
+        let programs = self.programs.borrow();
+        let program = &programs[prog];
+        let mut text = Vec::new();
+        for r in program.ring.borrow().of_stream(stream) {
+            text.extend_from_slice(&r.text());
+        }
+        StreamLog {
+            text,
+            end: program.written[stream as usize].get(),
+        }
+    }
+
+    /// Forgets `prog`'s recent output (supervisord's `clearProcessLogs`; its log files are
+    /// the output thread's and stay as they are).
+    pub fn clear(&self, prog: ProgId) {
+        self.programs.borrow()[prog].ring.borrow_mut().clear();
+    }
+
     /// Sequence number of the newest record so far.
     pub fn last_seq(&self) -> u64 {
         self.seq.get()
+    }
+}
+
+/// The recent output of one stream of one program: `text` holds the bytes from offset
+/// `end - text.len()` to `end` of everything the stream ever wrote.
+pub struct StreamLog {
+    pub text: Vec<u8>,
+    pub end: u64,
+}
+
+impl StreamLog {
+    pub fn start(&self) -> u64 {
+        self.end - self.text.len() as u64
     }
 }
 

@@ -41,6 +41,9 @@ pub struct Record {
     pub strip: usize,
     /// When they were read.
     pub at: std::time::SystemTime,
+    /// How many bytes the program had written to this stream by the end of this record
+    /// (prefixes not counted): the offsets of supervisord's log-reading calls.
+    pub end: u64,
 }
 
 impl Record {
@@ -66,6 +69,11 @@ impl Record {
     /// Every line of this record, as the program wrote them.
     pub fn text(&self) -> Vec<u8> {
         self.program_text(&self.data)
+    }
+
+    /// How many of the program's bytes this record holds.
+    pub fn text_len(&self) -> usize {
+        self.data.len() - self.strip * if self.strip == 0 { 0 } else { self.lines() }
     }
 
     /// `lines` (whole lines of `data`) without their `strip`-byte prefixes.
@@ -96,6 +104,21 @@ impl Ring {
                 self.bytes -= cost(&old);
             }
         }
+    }
+
+    /// Forgets every record.
+    pub fn clear(&mut self) {
+        self.records.clear();
+        self.bytes = 0;
+    }
+
+    /// Every record of `stream`, oldest first.
+    pub fn of_stream(&self, stream: Stream) -> Vec<Arc<Record>> {
+        self.records
+            .iter()
+            .filter(|r| r.stream == stream)
+            .cloned()
+            .collect()
     }
 
     /// Newest records that `keep` accepts holding at least `n` lines (fewer if the ring has
@@ -147,6 +170,7 @@ mod tests {
             data: Arc::new(data.as_bytes().to_vec()),
             strip: 0,
             at: std::time::SystemTime::UNIX_EPOCH,
+            end: 0,
         })
     }
 
@@ -173,8 +197,10 @@ mod tests {
             data: Arc::new(b"web | one\nweb | \nweb | three\n".to_vec()),
             strip: 6,
             at: std::time::SystemTime::UNIX_EPOCH,
+            end: 0,
         };
         assert_eq!(r.text(), b"one\n\nthree\n");
+        assert_eq!(r.text_len(), r.text().len());
         assert_eq!(r.last_lines(2), b"\nthree\n");
     }
 

@@ -1,0 +1,503 @@
+//! The HTTP interface of `[supd.http]`: its listeners, its credentials and its one router.
+//!
+//! This module owns the sockets (unix socket files with their mode and owner, TCP
+//! addresses), HTTP itself (hyper's HTTP/1.1 server connections on supd's current-thread
+//! runtime), HTTP Basic authentication, and [`route`]: the single table of what is served
+//! where. What a route answers is its module's: supervisord's XML-RPC at `POST /RPC2`
+//! ([`rpc`], with the codec in [`xmlrpc`]) and its log tails at `GET /logtail/NAME[/stderr]`
+//! (here). Every answer about programs comes from the control plane ([`Served`]), never
+//! from a second copy of their state.
+//!
+//! A client costs a bounded amount: headers within [`HEADER_TIMEOUT`], a body of at most
+//! [`MAX_BODY`] bytes; a log tail follows until the client hangs up or supd exits.
+
+mod rpc;
+mod xmlrpc;
+
+use std::convert::Infallible;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use hyper::body::{Bytes, Frame, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use supd_config::{Credentials, HttpSpec, ListenAddress, Password};
+use supd_proto::Stream;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::control::{BindError, Served};
+use rpc::Rpc;
+
+/// A client must send its request headers within this time.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest request body accepted (an XML-RPC call; `sendProcessStdin` data included).
+const MAX_BODY: usize = 4 << 20;
+/// How much of a log a tail starts with, as supervisord's (`tail_f_producer`, 1024 bytes).
+const TAIL_HEAD: usize = 1024;
+
+/// The bound listeners, ready to serve; socket files are removed when dropped.
+pub struct Listeners {
+    bound: Vec<(Listener, Option<Rc<Credentials>>)>,
+    files: Vec<PathBuf>,
+}
+
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        for path in &self.files {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+enum Listener {
+    Unix(tokio::net::UnixListener),
+    Tcp(tokio::net::TcpListener),
+}
+
+/// Binds every address of `spec`, before any program starts (a port taken, a directory
+/// missing or an unknown owner is one sentence, and supd does not start).
+pub fn bind(spec: &HttpSpec) -> Result<Listeners, BindError> {
+    let mut listeners = Listeners {
+        bound: Vec::new(),
+        files: Vec::new(),
+    };
+    for listen in &spec.listen {
+        let auth = listen.auth.clone().map(Rc::new);
+        let listener = match &listen.address {
+            ListenAddress::Unix(path) => {
+                let what = "HTTP socket";
+                let std = crate::control::create_socket_file(path, what, "[supd.http] listen")?;
+                listeners.files.push(path.clone());
+                let shown = path.display();
+                if let Some(owner) = &listen.owner {
+                    let db = supd_sys::users::UserDb::system();
+                    let id = db
+                        .resolve(&who(&owner.user), owner.group.as_ref().map(who).as_ref())
+                        .map_err(|e| BindError(format!("{what} {shown}: owner: {e}")))?;
+                    nix::unistd::chown(
+                        path,
+                        Some(nix::unistd::Uid::from_raw(id.uid)),
+                        Some(nix::unistd::Gid::from_raw(id.gid)),
+                    )
+                    .map_err(|e| {
+                        BindError(format!(
+                            "cannot give {what} {shown} to its owner: {}",
+                            e.desc()
+                        ))
+                    })?;
+                }
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(listen.mode))
+                    .map_err(|e| {
+                        BindError(format!(
+                            "cannot set mode {:o} on {what} {shown}: {}",
+                            listen.mode,
+                            supd_sys::describe(&e)
+                        ))
+                    })?;
+                std.set_nonblocking(true)
+                    .and_then(|()| tokio::net::UnixListener::from_std(std))
+                    .map(Listener::Unix)
+                    .map_err(|e| BindError(format!("cannot listen on {what} {shown}: {e}")))?
+            }
+            ListenAddress::Tcp(addr) => {
+                let std = std::net::TcpListener::bind(addr).map_err(|e| {
+                    let why = match e.kind() {
+                        std::io::ErrorKind::AddrInUse => "the address is already in use".into(),
+                        _ => supd_sys::describe(&e),
+                    };
+                    BindError(format!(
+                        "cannot listen on {addr} ([supd.http] listen): {why}"
+                    ))
+                })?;
+                std.set_nonblocking(true)
+                    .and_then(|()| tokio::net::TcpListener::from_std(std))
+                    .map(Listener::Tcp)
+                    .map_err(|e| BindError(format!("cannot listen on {addr}: {e}")))?
+            }
+        };
+        listeners.bound.push((listener, auth));
+    }
+    Ok(listeners)
+}
+
+fn who(id: &supd_config::IdRef) -> supd_sys::users::Who {
+    match id {
+        supd_config::IdRef::Name(n) => supd_sys::users::Who::Name(n.clone()),
+        supd_config::IdRef::Id(n) => supd_sys::users::Who::Id(*n),
+    }
+}
+
+/// Serves every listener until the returned tasks are dropped with supd.
+pub async fn serve(listeners: Rc<Listeners>, served: Rc<Served>) {
+    let rpc = Rpc::new(served);
+    // Dropped with this task: every accept loop ends with it.
+    let mut accepting = tokio::task::JoinSet::new();
+    for i in 0..listeners.bound.len() {
+        accepting.spawn_local(accept(listeners.clone(), i, rpc.clone()));
+    }
+    accepting.join_all().await;
+}
+
+async fn accept(listeners: Rc<Listeners>, index: usize, rpc: Rc<Rpc>) {
+    let (listener, auth) = &listeners.bound[index];
+    loop {
+        let accepted = match listener {
+            Listener::Unix(l) => l.accept().await.map(|(s, _)| Conn::Unix(s)),
+            Listener::Tcp(l) => l.accept().await.map(|(s, _)| Conn::Tcp(s)),
+        };
+        let conn = match accepted {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!("HTTP interface: cannot accept a connection: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let (rpc, auth) = (rpc.clone(), auth.clone());
+        let service = hyper::service::service_fn(move |req| {
+            let (rpc, auth) = (rpc.clone(), auth.clone());
+            async move { Ok::<_, Infallible>(handle(req, &rpc, auth.as_deref()).await) }
+        });
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT);
+        tokio::task::spawn_local(async move {
+            let _ = match conn {
+                Conn::Unix(s) => http.serve_connection(TokioIo::new(s), service).await,
+                Conn::Tcp(s) => http.serve_connection(TokioIo::new(s), service).await,
+            };
+        });
+    }
+}
+
+enum Conn {
+    Unix(tokio::net::UnixStream),
+    Tcp(tokio::net::TcpStream),
+}
+
+/// What is served where: the one table of the HTTP interface.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    /// `POST /RPC2`: supervisord's XML-RPC.
+    Rpc,
+    /// `GET /logtail/NAME[/stdout|/stderr]`.
+    Logtail {
+        name: String,
+        stream: Stream,
+    },
+    /// A path that exists with another method.
+    WrongMethod(&'static str),
+    NotFound,
+}
+
+fn route(method: &Method, path: &str) -> Route {
+    match (method, path) {
+        (&Method::POST, "/RPC2") => Route::Rpc,
+        (_, "/RPC2") => Route::WrongMethod("POST"),
+        (&Method::GET, p) if p.starts_with("/logtail/") => {
+            let rest = percent_decode(&p["/logtail/".len()..]);
+            let (name, stream) = match rest.rsplit_once('/') {
+                Some((name, "stderr")) => (name.to_string(), Stream::Stderr),
+                Some((name, "stdout")) => (name.to_string(), Stream::Stdout),
+                _ => (rest.clone(), Stream::Stdout),
+            };
+            if name.is_empty() {
+                Route::NotFound
+            } else {
+                Route::Logtail { name, stream }
+            }
+        }
+        _ => Route::NotFound,
+    }
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    rpc: &Rc<Rpc>,
+    auth: Option<&Credentials>,
+) -> Response<Body> {
+    if let Some(credentials) = auth
+        && !authorized(req.headers().get(header::AUTHORIZATION), credentials)
+    {
+        let mut res = text(StatusCode::UNAUTHORIZED, "401 Unauthorized\n");
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"default\""),
+        );
+        return res;
+    }
+    match route(req.method(), req.uri().path()) {
+        Route::Rpc => xmlrpc_call(req, rpc).await,
+        Route::Logtail { name, stream } => logtail(rpc, &name, stream).await,
+        Route::WrongMethod(allowed) => {
+            let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n");
+            res.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allowed));
+            res
+        }
+        Route::NotFound => text(StatusCode::NOT_FOUND, "404 Not Found\n"),
+    }
+}
+
+async fn xmlrpc_call(req: Request<Incoming>, rpc: &Rc<Rpc>) -> Response<Body> {
+    let body = match http_body_util::Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the request is over {MAX_BODY} bytes, or was cut short\n"),
+            );
+        }
+    };
+    let Ok(body) = std::str::from_utf8(&body) else {
+        return text(StatusCode::BAD_REQUEST, "the request is not UTF-8\n");
+    };
+    let call = match xmlrpc::parse_call(body) {
+        Ok(call) => call,
+        Err(e) => return text(StatusCode::BAD_REQUEST, &format!("{}\n", e.0)),
+    };
+    let xml = match rpc.call(call).await {
+        Ok(value) => xmlrpc::response(&value),
+        Err(fault) => xmlrpc::fault(fault.code.number(), &fault.text),
+    };
+    let mut res = Response::new(Body::full(xml));
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    res
+}
+
+/// supervisord's log tail: the last [`TAIL_HEAD`] bytes of the stream, then everything it
+/// writes, until the client hangs up or supd exits.
+async fn logtail(rpc: &Rc<Rpc>, name: &str, stream: Stream) -> Response<Body> {
+    let Some(prog) = rpc.logtail_target(name).await else {
+        return text(StatusCode::NOT_FOUND, "404 Not Found\n");
+    };
+    let served = rpc.served().clone();
+    // Subscribe before reading what is there, so nothing falls between the two.
+    let mut live = served.plane.follow();
+    let mut exiting = served.streams.watch();
+    let last = served.plane.last_seq();
+    let log = served.plane.stream_log(prog, stream);
+    let head = log.text[log.text.len().saturating_sub(TAIL_HEAD)..].to_vec();
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    tokio::task::spawn_local(async move {
+        if tx.send(Bytes::from(head)).await.is_err() {
+            return;
+        }
+        loop {
+            tokio::select! {
+                biased;
+                got = live.recv() => match got {
+                    Ok(r) if r.seq > last && r.prog == prog && r.stream == stream => {
+                        if tx.send(Bytes::from(r.text())).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    // Fell behind the broadcast: say so, as supervisord says a file was cut.
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        let note = format!("==> {n} chunks of output skipped <==\n");
+                        if tx.send(Bytes::from(note)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = exiting.wait_for(|&e| e) => return,
+                () = tx.closed() => return,
+            }
+        }
+    });
+    let mut res = Response::new(Body::Stream(rx));
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain;charset=utf-8"),
+    );
+    headers.insert("X-Accel-Buffering", HeaderValue::from_static("no"));
+    res
+}
+
+/// Whether the `Authorization` header carries `credentials` (HTTP Basic).
+fn authorized(header: Option<&HeaderValue>, credentials: &Credentials) -> bool {
+    use base64::Engine as _;
+    let Some(encoded) = header
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Basic "))
+    else {
+        return false;
+    };
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+        return false;
+    };
+    let Some((user, pass)) = std::str::from_utf8(&decoded)
+        .ok()
+        .and_then(|s| s.split_once(':'))
+    else {
+        return false;
+    };
+    let password_ok = match &credentials.password {
+        Password::Plain(p) => same(p.as_bytes(), pass.as_bytes()),
+        Password::Sha1(digest) => {
+            use sha1::Digest as _;
+            same(&sha1::Sha1::digest(pass.as_bytes()), digest)
+        }
+    };
+    same(user.as_bytes(), credentials.username.as_bytes()) & password_ok
+}
+
+/// Equality in a time that does not depend on where the inputs differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `%2F`-style escapes decoded (supervisorctl quotes nothing, browsers do).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).and_then(|&b| hex(b)),
+                bytes.get(i + 2).and_then(|&b| hex(b)),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut res = Response::new(Body::full(body.to_string()));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain;charset=utf-8"),
+    );
+    res
+}
+
+/// A response body: all at once, or a stream of chunks (a log tail).
+pub enum Body {
+    Full(Option<Bytes>),
+    Stream(mpsc::Receiver<Bytes>),
+}
+
+impl Body {
+    fn full(s: String) -> Body {
+        Body::Full(Some(Bytes::from(s)))
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            Body::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            Body::Stream(rx) => rx.poll_recv(cx).map(|d| d.map(|d| Ok(Frame::data(d)))),
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            Body::Full(Some(d)) => hyper::body::SizeHint::with_exact(d.len() as u64),
+            Body::Full(None) => hyper::body::SizeHint::with_exact(0),
+            Body::Stream(_) => hyper::body::SizeHint::default(),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Body::Full(None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(route(&Method::POST, "/RPC2"), Route::Rpc);
+        assert_eq!(route(&Method::GET, "/RPC2"), Route::WrongMethod("POST"));
+        assert_eq!(
+            route(&Method::GET, "/logtail/web"),
+            Route::Logtail {
+                name: "web".into(),
+                stream: Stream::Stdout
+            }
+        );
+        assert_eq!(
+            route(&Method::GET, "/logtail/g:web/stderr"),
+            Route::Logtail {
+                name: "g:web".into(),
+                stream: Stream::Stderr
+            }
+        );
+        assert_eq!(
+            route(&Method::GET, "/logtail/g%3Aweb/stdout"),
+            Route::Logtail {
+                name: "g:web".into(),
+                stream: Stream::Stdout
+            }
+        );
+        assert_eq!(route(&Method::GET, "/logtail/"), Route::NotFound);
+        assert_eq!(route(&Method::GET, "/"), Route::NotFound);
+    }
+
+    #[test]
+    fn basic_credentials() {
+        use base64::Engine as _;
+        let header = |s: &str| {
+            let v = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(s)
+            );
+            HeaderValue::from_str(&v).unwrap()
+        };
+        let plain = Credentials {
+            username: "user".into(),
+            password: Password::Plain("123".into()),
+        };
+        assert!(authorized(Some(&header("user:123")), &plain));
+        assert!(!authorized(Some(&header("user:124")), &plain));
+        assert!(!authorized(Some(&header("usr:123")), &plain));
+        assert!(!authorized(None, &plain));
+        assert!(!authorized(
+            Some(&HeaderValue::from_static("Basic !!")),
+            &plain
+        ));
+        // echo -n 123 | sha1sum
+        let mut digest = [0u8; 20];
+        let hex = "40bd001563085fc35165329ea1ff5c5ecbdbbeef";
+        for (i, b) in digest.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+        }
+        let sha = Credentials {
+            username: "user".into(),
+            password: Password::Sha1(digest),
+        };
+        assert!(authorized(Some(&header("user:123")), &sha));
+        assert!(!authorized(Some(&header("user:1234")), &sha));
+    }
+}
