@@ -409,7 +409,11 @@ pub(crate) fn convert_files(
         if is_listener {
             listener_out = Some(listener_keys(&mut run, file, section, &mut notes)?);
         }
-        for (i, mut program) in converted.programs.into_iter().enumerate() {
+        let mut programs = converted.programs;
+        if let Some(l) = listener_out.as_mut() {
+            listener_pool(l, &mut programs, &supd_name, section, &mut notes);
+        }
+        for (i, mut program) in programs.into_iter().enumerate() {
             let taken = |n: &str| seen.iter().any(|(other, _, _)| other == n);
             if taken(&program.out.name) && program.numprocs == 1 && !taken(&supd_name) {
                 // supervisord's names are per group: `a:web` and `b:web` are two processes.
@@ -1310,7 +1314,65 @@ fn listener_keys(
     Ok(ListenerOut {
         events,
         buffer_size,
+        numprocs: None,
     })
+}
+
+/// A listener pool (`numprocs = N`) stays one `[eventlistener.x]` with `numprocs`: each
+/// event goes to one listener of the pool, not to each. The keys a listener table does not
+/// take become notes.
+fn listener_pool(
+    listener: &mut ListenerOut,
+    programs: &mut Vec<program::Program>,
+    supd_name: &str,
+    section: &Section,
+    notes: &mut Vec<(usize, String)>,
+) {
+    let line_of = |key: &str| section.get(key).map_or(section.line, |o| o.line);
+    if programs.len() > 1 {
+        let n = programs.len();
+        programs.truncate(1);
+        programs[0].out.name = supd_name.to_string();
+        listener.numprocs = i64::try_from(n).ok();
+        notes.retain(|(_, text)| !text.starts_with("numprocs="));
+        notes.push((
+            line_of("numprocs"),
+            format!(
+                "numprocs={n}: one [eventlistener.{supd_name}] with numprocs = {n}, a pool: each \
+                 event goes to one of its listeners; %(process_num)s is that of the first"
+            ),
+        ));
+    }
+    let Some(p) = programs.first_mut() else {
+        return;
+    };
+    if p.out.stdout.take().is_some() && section.get("stdout_logfile").is_some() {
+        notes.push((
+            line_of("stdout_logfile"),
+            "stdout_logfile: dropped; a listener's standard output is the listener protocol"
+                .to_string(),
+        ));
+    }
+    if p.out.exit_codes.take().is_some() {
+        notes.push((
+            line_of("exitcodes"),
+            "exitcodes: dropped; [eventlistener.x] has no exit_codes (every exit is restarted as \
+             its restart policy says)"
+                .to_string(),
+        ));
+    }
+    let rotation_set = section
+        .options
+        .iter()
+        .any(|o| o.key.ends_with("_logfile_maxbytes") || o.key.ends_with("_logfile_backups"));
+    if (p.out.log_max_size.take().is_some() | p.out.log_backups.take().is_some()) && rotation_set {
+        notes.push((
+            line_of("stderr_logfile"),
+            "*_logfile_maxbytes, *_logfile_backups: dropped; [eventlistener.x] takes no log \
+             rotation keys"
+                .to_string(),
+        ));
+    }
 }
 
 /// `[group.x]` for the processes of `[program:x]` when supd names them otherwise than `x`

@@ -54,6 +54,8 @@ pub(crate) struct ListenOut {
 pub(crate) struct ListenerOut {
     pub events: Vec<String>,
     pub buffer_size: Option<i64>,
+    /// A pool of this many listeners (each event goes to one of them).
+    pub numprocs: Option<i64>,
 }
 
 /// One `[group.NAME]` table.
@@ -266,6 +268,9 @@ fn program(out: &mut String, p: &ProgramOut) {
         kv(out, "events", &array(l.events.iter().map(|e| quote(e))));
         if let Some(n) = l.buffer_size {
             kv(out, "buffer_size", &n.to_string());
+        }
+        if let Some(n) = l.numprocs {
+            kv(out, "numprocs", &n.to_string());
         }
     }
     let strings = [("directory", &p.directory), ("user", &p.user)];

@@ -93,7 +93,8 @@ fn other_listeners_stay_listeners() {
     .unwrap();
     assert!(
         c.toml.contains(
-            "[eventlistener.crashmail]\ncommand = \"crashmail -a -m ops@example.com\"\nevents = \
+            "[eventlistener.crashmail]\n# stdout_logfile: dropped; a listener's standard output \
+             is the listener protocol\ncommand = \"crashmail -a -m ops@example.com\"\nevents = \
              [\"PROCESS_STATE_EXITED\", \"TICK_60\"]\nbuffer_size = 20\n"
         ),
         "{}",
@@ -105,6 +106,21 @@ fn other_listeners_stay_listeners() {
         "stdout is the protocol: {listener}"
     );
     assert!(!c.toml.contains("critical"), "{}", c.toml);
+
+    // a pool stays one listener table: each event goes to one of its listeners
+    let c = supd_import::convert(
+        "[eventlistener:mem]\ncommand=memmon -a 200MB\nevents=TICK_60\nnumprocs=3\nprocess_name=%(program_name)s_%(process_num)s\n",
+        Path::new("/etc/supervisord.conf"),
+        &env,
+    )
+    .unwrap();
+    assert!(
+        c.toml.contains("events = [\"TICK_60\"]\nnumprocs = 3\n"),
+        "{}",
+        c.toml
+    );
+    let tables = c.toml.lines().filter(|l| l.starts_with("[eventlistener."));
+    assert_eq!(tables.count(), 1, "{}", c.toml);
 }
 
 #[test]
