@@ -773,7 +773,9 @@ fn supervisord_section(
                 "dropped; supd does not raise resource limits (use ulimit or the container runtime)"
             }
             "nocleanup" | "childlogdir" => "dropped; supd writes no AUTO child log files",
-            "identifier" => "dropped; supd has no identifier",
+            "identifier" => {
+                "dropped; XML-RPC getIdentification answers supervisord's default, \"supervisor\""
+            }
             "strip_ansi" => "dropped; supd passes program output through unchanged",
             "silent" => "dropped; supd always prints program output",
             "profile_options" => "dropped; supd has no profiler",
