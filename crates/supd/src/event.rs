@@ -43,6 +43,11 @@ pub enum Event {
     /// Every program's status and spec, for the HTTP interface (supervisord's view needs
     /// the spec's log files and groups next to the state).
     Inspect { reply: oneshot::Sender<Inspection> },
+    /// What a reload would add, change and remove, without applying it (supervisord's
+    /// `reloadConfig`); `Err` holds the config's problems, one per line.
+    Reread {
+        reply: oneshot::Sender<Result<ProgramDiff, String>>,
+    },
     /// A client request that needs the owner; answered through `reply`.
     Control {
         id: u64,
@@ -63,4 +68,12 @@ pub struct Inspection {
 pub struct Inspected {
     pub status: supd_proto::ProgramStatus,
     pub spec: supd_config::ProgramSpec,
+}
+
+/// Program names a reload would add, change and remove.
+#[derive(Debug, Default)]
+pub struct ProgramDiff {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
 }

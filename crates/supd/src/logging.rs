@@ -61,6 +61,7 @@ where
         }
         ctx.field_format()
             .format_fields(Writer::new(&mut message), event)?;
+        crate::mainlog::record(level.as_str(), &message);
         let ts = || format::timestamp(std::time::SystemTime::now());
         match self.fmt.kind {
             supd_config::LogFormat::Json => {

@@ -18,6 +18,7 @@ mod keeper;
 mod launch;
 mod logging;
 mod logplane;
+mod mainlog;
 mod names;
 mod notify;
 mod owner;

@@ -25,7 +25,7 @@ use supd_sys::reap::{Ended, Reaped, reap_one};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bulletin::Bulletin;
-use crate::event::{Event, Inspected, Inspection, Sig};
+use crate::event::{Event, Inspected, Inspection, ProgramDiff, Sig};
 use crate::keeper::Keeper;
 use crate::launch::Launcher;
 use crate::logplane::LogPlane;
@@ -203,6 +203,9 @@ impl Owner {
             Event::RestartKeeper => self.keeper.restart(),
             Event::Inspect { reply } => {
                 let _ = reply.send(self.inspect());
+            }
+            Event::Reread { reply } => {
+                let _ = reply.send(self.reread());
             }
         }
     }
@@ -480,6 +483,40 @@ impl Owner {
             programs,
             shutting_down: self.state.shutting_down(),
         }
+    }
+
+    /// What [`Owner::reload`] would do now, by program name.
+    fn reread(&self) -> Result<ProgramDiff, String> {
+        let config = crate::source::load(&self.config_path, &self.load_options)
+            .map_err(|problems| {
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?
+            .config;
+        let current: Vec<&supd_config::ProgramSpec> = self
+            .state
+            .programs
+            .iter()
+            .filter(|p| !p.retired)
+            .map(|p| &p.spec)
+            .collect();
+        let mut diff = ProgramDiff::default();
+        for spec in &config.programs {
+            match current.iter().find(|c| c.name == spec.name) {
+                None => diff.added.push(spec.name.clone()),
+                Some(c) if *c != spec => diff.changed.push(spec.name.clone()),
+                Some(_) => {}
+            }
+        }
+        for c in &current {
+            if !config.programs.iter().any(|s| s.name == c.name) {
+                diff.removed.push(c.name.clone());
+            }
+        }
+        Ok(diff)
     }
 
     fn control(&mut self, id: u64, request: Request, reply: oneshot::Sender<ServerMessage>) {

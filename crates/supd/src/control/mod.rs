@@ -233,6 +233,13 @@ impl Served {
         rx.await.unwrap_or_else(|_| exiting())
     }
 
+    /// What a reload would change, from the owner; `None` when supd is exiting.
+    pub async fn reread(&self) -> Option<Result<crate::event::ProgramDiff, String>> {
+        let (reply, rx) = oneshot::channel();
+        self.events.send(Event::Reread { reply }).ok()?;
+        rx.await.ok()
+    }
+
     /// Every program's status and spec, from the owner; `None` when supd is exiting.
     pub async fn inspect(&self) -> Option<crate::event::Inspection> {
         let (reply, rx) = oneshot::channel();

@@ -5,7 +5,7 @@
 //! runtime), HTTP Basic authentication, and [`route`]: the single table of what is served
 //! where. What a route answers is its module's: supervisord's XML-RPC at `POST /RPC2`
 //! ([`rpc`], with the codec in [`xmlrpc`]) and its log tails at `GET /logtail/NAME[/stderr]`
-//! (here). Every answer about programs comes from the control plane ([`Served`]), never
+//! and `GET /mainlogtail` (here). Every answer about programs comes from the control plane ([`Served`]), never
 //! from a second copy of their state.
 //!
 //! A client costs a bounded amount: headers within [`HEADER_TIMEOUT`], a body of at most
@@ -191,6 +191,8 @@ enum Route {
         name: String,
         stream: Stream,
     },
+    /// `GET /mainlogtail`: supd's own messages.
+    MainLogtail,
     /// A path that exists with another method.
     WrongMethod(&'static str),
     NotFound,
@@ -200,6 +202,7 @@ fn route(method: &Method, path: &str) -> Route {
     match (method, path) {
         (&Method::POST, "/RPC2") => Route::Rpc,
         (_, "/RPC2") => Route::WrongMethod("POST"),
+        (&Method::GET, "/mainlogtail") => Route::MainLogtail,
         (&Method::GET, p) if p.starts_with("/logtail/") => {
             let rest = percent_decode(&p["/logtail/".len()..]);
             let (name, stream) = match rest.rsplit_once('/') {
@@ -235,6 +238,7 @@ async fn handle(
     match route(req.method(), req.uri().path()) {
         Route::Rpc => xmlrpc_call(req, rpc).await,
         Route::Logtail { name, stream } => logtail(rpc, &name, stream).await,
+        Route::MainLogtail => main_logtail(rpc),
         Route::WrongMethod(allowed) => {
             let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n");
             res.headers_mut()
@@ -284,36 +288,63 @@ async fn logtail(rpc: &Rc<Rpc>, name: &str, stream: Stream) -> Response<Body> {
     let served = rpc.served().clone();
     // Subscribe before reading what is there, so nothing falls between the two.
     let mut live = served.plane.follow();
-    let mut exiting = served.streams.watch();
     let last = served.plane.last_seq();
     let log = served.plane.stream_log(prog, stream);
     let head = log.text[log.text.len().saturating_sub(TAIL_HEAD)..].to_vec();
+    let chunks = async move || loop {
+        match live.recv().await {
+            Ok(r) if r.seq > last && r.prog == prog && r.stream == stream => {
+                return Some(Bytes::from(r.text()));
+            }
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(n)) => return Some(skipped(n)),
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
+    };
+    tail_response(head, chunks, served.streams.watch())
+}
+
+/// `supervisorctl maintail -f`: supd's own messages, as [`logtail`] does a program's.
+fn main_logtail(rpc: &Rc<Rpc>) -> Response<Body> {
+    let mut live = crate::mainlog::follow();
+    let log = crate::mainlog::snapshot();
+    let head = log.text[log.text.len().saturating_sub(TAIL_HEAD)..].to_vec();
+    let chunks = async move || match live.recv().await {
+        Ok(line) => Some(Bytes::from(line.as_bytes().to_vec())),
+        Err(broadcast::error::RecvError::Lagged(n)) => Some(skipped(n)),
+        Err(broadcast::error::RecvError::Closed) => None,
+    };
+    tail_response(head, chunks, rpc.served().streams.watch())
+}
+
+/// What a follower that fell behind the broadcast gets instead of what it missed (as
+/// supervisord says a file was truncated).
+fn skipped(n: u64) -> Bytes {
+    Bytes::from(format!("==> {n} chunks of output skipped <==\n"))
+}
+
+/// A streamed text response: `head`, then every chunk `next` gives, until it gives `None`,
+/// the client hangs up or supd exits (`exiting`).
+fn tail_response(
+    head: Vec<u8>,
+    mut next: impl AsyncFnMut() -> Option<Bytes> + 'static,
+    mut exiting: tokio::sync::watch::Receiver<bool>,
+) -> Response<Body> {
     let (tx, rx) = mpsc::channel::<Bytes>(16);
     tokio::task::spawn_local(async move {
         if tx.send(Bytes::from(head)).await.is_err() {
             return;
         }
         loop {
-            tokio::select! {
+            let chunk = tokio::select! {
                 biased;
-                got = live.recv() => match got {
-                    Ok(r) if r.seq > last && r.prog == prog && r.stream == stream => {
-                        if tx.send(Bytes::from(r.text())).await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    // Fell behind the broadcast: say so, as supervisord says a file was cut.
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        let note = format!("==> {n} chunks of output skipped <==\n");
-                        if tx.send(Bytes::from(note)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return,
-                },
-                _ = exiting.wait_for(|&e| e) => return,
-                () = tx.closed() => return,
+                chunk = next() => chunk,
+                _ = exiting.wait_for(|&e| e) => None,
+                () = tx.closed() => None,
+            };
+            let Some(chunk) = chunk else { return };
+            if tx.send(chunk).await.is_err() {
+                return;
             }
         }
     });

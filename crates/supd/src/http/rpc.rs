@@ -12,12 +12,13 @@
 //! `[[added, changed, removed]]` of `reloadConfig`. Where supd differs it says so in
 //! `docs/supervisord.md`.
 //!
-//! supervisord's `reloadConfig` only computes what changed, and `supervisorctl update` then
-//! applies it with `stopProcessGroup`/`removeProcessGroup`/`addProcessGroup`; supd's reload
-//! applies the difference itself. So `reloadConfig` reloads, and remembers the groups it
-//! reported ([`Pending`]) so that the calls `update` makes next succeed and do what they
-//! would on supervisord: `addProcessGroup` of an added or changed group starts its autostart
-//! programs, `removeProcessGroup` of a removed one succeeds.
+//! supervisord's `reloadConfig` only computes what changed (`supervisorctl reread`), and
+//! `supervisorctl update` then applies it group by group with `stopProcessGroup`,
+//! `removeProcessGroup` and `addProcessGroup`; supd's reload applies a whole config at once.
+//! So `reloadConfig` asks the owner what a reload would do, remembers the groups it reported
+//! ([`Pending`]), and the group calls `update` makes next carry out supd's reload once, at the
+//! first `addProcessGroup` (or the last `removeProcessGroup` when nothing is added): by then
+//! `update` has stopped the removed and changed groups, so nothing restarts twice.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -31,6 +32,7 @@ use supd_proto::{
 
 use super::xmlrpc::{Call, Value};
 use crate::control::Served;
+use crate::event::ProgramDiff;
 use crate::logplane::StreamLog;
 use crate::supervisor::{DaemonState, state_code, state_name};
 
@@ -374,6 +376,11 @@ struct Pending {
     added: Vec<String>,
     changed: Vec<String>,
     removed: Vec<String>,
+    /// supd's reload of that config was carried out (by the first `addProcessGroup`, or
+    /// the last `removeProcessGroup` when nothing is to be added).
+    applied: bool,
+    /// Removed groups gone since: `stopProcessGroup` of one is an empty success.
+    gone: Vec<String>,
 }
 
 /// The XML-RPC interface of one supd.
@@ -449,10 +456,13 @@ impl Rpc {
             "supervisor.getIdentification" => Ok(Value::str("supervisor")),
             "supervisor.getState" => self.get_state().await,
             "supervisor.getPID" => Ok(Value::Int(std::process::id().into())),
-            "supervisor.readLog" | "supervisor.clearLog" => Err(Fault::new(
-                FaultCode::NoFile,
-                "supd writes its own log to its standard error, not to a file",
-            )),
+            "supervisor.readLog" => {
+                read_log(&crate::mainlog::snapshot(), args.int(0)?, args.int(1)?)
+            }
+            "supervisor.clearLog" => {
+                crate::mainlog::clear();
+                Ok(Value::Bool(true))
+            }
             "supervisor.shutdown" => self.shutdown().await,
             "supervisor.restart" => self.restart().await,
             "supervisor.reloadConfig" => self.reload_config().await,
@@ -491,11 +501,13 @@ impl Rpc {
             "supervisor.stopProcess" => self.stop_one(args.string(0)?).await,
             "supervisor.stopProcessGroup" => {
                 let name = args.string(0)?;
-                if self.pending.borrow().removed.iter().any(|g| g == name) {
-                    // Already stopped and gone: supd's reload applied the removal.
+                let procs = self.procs().await?;
+                if !procs.iter().any(|p| p.group == name)
+                    && self.pending.borrow().gone.iter().any(|g| g == name)
+                {
+                    // Stopped and gone already: the reload removed it.
                     return Ok(Value::Array(Vec::new()));
                 }
-                let procs = self.procs().await?;
                 let members = self.group_members(&procs, name)?;
                 self.stop_many(members).await
             }
@@ -682,64 +694,102 @@ impl Rpc {
     }
 
     async fn reload_config(&self) -> Answer {
-        let before = self.procs().await?;
-        let (added, changed, removed) = match self.ask(Request::Reload).await? {
-            Reply::Reloaded {
-                added,
-                changed,
-                removed,
-            } => (added, changed, removed),
-            _ => return Err(Fault::bare(FaultCode::Failed)),
+        let diff = match self.served.reread().await {
+            Some(Ok(diff)) => diff,
+            Some(Err(problems)) => return Err(Fault::new(FaultCode::CantReread, problems)),
+            None => return Err(Fault::bare(FaultCode::ShutdownState)),
         };
-        let after = self.procs().await?;
-        let diff = group_diff(&before, &after, &added, &changed, &removed);
+        let before = self.procs().await?;
+        let groups = self.served.names.groups();
+        let pending = group_diff(&before, &diff, &groups);
         let answer = Value::Array(vec![Value::Array(vec![
-            names_value(&diff.added),
-            names_value(&diff.changed),
-            names_value(&diff.removed),
+            names_value(&pending.added),
+            names_value(&pending.changed),
+            names_value(&pending.removed),
         ])]);
-        *self.pending.borrow_mut() = diff;
+        *self.pending.borrow_mut() = pending;
         Ok(answer)
     }
 
+    /// Carries out the reload `reloadConfig` reported, once.
+    async fn apply_pending(&self) -> Result<(), Fault> {
+        if std::mem::replace(&mut self.pending.borrow_mut().applied, true) {
+            return Ok(());
+        }
+        if let Err(fault) = self.ask(Request::Reload).await {
+            self.pending.borrow_mut().applied = false;
+            return Err(fault);
+        }
+        let mut pending = self.pending.borrow_mut();
+        let removed = std::mem::take(&mut pending.removed);
+        pending.gone.extend(removed);
+        Ok(())
+    }
+
     async fn add_group(self: &Rc<Self>, name: &str) -> Answer {
-        let awaited = {
+        let (added, changed) = {
             let mut pending = self.pending.borrow_mut();
-            take(&mut pending.added, name) || take(&mut pending.changed, name)
+            (
+                take(&mut pending.added, name),
+                take(&mut pending.changed, name),
+            )
         };
-        let procs = self.procs().await?;
-        let members: Vec<&Proc> = procs.iter().filter(|p| p.group == name).collect();
-        if members.is_empty() {
-            return Err(Fault::new(FaultCode::BadName, name));
+        if !added && !changed {
+            let procs = self.procs().await?;
+            return Err(if procs.iter().any(|p| p.group == name) {
+                Fault::new(FaultCode::AlreadyAdded, name)
+            } else {
+                Fault::new(FaultCode::BadName, name)
+            });
         }
-        if !awaited {
-            return Err(Fault::new(FaultCode::AlreadyAdded, name));
-        }
-        let start: Vec<String> = members
-            .iter()
-            .filter(|p| p.spec.autostart && !p.running())
-            .map(|p| p.supd_name())
-            .collect();
-        if !start.is_empty() {
-            self.fire(Request::Start { names: start });
+        self.apply_pending().await?;
+        if changed {
+            // Stopped by `update` before the reload: started again, as supervisord's
+            // addProcessGroup starts a group's autostart programs. (Added ones were started
+            // by the reload itself.)
+            let procs = self.procs().await?;
+            let start: Vec<String> = procs
+                .iter()
+                .filter(|p| p.group == name && p.spec.autostart && !p.running())
+                .map(Proc::supd_name)
+                .collect();
+            if !start.is_empty() {
+                self.fire(Request::Start { names: start });
+            }
         }
         Ok(Value::Bool(true))
     }
 
     async fn remove_group(&self, name: &str) -> Answer {
-        if take(&mut self.pending.borrow_mut().removed, name) {
-            return Ok(Value::Bool(true));
-        }
         let procs = self.procs().await?;
         let members: Vec<&Proc> = procs.iter().filter(|p| p.group == name).collect();
+        let (removed, changed) = {
+            let pending = self.pending.borrow();
+            (
+                pending.removed.iter().any(|g| g == name),
+                pending.changed.iter().any(|g| g == name),
+            )
+        };
         if members.is_empty() {
             return Err(Fault::new(FaultCode::BadName, name));
         }
         if members.iter().any(|p| p.running()) {
             return Err(Fault::new(FaultCode::StillRunning, name));
         }
-        if self.pending.borrow().changed.iter().any(|g| g == name) {
-            // `update` of a changed group: addProcessGroup follows and starts it again.
+        if removed {
+            let last = {
+                let mut pending = self.pending.borrow_mut();
+                take(&mut pending.removed, name);
+                pending.gone.push(name.to_string());
+                pending.removed.is_empty() && pending.added.is_empty() && pending.changed.is_empty()
+            };
+            if last {
+                self.apply_pending().await?;
+            }
+            return Ok(Value::Bool(true));
+        }
+        if changed {
+            // `update` of a changed group: its addProcessGroup follows.
             return Ok(Value::Bool(true));
         }
         Err(Fault::new(
@@ -1250,47 +1300,51 @@ fn take(list: &mut Vec<String>, name: &str) -> bool {
     list.len() != before
 }
 
-/// The groups a reload added (all their programs new), removed (all gone) or changed
-/// (any program added, changed or removed), in config order.
-fn group_diff(
-    before: &[Proc],
-    after: &[Proc],
-    added: &[String],
-    changed: &[String],
-    removed: &[String],
-) -> Pending {
-    let mut diff = Pending::default();
-    let groups = |procs: &[Proc]| {
-        let mut out: Vec<String> = Vec::new();
-        for p in procs {
-            if !out.contains(&p.group) {
-                out.push(p.group.clone());
-            }
+/// The groups a reload would add (new groups), remove (every member gone) or change (any
+/// member added, changed or removed), in config order.
+fn group_diff(before: &[Proc], diff: &ProgramDiff, groups: &[supd_config::GroupSpec]) -> Pending {
+    let mut pending = Pending::default();
+    let exists = |g: &str| before.iter().any(|p| p.group == g);
+    let group_of = |name: &str| {
+        before
+            .iter()
+            .find(|p| p.status.name == name)
+            .map_or_else(|| supervisor_names(name, groups).0, |p| p.group.clone())
+    };
+    let note = |list: &mut Vec<String>, g: String| {
+        if !list.contains(&g) {
+            list.push(g);
         }
-        out
     };
-    let (old, new) = (groups(before), groups(after));
-    let touched = |g: &str| {
-        let by = |procs: &[Proc], names: &[String]| {
-            procs
-                .iter()
-                .any(|p| p.group == g && names.contains(&p.status.name))
-        };
-        by(after, added) || by(after, changed) || by(before, removed)
-    };
-    for g in &new {
-        if !old.contains(g) {
-            diff.added.push(g.clone());
-        } else if touched(g) {
-            diff.changed.push(g.clone());
+    for name in &diff.added {
+        let g = group_of(name);
+        if exists(&g) {
+            note(&mut pending.changed, g);
+        } else {
+            note(&mut pending.added, g);
         }
     }
-    for g in &old {
-        if !new.contains(g) {
-            diff.removed.push(g.clone());
+    for name in &diff.changed {
+        note(&mut pending.changed, group_of(name));
+    }
+    for name in &diff.removed {
+        let g = group_of(name);
+        let all_gone = before
+            .iter()
+            .filter(|p| p.group == g)
+            .all(|p| diff.removed.contains(&p.status.name));
+        if all_gone {
+            note(&mut pending.removed, g);
+        } else {
+            note(&mut pending.changed, g);
         }
     }
-    diff
+    let changed = std::mem::take(&mut pending.changed);
+    pending.changed = changed
+        .into_iter()
+        .filter(|g| !pending.removed.contains(g))
+        .collect();
+    pending
 }
 
 fn stream_of(method: &str) -> Stream {
