@@ -52,12 +52,21 @@ pub(crate) fn port_of(address: &str) -> &str {
     address.rsplit_once(':').map_or(address, |(_, port)| port)
 }
 
-/// supd's control socket beside the unix server's `file`: `supd.sock` in its directory.
+/// supd's control socket beside the unix server's `file`: `supd.sock` in its directory
+/// (`supd-control.sock` when the HTTP socket itself is named `supd.sock`).
 pub(crate) fn control_socket_beside(file: &str) -> String {
-    match file.rsplit_once('/') {
-        Some(("", _)) => "/supd.sock".to_string(),
-        Some((dir, _)) => format!("{dir}/supd.sock"),
-        None => "supd.sock".to_string(),
+    let (dir, name) = match file.rsplit_once('/') {
+        Some((dir, name)) => (Some(dir), name),
+        None => (None, file),
+    };
+    let control = if name == "supd.sock" {
+        "supd-control.sock"
+    } else {
+        "supd.sock"
+    };
+    match dir {
+        Some(dir) => format!("{dir}/{control}"),
+        None => control.to_string(),
     }
 }
 
@@ -124,6 +133,11 @@ mod tests {
         );
         assert_eq!(control_socket_beside("/x.sock"), "/supd.sock");
         assert_eq!(control_socket_beside("x.sock"), "supd.sock");
+        assert_eq!(
+            control_socket_beside("/run/supd.sock"),
+            "/run/supd-control.sock",
+            "never the HTTP socket itself"
+        );
     }
 
     #[test]

@@ -403,8 +403,8 @@ pub(crate) fn convert(
             numprocs_line,
             format!(
                 "numprocs={numprocs}: became the {numprocs} programs {} (supervisord's process \
-                 names), in the group {group_name:?} (`supctl restart {group_name}:*` restarts \
-                 all of them)",
+                 names), in the group {group_name:?} (`supctl restart group:{group_name}` \
+                 restarts all of them)",
                 listing(&names)
             ),
         );
