@@ -124,6 +124,13 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         if pid1 { ", PID 1" } else { "" },
         config.supd.socket.display(),
     );
+    if let Some(http) = &config.supd.http {
+        let addresses: Vec<String> = http.listen.iter().map(|l| l.address.to_string()).collect();
+        tracing::info!(
+            "HTTP interface (supervisord's XML-RPC) on {}",
+            addresses.join(", ")
+        );
+    }
 
     let plane = LogPlane::new(output.clone(), &style);
     let names = Rc::new(Names::new(style.names.clone(), config.groups.clone()));

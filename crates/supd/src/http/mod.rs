@@ -38,6 +38,9 @@ use rpc::Rpc;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest request body accepted (an XML-RPC call; `sendProcessStdin` data included).
 const MAX_BODY: usize = 4 << 20;
+/// Connections served at once, over every address; more are closed as they come, with a
+/// warning (at most one a second).
+const MAX_CONNECTIONS: usize = 512;
 /// How much of a log a tail starts with, as supervisord's (`tail_f_producer`, 1024 bytes).
 const TAIL_HEAD: usize = 1024;
 
@@ -136,16 +139,23 @@ fn who(id: &supd_config::IdRef) -> supd_sys::users::Who {
 /// Serves every listener until the returned tasks are dropped with supd.
 pub async fn serve(listeners: Rc<Listeners>, served: Rc<Served>) {
     let rpc = Rpc::new(served);
+    let open = Rc::new(std::cell::Cell::new(0usize));
     // Dropped with this task: every accept loop ends with it.
     let mut accepting = tokio::task::JoinSet::new();
     for i in 0..listeners.bound.len() {
-        accepting.spawn_local(accept(listeners.clone(), i, rpc.clone()));
+        accepting.spawn_local(accept(listeners.clone(), i, rpc.clone(), open.clone()));
     }
     accepting.join_all().await;
 }
 
-async fn accept(listeners: Rc<Listeners>, index: usize, rpc: Rc<Rpc>) {
+async fn accept(
+    listeners: Rc<Listeners>,
+    index: usize,
+    rpc: Rc<Rpc>,
+    open: Rc<std::cell::Cell<usize>>,
+) {
     let (listener, auth) = &listeners.bound[index];
+    let mut warned: Option<std::time::Instant> = None;
     loop {
         let accepted = match listener {
             Listener::Unix(l) => l.accept().await.map(|(s, _)| Conn::Unix(s)),
@@ -159,6 +169,15 @@ async fn accept(listeners: Rc<Listeners>, index: usize, rpc: Rc<Rpc>) {
                 continue;
             }
         };
+        if open.get() >= MAX_CONNECTIONS {
+            if warned.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                warned = Some(std::time::Instant::now());
+                tracing::warn!(
+                    "HTTP interface: {MAX_CONNECTIONS} connections are open; closing new ones"
+                );
+            }
+            continue;
+        }
         let (rpc, auth) = (rpc.clone(), auth.clone());
         let service = hyper::service::service_fn(move |req| {
             let (rpc, auth) = (rpc.clone(), auth.clone());
@@ -167,11 +186,14 @@ async fn accept(listeners: Rc<Listeners>, index: usize, rpc: Rc<Rpc>) {
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(HEADER_TIMEOUT);
+        open.set(open.get() + 1);
+        let open = open.clone();
         tokio::task::spawn_local(async move {
             let _ = match conn {
                 Conn::Unix(s) => http.serve_connection(TokioIo::new(s), service).await,
                 Conn::Tcp(s) => http.serve_connection(TokioIo::new(s), service).await,
             };
+            open.set(open.get() - 1);
         });
     }
 }
