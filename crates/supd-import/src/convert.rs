@@ -1,12 +1,15 @@
 //! The whole conversion: source files -> sections -> one supd document.
 //!
 //! This module owns what is not about a single program: which sections exist and what
-//! becomes of each (`[supervisord]`, `[unix_http_server]`, `[include]`, `[group:x]` as
-//! `[group.x]` tables of the converted programs, the dropped ones, unknown ones as errors),
-//! merging the main file with its included files (a program defined twice is an error
-//! naming both places), turning entr watchers into watch sections of the programs they
-//! restart, and collecting the notes. Each `[program:x]` itself is converted by
-//! [`crate::program`].
+//! becomes of each (`[supervisord]`, the HTTP servers as `[supd.http]`, `[include]`,
+//! `[group:x]` as `[group.x]` tables of the converted programs, `[eventlistener:x]`, the
+//! ignored ones, unknown ones as warnings, `[fcgi-program:x]` refused), merging the main
+//! file with its included files (a program defined twice is an error naming both places),
+//! what needs every program at once (entr watchers into watch sections of the programs
+//! they restart, supervisord's group of a section's processes, `priority` as `depends_on`
+//! through [`crate::order`], listeners that stop supervisord as `critical` through
+//! [`crate::listener`]), and collecting the notes and warnings. Each `[program:x]` and
+//! `[eventlistener:x]` itself is converted by [`crate::program`].
 //!
 //! Order follows supervisord: `[supervisord]` is read first wherever it is (its `user`,
 //! `directory`, `umask` and `environment` apply to every program), then programs in file
@@ -125,7 +128,7 @@ struct Entry {
     group_priority: Option<i64>,
     /// Its own `priority`, when set.
     priority: Option<i64>,
-    /// supervisord's name of the process the program runs.
+    /// supervisord's name of the process the program runs (one).
     process_names: Vec<String>,
     numprocs: i64,
     notes: Vec<(usize, String)>,
@@ -1559,44 +1562,25 @@ fn stoppers(
     }
 }
 
-/// An entry a supervisorctl name means.
-struct Target {
-    entry: usize,
-    /// The name means only some of the processes of the entry's table (`group:worker_01`
-    /// of a table with `instances`).
-    partial: bool,
-}
-
-/// supervisorctl names -> the entries they mean: `name`, `group:*`, `group:process`.
-fn resolve_target(spec: &str, entries: &[Entry]) -> Vec<Target> {
-    let whole = |entry| Target {
-        entry,
-        partial: false,
+/// supervisorctl names -> the entries they mean: `name`, `group:*`, `group:process`
+/// (each process of a `numprocs` section is an entry of its own).
+fn resolve_target(spec: &str, entries: &[Entry]) -> Vec<usize> {
+    let matching = |keep: &dyn Fn(&Entry) -> bool| {
+        entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| keep(e))
+            .map(|(i, _)| i)
+            .collect()
     };
     match spec.split_once(':') {
-        Some((group, "" | "*")) => entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.group == group)
-            .map(|(i, _)| whole(i))
-            .collect(),
-        Some((group, process)) => entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.group == group && e.process_names.iter().any(|p| p == process))
-            .map(|(i, e)| Target {
-                entry: i,
-                partial: e.process_names.len() > 1,
-            })
-            .collect(),
-        None => entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| {
-                e.sv_name == spec || (e.numprocs == 1 && e.process_names.iter().any(|p| p == spec))
-            })
-            .map(|(i, _)| whole(i))
-            .collect(),
+        Some((group, "" | "*")) => matching(&|e| e.group == group),
+        Some((group, process)) => {
+            matching(&|e| e.group == group && e.process_names.iter().any(|p| p == process))
+        }
+        None => matching(&|e| {
+            e.sv_name == spec || (e.numprocs == 1 && e.process_names.iter().any(|p| p == spec))
+        }),
     }
 }
 
@@ -1644,19 +1628,13 @@ fn watchers(run: &mut Run, doc: &mut Doc, entries: &mut [Entry]) {
             if hits.is_empty() {
                 problem = Some(format!("{spec:?} is not a program of the converted files"));
             }
-            for Target { entry: t, partial } in hits {
+            for t in hits {
                 if t == w {
                     problem = Some("it restarts itself".to_string());
-                } else if let Some(Item::Program(p)) = doc.items.get(entries[t].item) {
-                    if partial {
-                        problem = Some(format!(
-                            "{spec:?} is one process of {}, and a watch section acts on every \
-                             instance",
-                            p.name
-                        ));
-                    } else if p.watch.is_some() {
-                        problem = Some(format!("{} already has a watch section", p.name));
-                    }
+                } else if let Some(Item::Program(p)) = doc.items.get(entries[t].item)
+                    && p.watch.is_some()
+                {
+                    problem = Some(format!("{} already has a watch section", p.name));
                 }
                 if !targets.contains(&t) {
                     targets.push(t);

@@ -10,14 +10,19 @@
 //! 1. [`ini`] reads each file the way supervisord's parser (Python `configparser`) does.
 //! 2. [`convert`](mod@convert) walks the sections: `[supervisord]` first (its `user`,
 //!    `directory`, `umask`, `environment` apply to every program), `[unix_http_server]`
-//!    into `[supd]`, `[group:x]` into `[group.x]`, `[include]`/dropped sections into notes,
-//!    and each `[program:x]` through [`program`], which uses [`expand`] for `%(name)s`,
+//!    and `[inet_http_server]` into `[supd.http]` (with [`http`]), `[group:x]` into
+//!    `[group.x]`, `[include]`/ignored sections into notes, and each `[program:x]` and
+//!    `[eventlistener:x]` through [`program`], which uses [`expand`] for `%(name)s`,
 //!    [`values`] for supervisord's value types and [`command`] for splitting, gosu and
 //!    su-exec. Then [`entr`] recognises watcher programs, which become watch sections of
-//!    the programs they restart.
-//! 3. [`render`] writes the TOML: a header, `[supd]`, the programs in file order, each
-//!    with comments for every setting that changed or has no equivalent, then the groups. The same notes
-//!    come back as [`Conversion::notes`], one line each, for the caller to print.
+//!    the programs they restart; [`order`] turns `priority` into `depends_on`; and
+//!    [`listener`] recognises the listeners that stop supervisord, which become
+//!    `critical = true` on the programs they watched.
+//! 3. [`render`] writes the TOML: a header, `[supd]` and `[supd.http]`, the programs and
+//!    listeners in file order, each with comments for every setting that changed or has no
+//!    equivalent, then the groups. The same notes come back as [`Conversion::notes`], one
+//!    line each, for the caller to print; those about what supervisord ignores also as
+//!    [`Conversion::warnings`].
 //!
 //! Unknown sections and options are ignored, as supervisord ignores them, each with a
 //! note that is also a warning ([`Conversion::warnings`]) naming the nearest known key:
