@@ -882,6 +882,7 @@ fn unix_http_server(
     let options = merged(sections);
     let mut entry = ListenOut::default();
     let mut file_seen = false;
+    let mut chown_group = None;
     for &(file, opt) in &options {
         match opt.key.as_str() {
             "file" => {
@@ -946,16 +947,7 @@ fn unix_http_server(
                         );
                         return Err(run.error(file, opt.line, message));
                     }
-                    run.note(
-                        file,
-                        opt.line,
-                        SCOPE,
-                        format!(
-                            "chown={value}: the HTTP socket's owner; supd's control socket \
-                             gets socket_group = {group:?} (its members may control supd)"
-                        ),
-                    );
-                    doc.socket_group = Some(Text::lit(group).render());
+                    chown_group = Some((file, opt.line, value.clone(), group.to_string()));
                 }
                 entry.owner = Some(Text::lit(&value).render());
             }
@@ -972,6 +964,24 @@ fn unix_http_server(
             first_line,
             format!("{SCOPE} has no file setting (supervisord refuses it too)"),
         ));
+    }
+    if let Some((file, line, value, group)) = chown_group {
+        // supervisord's default chmod is 0700: the group gets nothing.
+        let mode = doc.socket_mode.as_deref().unwrap_or("0700");
+        let group_rw = u32::from_str_radix(mode, 8).is_ok_and(|m| m & 0o060 == 0o060);
+        let text = if group_rw {
+            doc.socket_group = Some(Text::lit(&group).render());
+            format!(
+                "chown={value}: the HTTP socket's owner; supd's control socket gets \
+                 socket_group = {group:?} (its members may control supd)"
+            )
+        } else {
+            format!(
+                "chown={value}: the HTTP socket's owner; chmod={mode} gives its group no access, \
+                 so supd's control socket gets no socket_group either"
+            )
+        };
+        run.note(file, line, SCOPE, text);
     }
     (entry.username, entry.password) = credentials(run, SCOPE, &options, (first_file, first_line))?;
     Ok(entry)
