@@ -74,3 +74,53 @@ fn every_real_config_imports_and_runs_directly_with_only_this_machines_problems(
         }
     }
 }
+
+/// The usual "stop the container when a program dies" listener, in a file supd runs
+/// directly: the listener is gone, the programs are critical, and supd exits with the
+/// failed program's code once it is fatal, stopping the others.
+const STOP_ON_FATAL: &str = r#"[supervisord]
+nodaemon=true
+
+[unix_http_server]
+file=%(here)s/supervisor.sock
+
+[program:web]
+command=sleep 1000
+startsecs=0
+
+[program:migrate]
+command=sh -c 'sleep 0.3; exit 3'
+startsecs=1
+startretries=1
+autorestart=false
+
+[eventlistener:quit_on_failure]
+events=PROCESS_STATE_FATAL
+command=/bin/bash -c "echo READY; while read line; do kill -SIGQUIT $PPID; done"
+"#;
+
+#[test]
+fn a_listener_that_stops_supervisord_on_fatal_makes_supd_exit_with_the_programs_code() {
+    let mut supd = supd_tests::Supd::start_with(
+        "",
+        supd_tests::StartOptions {
+            config_file: Some(("supervisord.conf".into(), STOP_ON_FATAL.into())),
+            no_wait: true,
+            ..Default::default()
+        },
+    );
+    let status = supd.wait_exit(supd_tests::DEADLINE);
+    assert_eq!(status.code(), Some(3), "{:#?}", supd.supd_messages());
+    assert!(supd.leftovers().is_empty(), "{:?}", supd.leftovers());
+    let out = run_supd(supd.dir.path(), &["import", "supervisord.conf"]);
+    assert!(
+        out.stderr.contains(
+            "supervisord.conf:19: [eventlistener:quit_on_failure] dropped: it stops supervisord \
+             when a program dies (its command kills its parent, supervisord, on \
+             PROCESS_STATE_FATAL), which supd does itself for critical programs; critical = \
+             true on every program"
+        ),
+        "{}",
+        out.stderr
+    );
+}
