@@ -558,6 +558,17 @@ fn process(
     stop(r, &ctx, &mut out)?;
     outputs(r, &ctx, &mut out)?;
     dropped(r);
+    let shown = command_text.display();
+    if shown.contains("kill")
+        && (shown.contains("supervisord.pid") || shown.contains("SUPERVISORD_PID"))
+    {
+        r.note(
+            command_line,
+            "command: signals supervisord through its pid file, which supd does not write \
+             (`critical = true` makes supd stop when this program fails for good)"
+                .to_string(),
+        );
+    }
     if command_text.display().contains("supervisorctl") {
         r.note(
             command_line,
