@@ -214,14 +214,15 @@ fn import(file: &Path) -> CtlOutput {
 
 /// The converted TOML with stand-ins for what this machine does not have: every command
 /// `sleep`, directories and watched paths in the test's temp dirs, no `user` (appuser does
-/// not exist here), and no `[supd]` table (the harness writes its own socket).
+/// not exist here), and no `[supd]` or `[supd.http]` table (the harness writes its own
+/// socket; the seeds' HTTP sockets are fixed paths that parallel tests would share).
 fn with_stand_ins(toml: &str, dir: &Path, watched: &Path) -> String {
     let mut out = String::new();
     let mut in_supd = false;
     for line in toml.lines() {
         let trimmed = line.trim_start();
         if trimmed.starts_with('[') {
-            in_supd = trimmed == "[supd]";
+            in_supd = trimmed == "[supd]" || trimmed.starts_with("[supd.");
         }
         if in_supd {
             continue;
@@ -322,11 +323,12 @@ fn the_celery_seeds_entr_watcher_becomes_a_watch_rule_that_restarts_the_worker()
     assert!(supd.leftovers().is_empty());
 }
 
+// supd's control socket goes beside the HTTP socket of [unix_http_server]: supd.sock.
 const SUPERVISORD_FILE: &str = r#"[supervisord]
 nodaemon=true
 
 [unix_http_server]
-file=%(here)s/supd.sock
+file=%(here)s/supervisor.sock
 
 [program:web]
 command=sh -c 'echo web runs in %(here)s; exec sleep 1000'
@@ -389,7 +391,7 @@ fn supd_runs_a_supervisord_file_directly_and_reload_converts_it_again() {
 }
 
 const NUMPROCS_FILE: &str = r#"[unix_http_server]
-file=%(here)s/supd.sock
+file=%(here)s/supervisor.sock
 
 [program:worker]
 command=sh -c 'echo worker %(process_num)d; echo oops from %(process_num)d >&2; exec sleep 1000'
@@ -402,7 +404,7 @@ stdout_logfile_maxbytes=1MB
 "#;
 
 #[test]
-fn a_supervisord_numprocs_program_runs_as_instances_with_stderr_in_its_stdout_log() {
+fn a_supervisord_numprocs_program_runs_as_its_processes_with_stderr_in_their_stdout_logs() {
     let mut supd = Supd::start_with(
         "",
         StartOptions {
@@ -410,11 +412,12 @@ fn a_supervisord_numprocs_program_runs_as_instances_with_stderr_in_its_stdout_lo
             ..Default::default()
         },
     );
-    assert_eq!(status_names(&supd), ["worker:0", "worker:1"]);
+    // named as supervisord names the processes
+    assert_eq!(status_names(&supd), ["worker_00", "worker_01"]);
     let dir = supd.dir.path().to_path_buf();
     for i in 0..2 {
-        running_pid(&supd, &format!("worker:{i}"));
-        // redirect_stderr=true: both streams in the one log file of each instance
+        running_pid(&supd, &format!("worker_0{i}"));
+        // redirect_stderr=true: both streams in the one log file of each process
         let log = dir.join(format!("worker-{i}.log"));
         wait_until(
             &format!("both lines in {}", log.display()),
@@ -427,21 +430,22 @@ fn a_supervisord_numprocs_program_runs_as_instances_with_stderr_in_its_stdout_lo
             },
         );
     }
-    // supervisorctl's `restart worker:*` is supctl's `restart worker`.
+    // supervisorctl's `restart worker:*` is supctl's `restart group:worker`: the section's
+    // processes are its group.
     let before: Vec<u64> = (0..2)
-        .map(|i| running_pid(&supd, &format!("worker:{i}")))
+        .map(|i| running_pid(&supd, &format!("worker_0{i}")))
         .collect();
-    let out = supd.ctl(&["restart", "worker"]);
+    let out = supd.ctl(&["restart", "group:worker"]);
     assert_eq!(out.code, 0, "{out:?}");
     for (i, old) in before.iter().enumerate() {
-        assert_ne!(running_pid(&supd, &format!("worker:{i}")), *old);
+        assert_ne!(running_pid(&supd, &format!("worker_0{i}")), *old);
     }
 
     // What `supd import` says about it, and what it writes.
     let out = run_supd(&dir, &["import", "supervisord.conf"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
-        out.stdout.contains("instances = 2\n")
+        out.stdout.contains("[group.worker]\n")
             && out
                 .stdout
                 .contains("stderr = \"stdout\"\nlog_max_size = \"1MiB\"\n"),
@@ -450,8 +454,8 @@ fn a_supervisord_numprocs_program_runs_as_instances_with_stderr_in_its_stdout_lo
     );
     assert!(
         out.stderr.contains(
-            "supervisord.conf:7: [program:worker] numprocs=2: became instances = 2, the programs \
-             worker:0, worker:1"
+            "supervisord.conf:7: [program:worker] numprocs=2: became the 2 programs worker_00, \
+             worker_01 (supervisord's process names), in the group \"worker\""
         ),
         "{}",
         out.stderr
@@ -478,6 +482,41 @@ fn a_supervisord_file_is_recognised_by_its_sections_whatever_its_name() {
     );
 }
 
+#[test]
+fn what_supervisord_ignores_runs_with_a_warning_naming_the_line_and_the_nearest_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("typo.conf"),
+        "[program:web]\ncommand=sleep 1000\nauto_start=true\n\n[progam:worker]\ncommand=sleep 1\n",
+    )
+    .unwrap();
+    let out = run_supd(dir.path(), &["check", "--config", "typo.conf"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "typo.conf: ok (1 program: web)\n");
+    for warning in [
+        "supd: warning: typo.conf:3: [program:web] auto_start=true: ignored, as supervisord \
+         ignores options it does not know in this section (did you mean \"autostart\"?)\n",
+        "supd: warning: typo.conf:5: [progam:worker] ignored, as supervisord ignores sections \
+         it does not know (did you mean [program:...]?)\n",
+    ] {
+        assert!(out.stderr.contains(warning), "{}", out.stderr);
+    }
+    // `supd import` prints them with the other notes, and writes them as comments.
+    let out = run_supd(dir.path(), &["import", "typo.conf"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("# auto_start=true: ignored"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("typo.conf:3: [program:web] auto_start=true: ignored"),
+        "{}",
+        out.stderr
+    );
+}
+
 // ----- 6. bad supervisord input -----------------------------------------------------------
 
 #[test]
@@ -485,10 +524,10 @@ fn bad_supervisord_input_is_one_clear_line_naming_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         (
-            "unknown-section.conf",
-            "[program:web]\ncommand=sleep 1000\n\n[progam:worker]\ncommand=sleep 1\n",
-            "unknown-section.conf:4: ",
-            "[progam:worker]",
+            "bad-value.conf",
+            "[program:web]\ncommand=sleep 1000\nautostart=perhaps\n",
+            "bad-value.conf:3: ",
+            "autostart",
         ),
         (
             "bad-expansion.conf",

@@ -1,12 +1,15 @@
 //! The whole conversion: source files -> sections -> one supd document.
 //!
 //! This module owns what is not about a single program: which sections exist and what
-//! becomes of each (`[supervisord]`, `[unix_http_server]`, `[include]`, `[group:x]` as
-//! `[group.x]` tables of the converted programs, the dropped ones, unknown ones as errors),
-//! merging the main file with its included files (a program defined twice is an error
-//! naming both places), turning entr watchers into watch sections of the programs they
-//! restart, and collecting the notes. Each `[program:x]` itself is converted by
-//! [`crate::program`].
+//! becomes of each (`[supervisord]`, the HTTP servers as `[supd.http]`, `[include]`,
+//! `[group:x]` as `[group.x]` tables of the converted programs, `[eventlistener:x]`, the
+//! ignored ones, unknown ones as warnings, `[fcgi-program:x]` refused), merging the main
+//! file with its included files (a program defined twice is an error naming both places),
+//! what needs every program at once (entr watchers into watch sections of the programs
+//! they restart, supervisord's group of a section's processes, `priority` as `depends_on`
+//! through [`crate::order`], listeners that stop supervisord as `critical` through
+//! [`crate::listener`]), and collecting the notes and warnings. Each `[program:x]` and
+//! `[eventlistener:x]` itself is converted by [`crate::program`].
 //!
 //! Order follows supervisord: `[supervisord]` is read first wherever it is (its `user`,
 //! `directory`, `umask` and `environment` apply to every program), then programs in file
@@ -18,8 +21,9 @@ use crate::entr::{self, Detect};
 use crate::expand::{Ctx, Text, expand};
 use crate::ini::{self, Opt, Section};
 use crate::program::{self, Defaults, Failure};
-use crate::render::{self, Doc, GroupOut, Item, WatchOut};
+use crate::render::{self, Doc, GroupOut, Item, ListenOut, ListenerOut, WatchOut};
 use crate::{Conversion, ImportError, SourceFile};
+use crate::{http, listener, order};
 
 /// What a section header names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +39,8 @@ enum Kind {
     FcgiProgram(String),
     RpcInterface,
     CtlPlugin,
+    /// A section supervisord does not know (and ignores): the "did you mean" hint.
+    Unknown(String),
 }
 
 const SECTION_NAMES: &[&str] = &[
@@ -85,7 +91,7 @@ fn classify(name: &str) -> Result<Kind, String> {
                     )
                 })
                 .unwrap_or_default();
-                return Err(format!("unknown section [{name}]{hint}"));
+                Kind::Unknown(hint)
             }
         },
     };
@@ -102,6 +108,8 @@ struct Note {
     /// Also a comment under `[supd]` (notes about programs are comments of the program, or
     /// of the comment block left where a dropped section was).
     under_supd: bool,
+    /// Also a warning: something supervisord ignores, or a value that could not be read.
+    warning: bool,
 }
 
 /// A converted program with what watcher handling needs.
@@ -116,10 +124,15 @@ struct Entry {
     sv_name: String,
     /// Its `[group:g]`, else its own name (supervisord's homogeneous group).
     group: String,
-    /// supervisord's names of the processes the program runs (several for `instances`).
+    /// The `priority` of its `[group:g]` (999 when unset), when one lists it.
+    group_priority: Option<i64>,
+    /// Its own `priority`, when set.
+    priority: Option<i64>,
+    /// supervisord's name of the process the program runs (one).
     process_names: Vec<String>,
     numprocs: i64,
     notes: Vec<(usize, String)>,
+    warnings: Vec<(usize, String)>,
 }
 
 struct Run<'a> {
@@ -153,6 +166,19 @@ impl Run<'_> {
             scope: scope.to_string(),
             text,
             under_supd: true,
+            warning: false,
+        });
+    }
+
+    /// A note (under `[supd]`) that is also a warning.
+    fn warn(&mut self, file: usize, line: usize, scope: &str, text: String) {
+        self.notes.push(Note {
+            file,
+            line,
+            scope: scope.to_string(),
+            text,
+            under_supd: true,
+            warning: true,
         });
     }
 
@@ -164,6 +190,7 @@ impl Run<'_> {
             scope: scope.to_string(),
             text,
             under_supd: false,
+            warning: false,
         });
     }
 
@@ -198,12 +225,43 @@ impl Run<'_> {
     }
 }
 
-fn unknown_key(scope: &str, key: &str, known: &[&str]) -> String {
-    let hint = supd_config::closest(key, known.iter().copied())
-        .map(|k| format!(" (did you mean {k:?}?)"))
-        .unwrap_or_default();
-    format!("unknown option {key:?} in {scope}{hint}")
-}
+/// Options supervisord knows in `[eventlistener:x]`: a program's, and its own.
+const LISTENER_KEYS: &[&str] = &[
+    "command",
+    "process_name",
+    "numprocs",
+    "numprocs_start",
+    "priority",
+    "autostart",
+    "startsecs",
+    "startretries",
+    "autorestart",
+    "exitcodes",
+    "stopsignal",
+    "stopwaitsecs",
+    "stopasgroup",
+    "killasgroup",
+    "user",
+    "redirect_stderr",
+    "stdout_logfile",
+    "stdout_logfile_maxbytes",
+    "stdout_logfile_backups",
+    "stdout_events_enabled",
+    "stdout_syslog",
+    "stderr_logfile",
+    "stderr_logfile_maxbytes",
+    "stderr_logfile_backups",
+    "stderr_capture_maxbytes",
+    "stderr_events_enabled",
+    "stderr_syslog",
+    "environment",
+    "directory",
+    "umask",
+    "serverurl",
+    "buffer_size",
+    "events",
+    "result_handler",
+];
 
 /// The options of every section of one kind merged in order: a later value of a key
 /// replaces an earlier one (as supervisord's parser merges repeated sections and files).
@@ -227,9 +285,39 @@ fn here_of(path: &Path) -> String {
     }
 }
 
+/// Reads a file a listener runs (for [`listener::stopper`]); `None` when it cannot.
+pub(crate) type ReadScript<'a> = &'a dyn Fn(&Path) -> Option<String>;
+
+/// A converted `[eventlistener:x]`, decided once every program is known.
+struct ListenerEntry {
+    /// Its items (one per process).
+    items: Vec<usize>,
+    file: usize,
+    command_line: usize,
+    sv_name: String,
+    command: String,
+    argv: Vec<String>,
+    events: Vec<String>,
+    notes: Vec<(usize, String)>,
+    warnings: Vec<(usize, String)>,
+}
+
+/// The sections of the converted files, by kind.
+#[derive(Default)]
+struct Sections<'s> {
+    supervisord: Vec<(usize, &'s Section)>,
+    unix: Vec<(usize, &'s Section)>,
+    inet: Vec<(usize, &'s Section)>,
+    groups: Vec<(usize, &'s Section, Kind)>,
+    includes: Vec<(usize, &'s Section)>,
+    /// Programs and event listeners, in order.
+    ordered: Vec<(usize, &'s Section, Kind)>,
+}
+
 pub(crate) fn convert_files(
     files: &[SourceFile],
     env: &dyn Fn(&str) -> Option<String>,
+    read_script: ReadScript,
 ) -> Result<Conversion, ImportError> {
     let mut run = Run {
         files,
@@ -245,182 +333,208 @@ pub(crate) fn convert_files(
     for (i, f) in files.iter().enumerate() {
         parsed.push(ini::parse(f.text).map_err(|e| run.error(i, e.line, e.message))?);
     }
+    let sections = sort_sections(&mut run, &parsed)?;
 
-    let mut supervisord = Vec::new();
-    let mut unix = Vec::new();
-    let mut groups = Vec::new();
-    let mut includes = Vec::new();
-    // Sections that become items, in order: programs and not-converted ones.
-    let mut ordered: Vec<(usize, &Section, Kind)> = Vec::new();
-    for (file, ini) in parsed.iter().enumerate() {
-        for section in &ini.sections {
-            let kind = classify(&section.name).map_err(|e| run.error(file, section.line, e))?;
-            match &kind {
-                Kind::Supervisord => supervisord.push((file, section)),
-                Kind::UnixHttpServer => unix.push((file, section)),
-                Kind::Group(_) => groups.push((file, section, kind.clone())),
-                Kind::Include => includes.push((file, section)),
-                Kind::InetHttpServer => run.note(
-                    file,
-                    section.line,
-                    "[inet_http_server]",
-                    "dropped; supd has no TCP control port (supctl talks to the Unix socket)"
-                        .to_string(),
-                ),
-                Kind::Supervisorctl => run.note(
-                    file,
-                    section.line,
-                    "[supervisorctl]",
-                    "dropped; supctl finds the socket through `supctl --config` on this file \
-                     (or $SUPD_CONFIG), or $SUPD_SOCKET"
-                        .to_string(),
-                ),
-                Kind::RpcInterface => run.note(
-                    file,
-                    section.line,
-                    &format!("[{}]", section.name),
-                    "dropped; supd's control protocol is built in".to_string(),
-                ),
-                Kind::CtlPlugin => run.note(
-                    file,
-                    section.line,
-                    &format!("[{}]", section.name),
-                    "dropped; supctl has no plugins".to_string(),
-                ),
-                Kind::Program(_) | Kind::EventListener(_) | Kind::FcgiProgram(_) => {
-                    ordered.push((file, section, kind));
-                }
-            }
-        }
-    }
-
-    let defaults = supervisord_section(&mut run, &supervisord)?;
+    let defaults = supervisord_section(&mut run, &sections.supervisord)?;
     let mut doc = Doc {
         sources: run.shown.clone(),
         ..Doc::default()
     };
-    unix_http_server(&mut run, &unix, &mut doc)?;
-    let include_patterns = include(&mut run, &includes)?;
-    let groups = group_sections(&mut run, &groups)?;
+    http_servers(&mut run, &sections.unix, &sections.inet, &mut doc)?;
+    let include_patterns = include(&mut run, &sections.includes)?;
+    let groups = group_sections(&mut run, &sections.groups)?;
 
     let mut entries: Vec<Entry> = Vec::new();
+    let mut listeners: Vec<ListenerEntry> = Vec::new();
+    let mut generated: Vec<(usize, usize, String, String)> = Vec::new();
     let mut seen: Vec<(String, usize, usize)> = Vec::new();
-    for (file, section, kind) in &ordered {
+    for (file, section, kind) in &sections.ordered {
         let (file, section) = (*file, *section);
-        match kind {
-            Kind::Program(name) => {
-                let (supd_name, renamed) = program::supd_name(name, "program").map_err(|e| {
-                    run.error(file, section.line, format!("[{}]: {e}", section.name))
-                })?;
-                if let Some(&again) = section.repeated_at.first() {
-                    return Err(run.error(
-                        file,
-                        again,
-                        format!(
-                            "[{}] is defined twice in this file (first on line {}); supd import \
-                             does not merge program sections",
-                            section.name, section.line
-                        ),
-                    ));
-                }
-                let group = group_of(&groups, name);
-                let input = program::Input {
-                    section,
-                    name,
-                    supd_name: &supd_name,
-                    group,
-                    here: run.heres.get(file).map_or(".", String::as_str),
-                };
-                let converted =
-                    program::convert(&input, &defaults, env).map_err(|f| run.failure(file, f))?;
-                let mut notes = converted.notes;
-                if renamed {
-                    notes.insert(
-                        0,
-                        (
-                            section.line,
-                            format!(
-                                "renamed to {supd_name:?}: supd program names use only letters, \
-                                 digits, \"_\", \".\" and \"-\""
-                            ),
-                        ),
-                    );
-                }
-                let first_name = converted.programs.first().map(|p| p.out.name.clone());
-                for (i, mut program) in converted.programs.into_iter().enumerate() {
-                    let out_name = program.out.name.clone();
-                    if i > 0 && !notes.is_empty() {
-                        let first = first_name.clone().unwrap_or_default();
-                        program.out.comments.push(format!(
-                            "another process of [program:{name}]; see the notes of {first}"
-                        ));
-                    }
-                    if let Some((_, f, l)) = seen.iter().find(|(n, _, _)| *n == out_name) {
-                        let first = if *f == file {
-                            format!("line {l}")
-                        } else {
-                            format!("{}:{l}", run.shown[*f])
-                        };
-                        return Err(run.error(
-                            file,
-                            section.line,
-                            format!(
-                                "program {out_name:?} is defined twice: first at {first}, again \
-                                 here"
-                            ),
-                        ));
-                    }
-                    seen.push((out_name, file, section.line));
-                    entries.push(Entry {
-                        item: doc.items.len(),
-                        file,
-                        line: section.line,
-                        command_line: section.get("command").map_or(section.line, |o| o.line),
-                        sv_name: name.clone(),
-                        group: group.unwrap_or(name).to_string(),
-                        process_names: program.process_names,
-                        numprocs: program.numprocs,
-                        notes: if i == 0 { notes.clone() } else { Vec::new() },
-                    });
-                    doc.items.push(Item::Program(Box::new(program.out)));
-                }
+        let (name, is_listener) = match kind {
+            Kind::Program(name) => (name, false),
+            Kind::EventListener(name) => (name, true),
+            _ => continue,
+        };
+        let what = if is_listener {
+            "event listener"
+        } else {
+            "program"
+        };
+        let (supd_name, renamed) = program::supd_name(name, what)
+            .map_err(|e| run.error(file, section.line, format!("[{}]: {e}", section.name)))?;
+        if let Some(&again) = section.repeated_at.first() {
+            return Err(run.error(
+                file,
+                again,
+                format!(
+                    "[{}] is defined twice in this file (first on line {}); supd import does \
+                     not merge program sections",
+                    section.name, section.line
+                ),
+            ));
+        }
+        let group = if is_listener {
+            None
+        } else {
+            group_of(&groups, name)
+        };
+        let input = program::Input {
+            section,
+            name,
+            supd_name: &supd_name,
+            group,
+            here: run.heres.get(file).map_or(".", String::as_str),
+            keys: if is_listener {
+                LISTENER_KEYS
+            } else {
+                program::PROGRAM_KEYS
+            },
+        };
+        let converted =
+            program::convert(&input, &defaults, env).map_err(|f| run.failure(file, f))?;
+        let mut notes = converted.notes;
+        if renamed {
+            notes.insert(
+                0,
+                (
+                    section.line,
+                    format!(
+                        "renamed to {supd_name:?}: supd {what} names use only letters, digits, \
+                         \"_\", \".\" and \"-\""
+                    ),
+                ),
+            );
+        }
+        let command_line = section.get("command").map_or(section.line, |o| o.line);
+        let first_name = converted.programs.first().map(|p| p.out.name.clone());
+        let mut items = Vec::new();
+        let mut listener_out = None;
+        if is_listener {
+            listener_out = Some(listener_keys(&mut run, file, section, &mut notes)?);
+        }
+        let mut programs = converted.programs;
+        if let Some(l) = listener_out.as_mut() {
+            listener_pool(l, &mut programs, &supd_name, section, &mut notes);
+        }
+        for (i, mut program) in programs.into_iter().enumerate() {
+            let taken = |n: &str| seen.iter().any(|(other, _, _)| other == n);
+            if taken(&program.out.name) && program.numprocs == 1 && !taken(&supd_name) {
+                // supervisord's names are per group: `a:web` and `b:web` are two processes.
+                notes.push((
+                    section.line,
+                    format!(
+                        "the program is {supd_name:?}, not {:?} as supervisord names the \
+                         process: another program has that name in supd",
+                        program.out.name
+                    ),
+                ));
+                program.out.name = supd_name.clone();
             }
-            Kind::EventListener(_) | Kind::FcgiProgram(_) => {
-                let why = if matches!(kind, Kind::EventListener(_)) {
-                    "not converted: supd has no event listener protocol (`supctl events --json` \
-                     streams state changes)"
+            let out_name = program.out.name.clone();
+            if i > 0 && !notes.is_empty() {
+                let first = first_name.clone().unwrap_or_default();
+                program.out.comments.push(format!(
+                    "another process of [{}]; see the notes of {first}",
+                    section.name
+                ));
+            }
+            if let Some((_, f, l)) = seen.iter().find(|(n, _, _)| *n == out_name) {
+                let first = if *f == file {
+                    format!("line {l}")
                 } else {
-                    "not converted: supd does not open FastCGI sockets for programs"
+                    format!("{}:{l}", run.shown[*f])
                 };
-                let scope = format!("[{}]", section.name);
-                doc.items.push(Item::Dropped(vec![format!(
-                    "{scope} (line {}): {why}",
-                    section.line
-                )]));
-                run.note_elsewhere(file, section.line, &scope, why.to_string());
+                return Err(run.error(
+                    file,
+                    section.line,
+                    format!("{what} {out_name:?} is defined twice: first at {first}, again here"),
+                ));
             }
-            _ => {}
+            seen.push((out_name, file, section.line));
+            items.push(doc.items.len());
+            if is_listener {
+                program.out.listener = listener_out.clone();
+            } else {
+                entries.push(Entry {
+                    item: doc.items.len(),
+                    file,
+                    line: section.line,
+                    command_line,
+                    sv_name: name.clone(),
+                    group: group.unwrap_or(name).to_string(),
+                    group_priority: group.map(|g| group_priority(&groups, g)),
+                    priority: converted.priority.map(|(_, p)| p),
+                    process_names: program.process_names,
+                    numprocs: program.numprocs,
+                    notes: if i == 0 { notes.clone() } else { Vec::new() },
+                    warnings: if i == 0 {
+                        converted.warnings.clone()
+                    } else {
+                        Vec::new()
+                    },
+                });
+            }
+            doc.items.push(Item::Program(Box::new(program.out)));
+        }
+        if is_listener {
+            let command = section.get("command").map_or("", |o| o.value.as_str());
+            let argv = match doc.items.get(items[0]) {
+                Some(Item::Program(p)) => p.command.argv(),
+                _ => Vec::new(),
+            };
+            listeners.push(ListenerEntry {
+                items,
+                file,
+                command_line,
+                sv_name: name.clone(),
+                command: command.to_string(),
+                argv,
+                events: listener_out.map(|l| l.events).unwrap_or_default(),
+                notes,
+                warnings: converted.warnings,
+            });
+        } else if let Some(g) = converted.group {
+            generated.push((file, section.line, name.clone(), g));
         }
     }
 
     watchers(&mut run, &mut doc, &mut entries);
     group_tables(&mut run, &groups, &entries, &mut doc);
+    generated_groups(&mut run, &groups, &generated, &entries, &mut doc);
+    start_order(&groups, &mut entries, &mut doc);
+    stoppers(
+        &mut run,
+        &mut listeners,
+        &mut entries,
+        &mut doc,
+        read_script,
+    );
 
     // Program notes become comments of their first instance.
     for entry in &entries {
-        let Some(Item::Program(p)) = doc.items.get_mut(entry.item) else {
-            continue;
-        };
         let scope = format!("[program:{}]", entry.sv_name);
-        for (line, text) in &entry.notes {
-            p.comments.push(text.clone());
-            run.notes.push(Note {
-                file: entry.file,
-                line: *line,
-                scope: scope.clone(),
-                text: text.clone(),
-                under_supd: false,
-            });
+        attach(
+            &mut run,
+            &mut doc,
+            entry.item,
+            entry.file,
+            &scope,
+            &entry.notes,
+            &entry.warnings,
+        );
+    }
+    for l in &listeners {
+        let scope = format!("[eventlistener:{}]", l.sv_name);
+        if let Some(&item) = l.items.first() {
+            attach(
+                &mut run,
+                &mut doc,
+                item,
+                l.file,
+                &scope,
+                &l.notes,
+                &l.warnings,
+            );
         }
     }
 
@@ -430,19 +544,118 @@ pub(crate) fn convert_files(
             doc.comments.push(format!("{} {}", n.scope, n.text));
         }
     }
-    let notes = run
+    let line_of = |n: &Note| {
+        let line = format!("{}:{}: {} {}", run.shown[n.file], n.line, n.scope, n.text);
+        render::comment(&line)
+    };
+    let notes = run.notes.iter().map(line_of).collect();
+    let warnings = run
         .notes
         .iter()
-        .map(|n| {
-            let line = format!("{}:{}: {} {}", run.shown[n.file], n.line, n.scope, n.text);
-            render::comment(&line)
-        })
+        .filter(|n| n.warning)
+        .map(line_of)
         .collect();
     Ok(Conversion {
         toml: render::render(&doc),
         notes,
+        warnings,
         includes: include_patterns,
     })
+}
+
+/// The notes (and warnings) of a program or listener: comments of its table, and notes.
+fn attach(
+    run: &mut Run,
+    doc: &mut Doc,
+    item: usize,
+    file: usize,
+    scope: &str,
+    notes: &[(usize, String)],
+    warnings: &[(usize, String)],
+) {
+    let Some(Item::Program(p)) = doc.items.get_mut(item) else {
+        return;
+    };
+    let tagged = notes
+        .iter()
+        .map(|n| (n, false))
+        .chain(warnings.iter().map(|w| (w, true)));
+    let mut all: Vec<_> = tagged.collect();
+    all.sort_by_key(|((line, _), _)| *line);
+    for ((line, text), warning) in all {
+        p.comments.push(text.clone());
+        run.notes.push(Note {
+            file,
+            line: *line,
+            scope: scope.to_string(),
+            text: text.clone(),
+            under_supd: false,
+            warning,
+        });
+    }
+}
+
+/// Every section of every file, by kind; the sections supd ignores or refuses are dealt
+/// with here.
+fn sort_sections<'s>(run: &mut Run, parsed: &'s [ini::Ini]) -> Result<Sections<'s>, ImportError> {
+    let mut s = Sections::default();
+    for (file, ini) in parsed.iter().enumerate() {
+        for section in &ini.sections {
+            let kind = classify(&section.name).map_err(|e| run.error(file, section.line, e))?;
+            let scope = format!("[{}]", section.name);
+            match &kind {
+                Kind::Supervisord => s.supervisord.push((file, section)),
+                Kind::UnixHttpServer => s.unix.push((file, section)),
+                Kind::InetHttpServer => s.inet.push((file, section)),
+                Kind::Group(_) => s.groups.push((file, section, kind.clone())),
+                Kind::Include => s.includes.push((file, section)),
+                Kind::Supervisorctl => run.note(
+                    file,
+                    section.line,
+                    "[supervisorctl]",
+                    "ignored: supervisorctl reads it itself (point its serverurl at a \
+                     [supd.http] listen address); supctl uses supd's control socket"
+                        .to_string(),
+                ),
+                Kind::RpcInterface => run.note(
+                    file,
+                    section.line,
+                    &scope,
+                    "ignored; supd serves supervisord's XML-RPC interface itself at /RPC2 of \
+                     [supd.http]"
+                        .to_string(),
+                ),
+                Kind::CtlPlugin => run.note(
+                    file,
+                    section.line,
+                    &scope,
+                    "ignored; supervisorctl loads its plugins itself, and supctl has none"
+                        .to_string(),
+                ),
+                Kind::Unknown(hint) => run.warn(
+                    file,
+                    section.line,
+                    &scope,
+                    format!("ignored, as supervisord ignores sections it does not know{hint}"),
+                ),
+                Kind::FcgiProgram(_) => {
+                    return Err(run.error(
+                        file,
+                        section.line,
+                        format!(
+                            "{scope} cannot be converted: supd does not hold sockets for its \
+                             programs yet, so this FastCGI pool would run without its socket \
+                             (make it a [program:x] whose command opens the socket itself)"
+                        ),
+                    ));
+                }
+                Kind::Program(_) | Kind::EventListener(_) => {
+                    s.ordered.push((file, section, kind));
+                }
+            }
+        }
+    }
+    Ok(s)
 }
 
 const SUPERVISORD_KEYS: &[&str] = &[
@@ -563,12 +776,16 @@ fn supervisord_section(
                 "dropped; supd does not raise resource limits (use ulimit or the container runtime)"
             }
             "nocleanup" | "childlogdir" => "dropped; supd writes no AUTO child log files",
-            "identifier" => "dropped; supd has no identifier",
+            "identifier" => {
+                "dropped; XML-RPC getIdentification answers supervisord's default, \"supervisor\""
+            }
             "strip_ansi" => "dropped; supd passes program output through unchanged",
             "silent" => "dropped; supd always prints program output",
             "profile_options" => "dropped; supd has no profiler",
             key => {
-                return Err(run.error(file, opt.line, unknown_key(SCOPE, key, SUPERVISORD_KEYS)));
+                let text = crate::ignored_option(key, &opt.value, SUPERVISORD_KEYS);
+                run.warn(file, opt.line, SCOPE, text);
+                continue;
             }
         };
         run.note(file, opt.line, SCOPE, format!("{shown}: {dropped}"));
@@ -600,15 +817,73 @@ fn octal_mode(
     }
 }
 
-/// `[unix_http_server]` -> `[supd] socket`, `socket_mode`, `socket_group`.
+/// `[unix_http_server]` and `[inet_http_server]` -> `[supd.http] listen` entries; the unix
+/// server's directory also gets supd's control socket (`supd.sock`), and its `chmod` and
+/// `chown` group apply to that socket too (`socket_mode`, `socket_group`).
+fn http_servers(
+    run: &mut Run,
+    unix: &[(usize, &Section)],
+    inet: &[(usize, &Section)],
+    doc: &mut Doc,
+) -> Result<(), ImportError> {
+    let mut listen = Vec::new();
+    if let Some((file, line)) = unix.first().map(|(f, s)| (*f, s.line)) {
+        listen.push(unix_http_server(run, unix, doc, file, line)?);
+    }
+    if let Some((file, line)) = inet.first().map(|(f, s)| (*f, s.line)) {
+        listen.push(inet_http_server(run, inet, file, line)?);
+    }
+    if !listen.is_empty() {
+        doc.http = Some(http::http(listen));
+    }
+    Ok(())
+}
+
+/// `username` and `password` of an HTTP server: both or neither, as supervisord requires.
+fn credentials(
+    run: &mut Run,
+    scope: &str,
+    options: &[(usize, &Opt)],
+    at: (usize, usize),
+) -> Result<(Option<String>, Option<String>), ImportError> {
+    let mut username = None;
+    let mut password = None;
+    for (file, opt) in options {
+        let slot = match opt.key.as_str() {
+            "username" => &mut username,
+            "password" => &mut password,
+            _ => continue,
+        };
+        *slot = Some(run.text(*file, scope, opt)?.render());
+    }
+    if username.is_some() != password.is_some() {
+        let (file, line) = at;
+        return Err(run.error(
+            file,
+            line,
+            format!(
+                "{scope} has a username or a password but not both (supervisord refuses it too)"
+            ),
+        ));
+    }
+    Ok((username, password))
+}
+
+/// `[unix_http_server]` -> a `unix:PATH` listen entry, and `[supd] socket` beside it.
 fn unix_http_server(
     run: &mut Run,
     sections: &[(usize, &Section)],
     doc: &mut Doc,
-) -> Result<(), ImportError> {
+    first_file: usize,
+    first_line: usize,
+) -> Result<ListenOut, ImportError> {
     const SCOPE: &str = "[unix_http_server]";
     const KEYS: &[&str] = &["file", "chmod", "chown", "username", "password"];
-    for (file, opt) in merged(sections) {
+    let options = merged(sections);
+    let mut entry = ListenOut::default();
+    let mut file_seen = false;
+    let mut chown_group = None;
+    for &(file, opt) in &options {
         match opt.key.as_str() {
             "file" => {
                 let text = run.text(file, SCOPE, opt)?;
@@ -640,64 +915,130 @@ fn unix_http_server(
                         program::relative_note("file", &socket),
                     );
                 }
-                doc.socket = Some(socket);
+                let control = http::control_socket_beside(&socket);
+                run.note(
+                    file,
+                    opt.line,
+                    SCOPE,
+                    format!(
+                        "file={}: supervisord's HTTP socket, where supervisorctl and XML-RPC \
+                         clients connect ([supd.http] listen); supd's own control socket, for \
+                         supctl, is {control:?} beside it",
+                        crate::shorten(&socket)
+                    ),
+                );
+                entry.address = format!("unix:{socket}");
+                doc.socket = Some(control);
+                file_seen = true;
             }
             "chmod" => {
                 let text = run.text(file, SCOPE, opt)?;
-                doc.socket_mode = Some(octal_mode(run, file, opt, SCOPE, &text)?);
+                let mode = octal_mode(run, file, opt, SCOPE, &text)?;
+                entry.mode = Some(mode.clone());
+                doc.socket_mode = Some(mode);
             }
             "chown" => {
                 let value = run.now(file, SCOPE, opt)?;
-                match value.split_once(':') {
-                    Some((_, group))
-                        if !group.is_empty()
-                            && (group.contains(':')
-                                || group.parse::<supd_config::UserSpec>().is_err()) =>
-                    {
+                if let Some((_, group)) = value.split_once(':') {
+                    if group.contains(':') || group.parse::<supd_config::UserSpec>().is_err() {
                         let message = format!(
-                            "{SCOPE} chown: expected USER:GROUP with a group name or number, \
-                             found {:?}",
+                            "{SCOPE} chown: expected USER or USER:GROUP, found {:?}",
                             supd_config::shorten(&value)
                         );
                         return Err(run.error(file, opt.line, message));
                     }
-                    Some((_, group)) if !group.is_empty() => {
-                        run.note(
-                            file,
-                            opt.line,
-                            SCOPE,
-                            format!(
-                                "chown={value}: became socket_group = {group:?}: its members \
-                                 may control supd (the socket's owner is the user supd runs as)"
-                            ),
-                        );
-                        doc.socket_group = Some(Text::lit(group).render());
-                    }
-                    _ => run.note(
-                        file,
-                        opt.line,
-                        SCOPE,
-                        format!(
-                            "chown={value}: dropped; the socket's owner is the user supd runs \
-                             as (supd takes only a group for it, from chown=USER:GROUP)"
-                        ),
-                    ),
+                    chown_group = Some((file, opt.line, value.clone(), group.to_string()));
                 }
+                entry.owner = Some(Text::lit(&value).render());
             }
-            "username" | "password" => run.note(
-                file,
-                opt.line,
-                SCOPE,
-                format!(
-                    "{}: dropped; supd has no password, access is controlled by socket_mode \
-                     and socket_group",
-                    opt.key
-                ),
-            ),
-            key => return Err(run.error(file, opt.line, unknown_key(SCOPE, key, KEYS))),
+            "username" | "password" => {}
+            key => {
+                let text = crate::ignored_option(key, &opt.value, KEYS);
+                run.warn(file, opt.line, SCOPE, text);
+            }
         }
     }
-    Ok(())
+    if !file_seen {
+        return Err(run.error(
+            first_file,
+            first_line,
+            format!("{SCOPE} has no file setting (supervisord refuses it too)"),
+        ));
+    }
+    if let Some((file, line, value, group)) = chown_group {
+        // supervisord's default chmod is 0700: the group gets nothing.
+        let mode = doc.socket_mode.as_deref().unwrap_or("0700");
+        let group_rw = u32::from_str_radix(mode, 8).is_ok_and(|m| m & 0o060 == 0o060);
+        let text = if group_rw {
+            doc.socket_group = Some(Text::lit(&group).render());
+            format!(
+                "chown={value}: the HTTP socket's owner; supd's control socket gets \
+                 socket_group = {group:?} (its members may control supd)"
+            )
+        } else {
+            format!(
+                "chown={value}: the HTTP socket's owner; chmod={mode} gives its group no access, \
+                 so supd's control socket gets no socket_group either"
+            )
+        };
+        run.note(file, line, SCOPE, text);
+    }
+    (entry.username, entry.password) = credentials(run, SCOPE, &options, (first_file, first_line))?;
+    Ok(entry)
+}
+
+/// `[inet_http_server]` -> a `HOST:PORT` listen entry. Without a password, an address
+/// other than loopback becomes `127.0.0.1:PORT` (supd refuses to serve the network without
+/// one), with a warning.
+fn inet_http_server(
+    run: &mut Run,
+    sections: &[(usize, &Section)],
+    first_file: usize,
+    first_line: usize,
+) -> Result<ListenOut, ImportError> {
+    const SCOPE: &str = "[inet_http_server]";
+    const KEYS: &[&str] = &["port", "username", "password"];
+    let options = merged(sections);
+    let mut entry = ListenOut::default();
+    let mut port_at = None;
+    for &(file, opt) in &options {
+        match opt.key.as_str() {
+            "port" => {
+                let value = run.now(file, SCOPE, opt)?;
+                entry.address = http::tcp_address(&value)
+                    .map_err(|e| run.error(file, opt.line, format!("{SCOPE} port: {e}")))?;
+                port_at = Some((file, opt.line, value));
+            }
+            "username" | "password" => {}
+            key => {
+                let text = crate::ignored_option(key, &opt.value, KEYS);
+                run.warn(file, opt.line, SCOPE, text);
+            }
+        }
+    }
+    let Some((file, line, port)) = port_at else {
+        return Err(run.error(
+            first_file,
+            first_line,
+            format!("{SCOPE} has no port setting (supervisord refuses it too)"),
+        ));
+    };
+    (entry.username, entry.password) = credentials(run, SCOPE, &options, (first_file, first_line))?;
+    if entry.password.is_none() && !http::is_loopback(&entry.address) {
+        let loopback = format!("127.0.0.1:{}", http::port_of(&entry.address));
+        run.warn(
+            file,
+            line,
+            SCOPE,
+            format!(
+                "port={port}: listens on {loopback}, not {}: supd serves the network only \
+                 with a password (set username and password to listen there)",
+                entry.address
+            ),
+        );
+        entry.address = loopback;
+    }
+    Ok(entry)
 }
 
 /// `[include] files = ...` of the main file -> glob patterns resolved against its directory.
@@ -717,7 +1058,8 @@ fn include(run: &mut Run, sections: &[(usize, &Section)]) -> Result<Vec<PathBuf>
         }
         for opt in &section.options {
             if opt.key != "files" {
-                return Err(run.error(file, opt.line, unknown_key(SCOPE, &opt.key, &["files"])));
+                let text = crate::ignored_option(&opt.key, &opt.value, &["files"]);
+                run.warn(file, opt.line, SCOPE, text);
             }
         }
         let Some(opt) = section.get("files") else {
@@ -762,7 +1104,7 @@ struct GroupSection {
     /// The `x` of each `[program:x]` it lists, in order.
     members: Vec<String>,
     /// The line and value of its `priority`.
-    priority: Option<(usize, String)>,
+    priority: Option<(usize, i64)>,
 }
 
 /// Reads the `[group:g]` sections (before any program is converted: programs need their
@@ -780,7 +1122,8 @@ fn group_sections(
         let scope = format!("[group:{name}]");
         for opt in &section.options {
             if !KEYS.contains(&opt.key.as_str()) {
-                return Err(run.error(file, opt.line, unknown_key(&scope, &opt.key, KEYS)));
+                let text = crate::ignored_option(&opt.key, &opt.value, KEYS);
+                run.warn(file, opt.line, &scope, text);
             }
         }
         let (supd_name, renamed) = program::supd_name(name, "group")
@@ -803,7 +1146,15 @@ fn group_sections(
                 members.push(member.to_string());
             }
         }
-        let priority = section.get("priority").map(|o| (o.line, o.value.clone()));
+        let priority = match section.get("priority") {
+            Some(opt) => {
+                let value = run.now(file, &scope, opt)?;
+                let n = crate::values::integer(&value)
+                    .map_err(|e| run.error(file, opt.line, format!("{scope} priority: {e}")))?;
+                Some((opt.line, n))
+            }
+            None => None,
+        };
         let group = GroupSection {
             file,
             line: section.line,
@@ -893,9 +1244,8 @@ fn group_tables(run: &mut Run, groups: &[GroupSection], entries: &[Entry], doc: 
             notes.push((
                 *line,
                 format!(
-                    "priority={}: supd has no priorities; programs start in file order, and \
-                     `depends_on = [\"name\"]` makes one wait for another",
-                    crate::shorten(value)
+                    "priority={value}: orders the start of its programs among the others (see \
+                     their depends_on)"
                 ),
             ));
         }
@@ -922,44 +1272,325 @@ fn group_tables(run: &mut Run, groups: &[GroupSection], entries: &[Entry], doc: 
     }
 }
 
-/// An entry a supervisorctl name means.
-struct Target {
-    entry: usize,
-    /// The name means only some of the processes of the entry's table (`group:worker_01`
-    /// of a table with `instances`).
-    partial: bool,
+/// The `priority` of the `[group:g]` named `g` (supervisord's default when unset).
+fn group_priority(groups: &[GroupSection], g: &str) -> i64 {
+    groups
+        .iter()
+        .find(|s| s.name == g)
+        .and_then(|s| s.priority)
+        .map_or(order::DEFAULT_PRIORITY, |(_, p)| p)
 }
 
-/// supervisorctl names -> the entries they mean: `name`, `group:*`, `group:process`.
-fn resolve_target(spec: &str, entries: &[Entry]) -> Vec<Target> {
-    let whole = |entry| Target {
-        entry,
-        partial: false,
+/// `events`, `buffer_size` and `result_handler` of an `[eventlistener:x]`.
+fn listener_keys(
+    run: &mut Run,
+    file: usize,
+    section: &Section,
+    notes: &mut Vec<(usize, String)>,
+) -> Result<ListenerOut, ImportError> {
+    let scope = format!("[{}]", section.name);
+    let Some(opt) = section.get("events") else {
+        return Err(run.error(
+            file,
+            section.line,
+            format!("{scope} has no events setting (supervisord refuses it too)"),
+        ));
+    };
+    let events = listener::events(&run.now(file, &scope, opt)?);
+    let buffer_size = match section.get("buffer_size") {
+        Some(opt) => {
+            let value = run.now(file, &scope, opt)?;
+            let n = crate::values::integer(&value)
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| {
+                    run.error(
+                        file,
+                        opt.line,
+                        format!(
+                            "{scope} buffer_size: expected a number, 0 or more, found {value:?}"
+                        ),
+                    )
+                })?;
+            Some(n)
+        }
+        None => None,
+    };
+    if let Some(opt) = section.get("result_handler") {
+        notes.push((
+            opt.line,
+            format!(
+                "result_handler={}: dropped; supd reads the listener's results as \
+                 supervisord's default handler does (OK, FAIL)",
+                crate::shorten(&opt.value)
+            ),
+        ));
+    }
+    Ok(ListenerOut {
+        events,
+        buffer_size,
+        numprocs: None,
+    })
+}
+
+/// A listener pool (`numprocs = N`) stays one `[eventlistener.x]` with `numprocs`: each
+/// event goes to one listener of the pool, not to each. The keys a listener table does not
+/// take become notes.
+fn listener_pool(
+    listener: &mut ListenerOut,
+    programs: &mut Vec<program::Program>,
+    supd_name: &str,
+    section: &Section,
+    notes: &mut Vec<(usize, String)>,
+) {
+    let line_of = |key: &str| section.get(key).map_or(section.line, |o| o.line);
+    if programs.len() > 1 {
+        let n = programs.len();
+        programs.truncate(1);
+        programs[0].out.name = supd_name.to_string();
+        listener.numprocs = i64::try_from(n).ok();
+        notes.retain(|(_, text)| !text.starts_with("numprocs="));
+        notes.push((
+            line_of("numprocs"),
+            format!(
+                "numprocs={n}: one [eventlistener.{supd_name}] with numprocs = {n}, a pool: each \
+                 event goes to one of its listeners; %(process_num)s is that of the first"
+            ),
+        ));
+    }
+    let Some(p) = programs.first_mut() else {
+        return;
+    };
+    if p.out.stdout.take().is_some() && section.get("stdout_logfile").is_some() {
+        notes.push((
+            line_of("stdout_logfile"),
+            "stdout_logfile: dropped; a listener's standard output is the listener protocol"
+                .to_string(),
+        ));
+    }
+    if p.out.exit_codes.take().is_some() {
+        notes.push((
+            line_of("exitcodes"),
+            "exitcodes: dropped; [eventlistener.x] has no exit_codes (every exit is restarted as \
+             its restart policy says)"
+                .to_string(),
+        ));
+    }
+    let rotation_set = section
+        .options
+        .iter()
+        .any(|o| o.key.ends_with("_logfile_maxbytes") || o.key.ends_with("_logfile_backups"));
+    if (p.out.log_max_size.take().is_some() | p.out.log_backups.take().is_some()) && rotation_set {
+        notes.push((
+            line_of("stderr_logfile"),
+            "*_logfile_maxbytes, *_logfile_backups: dropped; [eventlistener.x] takes no log \
+             rotation keys"
+                .to_string(),
+        ));
+    }
+}
+
+/// `[group.x]` for the processes of `[program:x]` when supd names them otherwise than `x`
+/// (`numprocs`, `process_name`) and no `[group:g]` lists them: supervisord's group of them.
+fn generated_groups(
+    run: &mut Run,
+    groups: &[GroupSection],
+    generated: &[(usize, usize, String, String)],
+    entries: &[Entry],
+    doc: &mut Doc,
+) {
+    for (file, line, sv_name, group) in generated {
+        let scope = format!("[program:{sv_name}]");
+        let taken = groups.iter().any(|g| g.supd_name == *group)
+            || doc.groups.iter().any(|g| g.name == *group);
+        if taken {
+            run.note_elsewhere(
+                *file,
+                *line,
+                &scope,
+                format!("its processes are not grouped as {group:?}: a [group:{group}] exists"),
+            );
+            continue;
+        }
+        let programs: Vec<String> = entries
+            .iter()
+            .filter(|e| e.sv_name == *sv_name)
+            .filter_map(|e| match doc.items.get(e.item) {
+                Some(Item::Program(p)) => Some(p.name.clone()),
+                _ => None,
+            })
+            .collect();
+        if programs.is_empty() {
+            continue;
+        }
+        doc.groups.push(GroupOut {
+            name: group.clone(),
+            comments: vec![format!(
+                "the processes of [program:{sv_name}], supervisord's group {sv_name:?}"
+            )],
+            programs,
+        });
+    }
+}
+
+/// supervisord's `priority` as `depends_on` chains (see [`crate::order`]), with a note on
+/// each program that waits.
+fn start_order(groups: &[GroupSection], entries: &mut [Entry], doc: &mut Doc) {
+    let any_priority =
+        entries.iter().any(|e| e.priority.is_some()) || groups.iter().any(|g| g.priority.is_some());
+    if !any_priority {
+        return;
+    }
+    let mut ranked = Vec::new();
+    let mut positions = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let Some(Item::Program(p)) = doc.items.get(e.item) else {
+            continue;
+        };
+        let own = e.priority.unwrap_or(order::DEFAULT_PRIORITY);
+        let autostart = p.autostart.unwrap_or(true);
+        let keeps_running = p.restart.as_ref().is_none_or(|r| r.value != "never");
+        ranked.push(order::Ranked {
+            key: (e.group_priority.unwrap_or(own), own),
+            autostart,
+            awaitable: autostart && keeps_running,
+        });
+        positions.push(i);
+    }
+    let chains = order::chains(&ranked);
+    for (at, waits) in chains.iter().enumerate() {
+        if waits.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = waits
+            .iter()
+            .filter_map(|&w| match doc.items.get(entries[positions[w]].item) {
+                Some(Item::Program(p)) => Some(p.name.clone()),
+                _ => None,
+            })
+            .collect();
+        let (group_key, own_key) = ranked[waits[0]].key;
+        let entry = &mut entries[positions[at]];
+        if let Some(Item::Program(p)) = doc.items.get_mut(entry.item) {
+            p.depends_on = names.clone();
+        }
+        let (mine, theirs) = if ranked[at].key.0 != group_key {
+            (ranked[at].key.0, group_key)
+        } else {
+            (ranked[at].key.1, own_key)
+        };
+        let line = entry.line;
+        entry.notes.push((
+            line,
+            format!(
+                "priority {mine}: depends_on = [{}] (priority {theirs}), since supervisord \
+                 starts lower priorities first; supd waits until they run, and does not start \
+                 this program if one fails for good",
+                names
+                    .iter()
+                    .map(|n| format!("{n:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+}
+
+/// The listener's script, when its command runs a file that can be read.
+fn script_of(l: &ListenerEntry, here: &str, read: ReadScript) -> Option<String> {
+    let path = listener::script_path(&l.argv)?;
+    let path = if path.starts_with('/') {
+        PathBuf::from(path)
+    } else {
+        Path::new(here).join(path)
+    };
+    read(&path)
+}
+
+/// The listeners that stop supervisord when a program dies become `critical = true` on
+/// the programs they watched; the others stay `[eventlistener.x]`.
+fn stoppers(
+    run: &mut Run,
+    listeners: &mut [ListenerEntry],
+    entries: &mut [Entry],
+    doc: &mut Doc,
+    read: ReadScript,
+) {
+    let programs: Vec<String> = entries.iter().map(|e| e.sv_name.clone()).collect();
+    let programs: Vec<&str> = programs.iter().map(String::as_str).collect();
+    for l in listeners.iter_mut() {
+        let here = run.heres.get(l.file).map_or(".", String::as_str);
+        let script = script_of(l, here, read);
+        let Some(stopper) =
+            listener::stopper(&l.command, &l.argv, &l.events, script.as_deref(), &programs)
+        else {
+            continue;
+        };
+        let scope = format!("[eventlistener:{}]", l.sv_name);
+        let mut critical = Vec::new();
+        for e in entries.iter_mut() {
+            let watched = stopper.watched.is_empty() || stopper.watched.contains(&e.sv_name);
+            let Some(Item::Program(p)) = doc.items.get_mut(e.item).filter(|_| watched) else {
+                continue;
+            };
+            p.critical = Some(true);
+            critical.push(p.name.clone());
+            let exited = if l.events.iter().any(|e| e == "PROCESS_STATE_EXITED") {
+                " (it also stopped it on any exit, expected or not: supd does not)"
+            } else {
+                ""
+            };
+            let line = e.line;
+            e.notes.push((
+                line,
+                format!(
+                    "critical = true: {scope} (line {}) stopped supervisord when this program \
+                     died{exited}; supd shuts down when a critical program fails for good",
+                    l.command_line
+                ),
+            ));
+        }
+        let watched = if stopper.watched.is_empty() {
+            "every program".to_string()
+        } else {
+            stopper.watched.join(", ")
+        };
+        let text = format!(
+            "dropped: it stops supervisord when a program dies ({}, on {}), which supd does \
+             itself for critical programs; critical = true on {watched}",
+            stopper.how,
+            l.events.join(",")
+        );
+        for &item in &l.items {
+            doc.items[item] =
+                Item::Dropped(vec![format!("{scope} (line {}) {text}", l.command_line)]);
+        }
+        run.note_elsewhere(l.file, l.command_line, &scope, text);
+        l.notes.clear();
+        l.warnings.clear();
+        let _ = critical;
+    }
+}
+
+/// supervisorctl names -> the entries they mean: `name`, `group:*`, `group:process`
+/// (each process of a `numprocs` section is an entry of its own).
+fn resolve_target(spec: &str, entries: &[Entry]) -> Vec<usize> {
+    let matching = |keep: &dyn Fn(&Entry) -> bool| {
+        entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| keep(e))
+            .map(|(i, _)| i)
+            .collect()
     };
     match spec.split_once(':') {
-        Some((group, "" | "*")) => entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.group == group)
-            .map(|(i, _)| whole(i))
-            .collect(),
-        Some((group, process)) => entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.group == group && e.process_names.iter().any(|p| p == process))
-            .map(|(i, e)| Target {
-                entry: i,
-                partial: e.process_names.len() > 1,
-            })
-            .collect(),
-        None => entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| {
-                e.sv_name == spec || (e.numprocs == 1 && e.process_names.iter().any(|p| p == spec))
-            })
-            .map(|(i, _)| whole(i))
-            .collect(),
+        Some((group, "" | "*")) => matching(&|e| e.group == group),
+        Some((group, process)) => {
+            matching(&|e| e.group == group && e.process_names.iter().any(|p| p == process))
+        }
+        None => matching(&|e| {
+            e.sv_name == spec || (e.numprocs == 1 && e.process_names.iter().any(|p| p == spec))
+        }),
     }
 }
 
@@ -1007,19 +1638,13 @@ fn watchers(run: &mut Run, doc: &mut Doc, entries: &mut [Entry]) {
             if hits.is_empty() {
                 problem = Some(format!("{spec:?} is not a program of the converted files"));
             }
-            for Target { entry: t, partial } in hits {
+            for t in hits {
                 if t == w {
                     problem = Some("it restarts itself".to_string());
-                } else if let Some(Item::Program(p)) = doc.items.get(entries[t].item) {
-                    if partial {
-                        problem = Some(format!(
-                            "{spec:?} is one process of {}, and a watch section acts on every \
-                             instance",
-                            p.name
-                        ));
-                    } else if p.watch.is_some() {
-                        problem = Some(format!("{} already has a watch section", p.name));
-                    }
+                } else if let Some(Item::Program(p)) = doc.items.get(entries[t].item)
+                    && p.watch.is_some()
+                {
+                    problem = Some(format!("{} already has a watch section", p.name));
                 }
                 if !targets.contains(&t) {
                     targets.push(t);
@@ -1106,17 +1731,14 @@ mod tests {
         assert_eq!(classify("program: web "), Ok(Kind::Program("web".into())));
         assert_eq!(classify("group:g"), Ok(Kind::Group("g".into())));
         assert_eq!(classify("rpcinterface:supervisor"), Ok(Kind::RpcInterface));
+        assert_eq!(classify("foo:bar"), Ok(Kind::Unknown(String::new())));
         assert_eq!(
-            classify("foo:bar").unwrap_err(),
-            "unknown section [foo:bar]"
+            classify("programs:x"),
+            Ok(Kind::Unknown(" (did you mean [program:...]?)".into()))
         );
         assert_eq!(
-            classify("programs:x").unwrap_err(),
-            "unknown section [programs:x] (did you mean [program:...]?)"
-        );
-        assert_eq!(
-            classify("supervisor").unwrap_err(),
-            "unknown section [supervisor] (did you mean [supervisord]?)"
+            classify("supervisor"),
+            Ok(Kind::Unknown(" (did you mean [supervisord]?)".into()))
         );
         assert!(classify("DEFAULT").unwrap_err().contains("[DEFAULT]"));
     }

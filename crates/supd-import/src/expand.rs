@@ -12,10 +12,8 @@
 //!   (supervisord adds those to its `ENV_` names too, but supd's `${X}` would not see them).
 //!   [`Text::render`] writes it as a supd string, doubling every literal `$` that supd would
 //!   otherwise read as the start of `${...}` or `$$`.
-//! - `%(process_num)` of a whole `numprocs` section at once ([`ProcessNum::Instances`]):
-//!   supd's `${INSTANCE}` (0 .. N-1) with the same text around it, when that gives every
-//!   process exactly the text supervisord gave it; an error saying why not otherwise (a
-//!   `numprocs_start` other than 0, a padding that differs between `9` and `10`).
+//! - `%(process_num)`: the number of one process of a `numprocs` section (each process
+//!   becomes a program of its own, named by its `process_name`).
 //!
 //! Values that supd does not interpolate (booleans, integers, program names, include globs)
 //! go through [`Text::resolve`], which looks `${X}` up at import time instead.
@@ -41,9 +39,6 @@ pub(crate) struct Ctx<'a> {
 pub(crate) enum ProcessNum {
     /// One process: its number.
     Fixed(i64),
-    /// Every process of a section at once, numbered `start` .. `start + count - 1` by
-    /// supervisord, for one supd table with `instances = count`.
-    Instances { start: i64, count: i64 },
 }
 
 /// One piece of a converted value.
@@ -52,8 +47,6 @@ pub(crate) enum Piece {
     Lit(String),
     /// A variable of supd's environment, written `${NAME}`.
     Var(String),
-    /// supd's instance number, written `${INSTANCE}`: not a variable of any environment.
-    Instance,
 }
 
 /// A value after expansion: literal text and `${VAR}` references, adjacent literals merged.
@@ -82,16 +75,11 @@ impl Text {
         self.0.push(Piece::Var(name.to_string()));
     }
 
-    pub fn push_instance(&mut self) {
-        self.0.push(Piece::Instance);
-    }
-
     pub fn append(&mut self, other: &Text) {
         for piece in &other.0 {
             match piece {
                 Piece::Lit(s) => self.push_lit(s),
                 Piece::Var(v) => self.push_var(v),
-                Piece::Instance => self.push_instance(),
             }
         }
     }
@@ -112,7 +100,7 @@ impl Text {
     pub fn vars(&self) -> impl Iterator<Item = &str> {
         self.0.iter().filter_map(|p| match p {
             Piece::Var(v) => Some(v.as_str()),
-            Piece::Lit(_) | Piece::Instance => None,
+            Piece::Lit(_) => None,
         })
     }
 
@@ -125,10 +113,9 @@ impl Text {
                 Piece::Var(name) => {
                     let _ = write!(out, "${{{name}}}");
                 }
-                Piece::Instance => out.push_str(INSTANCE),
                 Piece::Lit(s) => {
                     let next_piece_starts_with = match self.0.get(i + 1) {
-                        Some(Piece::Var(_) | Piece::Instance) => Some('$'),
+                        Some(Piece::Var(_)) => Some('$'),
                         Some(Piece::Lit(next)) => next.chars().next(),
                         None => None,
                     };
@@ -157,7 +144,6 @@ impl Text {
                 Piece::Var(v) => {
                     let _ = write!(out, "${{{v}}}");
                 }
-                Piece::Instance => out.push_str(INSTANCE),
             }
         }
         out
@@ -179,21 +165,11 @@ impl Text {
                         ));
                     }
                 },
-                Piece::Instance => {
-                    return Err(
-                        "%(process_num)s differs from process to process here, and supd takes \
-                         this value as written (${INSTANCE} works only in strings)"
-                            .to_string(),
-                    );
-                }
             }
         }
         Ok(out)
     }
 }
-
-/// How supd writes its instance number.
-const INSTANCE: &str = "${INSTANCE}";
 
 /// Names supd can interpolate: `[A-Za-z_][A-Za-z0-9_]*`.
 pub(crate) fn is_var_name(name: &str) -> bool {
@@ -208,11 +184,6 @@ pub(crate) fn is_var_name(name: &str) -> bool {
 enum Value {
     Text(Text),
     Number(i64),
-    /// `%(process_num)` of every process of a section at once.
-    ProcessNums {
-        start: i64,
-        count: i64,
-    },
 }
 
 /// The format after `%(name)`: flags, width, precision, conversion type.
@@ -361,10 +332,7 @@ fn lookup(name: &str, ctx: &Ctx) -> Option<Value> {
         }
         "program_name" => ctx.program_name.map(|s| Value::Text(Text::lit(s))),
         "group_name" => ctx.group_name.map(|s| Value::Text(Text::lit(s))),
-        "process_num" => ctx.process_num.map(|p| match p {
-            ProcessNum::Fixed(n) => Value::Number(n),
-            ProcessNum::Instances { start, count } => Value::ProcessNums { start, count },
-        }),
+        "process_num" => ctx.process_num.map(|ProcessNum::Fixed(n)| Value::Number(n)),
         "numprocs" => ctx.numprocs.map(Value::Number),
         _ => None,
     }
@@ -426,18 +394,6 @@ fn format_value(out: &mut Text, value: Value, spec: &Spec, whole: &str) -> Resul
             out.push_lit(&format_number(n, spec));
             Ok(())
         }
-        (Value::ProcessNums { start, count }, 's' | 'd' | 'i' | 'u' | 'x' | 'X' | 'o') => {
-            let texts: Vec<String> = (start..start + count)
-                .map(|n| format_number(n, spec))
-                .collect();
-            let Some((before, after)) = instance_frame(&texts) else {
-                return Err(not_an_instance(whole, start, &texts));
-            };
-            out.push_lit(before);
-            out.push_instance();
-            out.push_lit(after);
-            Ok(())
-        }
         (_, kind) => Err(format!(
             "{whole:?} uses the conversion type {kind:?}, which supd import does not support \
              (use \"s\" or \"d\")"
@@ -457,38 +413,6 @@ fn format_number(n: i64, spec: &Spec) -> String {
     } else {
         format_int(n, spec)
     }
-}
-
-/// The text around the instance number when `texts[i]` is that text around `i` for every
-/// `i` (so `${INSTANCE}` framed by it gives each instance the same text).
-fn instance_frame(texts: &[String]) -> Option<(&str, &str)> {
-    let first = texts.first()?;
-    first
-        .match_indices('0')
-        .map(|(at, _)| (&first[..at], &first[at + 1..]))
-        .find(|(before, after)| {
-            texts
-                .iter()
-                .enumerate()
-                .all(|(i, t)| *t == format!("{before}{i}{after}"))
-        })
-}
-
-/// Why `whole` cannot become `${INSTANCE}`; `texts` are what it gives each process.
-fn not_an_instance(whole: &str, start: i64, texts: &[String]) -> String {
-    if start != 0 {
-        return format!(
-            "{whole:?} numbers the processes from {start} (numprocs_start={start}), and supd's \
-             ${{INSTANCE}} numbers them from 0"
-        );
-    }
-    let first = texts.first().map_or("", String::as_str);
-    let last = texts.last().map_or("", String::as_str);
-    format!(
-        "{whole:?} writes the process numbers as {first:?} .. {last:?}, which supd's \
-         ${{INSTANCE}} (0 .. {}) cannot reproduce",
-        texts.len().saturating_sub(1)
-    )
 }
 
 /// Python's `%d`/`%x`/`%o` of an integer.
@@ -611,84 +535,6 @@ mod tests {
             Ok("[  worker|wo]")
         );
         assert_eq!(run("%(host_node_name)s").as_deref(), Ok("${HOSTNAME}"));
-    }
-
-    fn every_process(raw: &str, start: i64, count: i64) -> Result<String, String> {
-        let ctx = Ctx {
-            process_num: Some(ProcessNum::Instances { start, count }),
-            ..program_ctx()
-        };
-        expand(raw, &ctx).map(|t| t.render())
-    }
-
-    #[test]
-    fn process_num_of_every_process_becomes_instance_where_exact() {
-        assert_eq!(
-            every_process("-n w%(process_num)d", 0, 12).as_deref(),
-            Ok("-n w${INSTANCE}")
-        );
-        assert_eq!(
-            every_process("%(process_num)s", 0, 3).as_deref(),
-            Ok("${INSTANCE}")
-        );
-        // below 10 processes a padded number is a constant prefix
-        assert_eq!(
-            every_process("%(process_num)03d", 0, 10).as_deref(),
-            Ok("00${INSTANCE}")
-        );
-        assert_eq!(
-            every_process("[%(process_num)-2d]", 0, 10).as_deref(),
-            Ok("[${INSTANCE} ]")
-        );
-        // a literal "$" before it is escaped like before any variable
-        assert_eq!(
-            every_process("$%(process_num)d", 0, 2).as_deref(),
-            Ok("$$${INSTANCE}")
-        );
-        assert_eq!(
-            every_process("%(numprocs)d", 3, 2).as_deref(),
-            Ok("3"),
-            "numprocs is the same for every process"
-        );
-    }
-
-    #[test]
-    fn process_num_that_instance_cannot_reproduce_says_why() {
-        assert_eq!(
-            every_process("%(process_num)d", 1, 3),
-            Err(
-                "\"%(process_num)d\" numbers the processes from 1 (numprocs_start=1), and \
-                 supd's ${INSTANCE} numbers them from 0"
-                    .to_string()
-            )
-        );
-        assert_eq!(
-            every_process("%(process_num)02d", 0, 11),
-            Err(
-                "\"%(process_num)02d\" writes the process numbers as \"00\" .. \"10\", which \
-                 supd's ${INSTANCE} (0 .. 10) cannot reproduce"
-                    .to_string()
-            )
-        );
-        assert!(
-            every_process("%(process_num)x", 0, 11)
-                .unwrap_err()
-                .contains("\"0\" .. \"a\"")
-        );
-        let t = expand(
-            "%(process_num)s",
-            &Ctx {
-                process_num: Some(ProcessNum::Instances { start: 0, count: 2 }),
-                ..program_ctx()
-            },
-        )
-        .unwrap();
-        let env = |_: &str| Some("7".to_string());
-        assert!(
-            t.resolve(&env)
-                .unwrap_err()
-                .contains("differs from process to process")
-        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! supervisord configs as files: telling one from a supd TOML file, and converting one
 //! together with the files its `[include]` names (which the pure [`crate::convert`] leaves
-//! to its caller).
+//! to its caller), reading the scripts its event listeners run.
 
 use std::path::{Path, PathBuf};
 
@@ -24,8 +24,19 @@ pub fn is_supervisord(path: &Path) -> bool {
     })
 }
 
+/// The text of a script an event listener runs, when it is a small text file.
+fn read_script(path: &Path) -> Option<String> {
+    const MAX_SCRIPT: u64 = 256 * 1024;
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_SCRIPT {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()
+}
+
 /// Converts the supervisord file at `path` and the files its `[include]` names; or why
-/// not, one sentence about one file and line.
+/// not, one sentence about one file and line. The scripts event listeners run are read,
+/// to recognise those that stop supervisord.
 pub fn convert_file(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
@@ -50,7 +61,11 @@ pub fn convert_file(
         }
         e
     };
-    let first = crate::convert(&text, &absolute, env).map_err(as_given)?;
+    let main = SourceFile {
+        path: &absolute,
+        text: &text,
+    };
+    let first = crate::convert::convert_files(&[main], env, &read_script).map_err(as_given)?;
     let mut included: Vec<(PathBuf, String)> = Vec::new();
     for pattern in &first.includes {
         let files = supd_config::include::glob_files(pattern)
@@ -72,19 +87,16 @@ pub fn convert_file(
     let mut conversion = if included.is_empty() {
         first
     } else {
-        let mut sources = vec![SourceFile {
-            path: &absolute,
-            text: &text,
-        }];
+        let mut sources = vec![main];
         sources.extend(
             included
                 .iter()
                 .map(|(path, text)| SourceFile { path, text }),
         );
-        crate::convert_files(&sources, env).map_err(as_given)?
+        crate::convert::convert_files(&sources, env, &read_script).map_err(as_given)?
     };
     let (from, to) = (absolute.display().to_string(), path.display().to_string());
-    for note in &mut conversion.notes {
+    for note in conversion.notes.iter_mut().chain(&mut conversion.warnings) {
         if let Some(rest) = note.strip_prefix(&from) {
             *note = format!("{to}{rest}");
         }

@@ -10,18 +10,26 @@
 //! 1. [`ini`] reads each file the way supervisord's parser (Python `configparser`) does.
 //! 2. [`convert`](mod@convert) walks the sections: `[supervisord]` first (its `user`,
 //!    `directory`, `umask`, `environment` apply to every program), `[unix_http_server]`
-//!    into `[supd]`, `[group:x]` into `[group.x]`, `[include]`/dropped sections into notes,
-//!    and each `[program:x]` through [`program`], which uses [`expand`] for `%(name)s`,
+//!    and `[inet_http_server]` into `[supd.http]` (with [`http`]), `[group:x]` into
+//!    `[group.x]`, `[include]`/ignored sections into notes, and each `[program:x]` and
+//!    `[eventlistener:x]` through [`program`], which uses [`expand`] for `%(name)s`,
 //!    [`values`] for supervisord's value types and [`command`] for splitting, gosu and
 //!    su-exec. Then [`entr`] recognises watcher programs, which become watch sections of
-//!    the programs they restart.
-//! 3. [`render`] writes the TOML: a header, `[supd]`, the programs in file order, each
-//!    with comments for every setting that changed or has no equivalent, then the groups. The same notes
-//!    come back as [`Conversion::notes`], one line each, for the caller to print.
+//!    the programs they restart; [`order`] turns `priority` into `depends_on`; and
+//!    [`listener`] recognises the listeners that stop supervisord, which become
+//!    `critical = true` on the programs they watched.
+//! 3. [`render`] writes the TOML: a header, `[supd]` and `[supd.http]`, the programs and
+//!    listeners in file order, each with comments for every setting that changed or has no
+//!    equivalent, then the groups. The same notes come back as [`Conversion::notes`], one
+//!    line each, for the caller to print; those about what supervisord ignores also as
+//!    [`Conversion::warnings`].
 //!
-//! Unknown sections, unknown options, bad values and unknown `%(name)s` are errors, each
-//! one [`ImportError`] naming the file and line. supervisord itself ignores unknown
-//! options; refusing them surfaces typos that supervisord silently dropped.
+//! Unknown sections and options are ignored, as supervisord ignores them, each with a
+//! note that is also a warning ([`Conversion::warnings`]) naming the nearest known key:
+//! supervisord runs such files, so supd must too, and the warning surfaces the typos
+//! supervisord silently dropped. Bad values and unknown `%(name)s` are errors, each one
+//! [`ImportError`] naming the file and line, and so is what supd cannot run at all
+//! (`[fcgi-program:x]`, whose held socket supd does not have yet).
 //!
 //! # Includes
 //!
@@ -59,7 +67,10 @@ mod convert;
 mod entr;
 mod expand;
 mod file;
+mod http;
 mod ini;
+mod listener;
+mod order;
 mod program;
 mod render;
 mod values;
@@ -75,6 +86,10 @@ pub struct Conversion {
     /// One line per setting that had no equivalent or changed meaning, as
     /// `FILE:LINE: [section] key=value: what happened`. Each is also a comment in `toml`.
     pub notes: Vec<String>,
+    /// The notes about what supervisord itself ignores (options and sections it does not
+    /// know) and values that could not be read now: what `supd` prints as warnings when it
+    /// runs the file directly (`supd import` prints every note).
+    pub warnings: Vec<String>,
     /// The `[include] files` patterns of the main file, resolved against its directory and
     /// not yet globbed (see the crate docs).
     pub includes: Vec<PathBuf>,
@@ -135,12 +150,26 @@ pub fn convert(
 
 /// Converts a main file (first) together with the files its `[include]` matched (in
 /// supervisord's order) into one supd TOML text. A program defined in two files is an error
-/// naming both.
+/// naming both. Event listener scripts are not read (only [`convert_file`] reads them), so
+/// a listener is recognised as one that stops supervisord by its command or script name.
 pub fn convert_files(
     files: &[SourceFile<'_>],
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Conversion, ImportError> {
-    convert::convert_files(files, env)
+    convert::convert_files(files, env, &|_| None)
 }
 
 pub(crate) use supd_config::shorten;
+
+/// The note about an option supervisord does not know in its section, which it ignores:
+/// `KEY=VALUE: ignored, ...`, with the nearest known key.
+pub(crate) fn ignored_option(key: &str, value: &str, known: &[&str]) -> String {
+    let hint = supd_config::closest(key, known.iter().copied())
+        .map(|k| format!(" (did you mean {k:?}?)"))
+        .unwrap_or_default();
+    format!(
+        "{key}={}: ignored, as supervisord ignores options it does not know in this \
+         section{hint}",
+        shorten(value)
+    )
+}

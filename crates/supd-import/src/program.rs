@@ -7,11 +7,11 @@
 //! a note. It returns the programs and the notes; it knows nothing about other sections
 //! except the `[supervisord]` settings passed in as [`Defaults`].
 //!
-//! `numprocs = N` becomes one table with `instances = N` (programs `x:0` .. `x:N-1`) when
-//! `${INSTANCE}` gives every process exactly the values supervisord gave it (see
-//! [`crate::expand`]); otherwise (a `numprocs_start` other than 0 used in the command, a
-//! padding that changes at 10, `%(process_num)s` in a number) it stays N separate programs
-//! `x-N` named by process number, with a note saying why.
+//! `numprocs = N` becomes N programs, each named as supervisord names the process (its
+//! expanded `process_name`, `worker_00`) when supd accepts that name, else `x-N`; they form
+//! supervisord's group of the section (`[group.x]`, unless a `[group:g]` lists it), so
+//! `worker:worker_00` means the same to both. A `process_name` other than the section's
+//! name does the same for one process.
 //!
 //! Values that supd interpolates (strings) keep `%(ENV_X)s` as `${X}`; values supd does not
 //! interpolate (booleans, integers, names) are resolved now through the caller's
@@ -78,21 +78,24 @@ pub(crate) struct Input<'a> {
     pub section: &'a Section,
     /// The `x` of `[program:x]`.
     pub name: &'a str,
-    /// The supd name (already checked); instances add `-N`.
+    /// The supd name (already checked).
     pub supd_name: &'a str,
     /// The `[group:g]` listing this program, if any.
     pub group: Option<&'a str>,
     /// `%(here)s`.
     pub here: &'a str,
+    /// The options supervisord knows in this kind of section ([`PROGRAM_KEYS`], or those of
+    /// `[eventlistener:x]`); the others are ignored with a warning, as supervisord ignores
+    /// them.
+    pub keys: &'a [&'a str],
 }
 
 /// One converted supd program table.
 #[derive(Debug, Clone)]
 pub(crate) struct Program {
     pub out: ProgramOut,
-    /// supervisord's names of the processes it runs (their expanded `process_name`), for
-    /// supervisorctl names: one, or every process of the section for a table with
-    /// `instances`.
+    /// supervisord's name of the process it runs (its expanded `process_name`), for
+    /// supervisorctl names.
     pub process_names: Vec<String>,
     /// The `numprocs` of its section.
     pub numprocs: i64,
@@ -108,7 +111,14 @@ pub(crate) struct Failure {
 /// The converted programs and the notes about the section (line, text).
 pub(crate) struct Converted {
     pub programs: Vec<Program>,
+    /// The supd group to write for them when supervisord's group of the processes (the
+    /// section's name) is not what supd calls them: several processes, or a `process_name`.
+    pub group: Option<String>,
+    /// Its `priority` (line, value), when set.
+    pub priority: Option<(usize, i64)>,
     pub notes: Vec<(usize, String)>,
+    /// Options supervisord ignores (unknown ones): notes that are also warnings.
+    pub warnings: Vec<(usize, String)>,
 }
 
 struct Reader<'a> {
@@ -116,6 +126,8 @@ struct Reader<'a> {
     label: String,
     env: &'a dyn Fn(&str) -> Option<String>,
     notes: Vec<(usize, String)>,
+    /// Notes that are also warnings.
+    warnings: Vec<(usize, String)>,
 }
 
 impl<'a> Reader<'a> {
@@ -141,6 +153,7 @@ impl<'a> Reader<'a> {
             label: self.label.clone(),
             env: self.env,
             notes: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -159,6 +172,21 @@ impl<'a> Reader<'a> {
         let Some((line, text)) = self.text(key, ctx)? else {
             return Ok(None);
         };
+        if let Some(unset) = text.vars().find(|v| (self.env)(v).is_none()) {
+            // supervisord needs it set; here it may be set only where the file runs (an
+            // image's ENV): the default applies, and the warning says so.
+            let raw = self.opt(key).map_or("", |o| o.value.as_str());
+            self.warnings.push((
+                line,
+                format!(
+                    "{key}={}: {unset} is not set here, and supd needs this value now (it \
+                     interpolates only strings); left out, so supervisord's default applies \
+                     (set {unset} and convert again)",
+                    crate::shorten(raw)
+                ),
+            ));
+            return Ok(None);
+        }
         let value = text
             .resolve(self.env)
             .map_err(|e| self.fail(line, key, e))?;
@@ -214,9 +242,20 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// A supervisord program (or group, as `what` says) name as a supd name: characters outside
-/// `[A-Za-z0-9_.-]` become `-` (the second value says whether any did). `all` and `supd`
-/// are refused.
+/// A name supd accepts for a program or group (the rule of supd-config's names): ASCII
+/// letters, digits, `_`, `.` and `-`, and not `all` or `supd`.
+pub(crate) fn is_supd_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && name != "all"
+        && name != "supd"
+}
+
+/// A supervisord program (or group, as `what` says) name as a supd name: ASCII characters
+/// outside `[A-Za-z0-9_.-]` become `-` (the second value says whether any did). A name with
+/// other characters (supd names are ASCII), `all` and `supd` are refused.
 pub(crate) fn supd_name(name: &str, what: &str) -> Result<(String, bool), String> {
     if name.is_empty() {
         return Err(format!("the {what} name is empty"));
@@ -224,6 +263,12 @@ pub(crate) fn supd_name(name: &str, what: &str) -> Result<(String, bool), String
     if name.contains([' ', ':', '/']) {
         return Err(format!(
             "invalid {what} name {name:?} (supervisord refuses spaces, \":\" and \"/\" too)"
+        ));
+    }
+    if !name.is_ascii() {
+        return Err(format!(
+            "the {what} name {name:?} has non-ASCII characters, which supd names cannot have \
+             (ASCII letters, digits, \"_\", \".\" and \"-\"); rename the {what}"
         ));
     }
     let clean: String = name
@@ -253,22 +298,17 @@ pub(crate) fn convert(
 ) -> Result<Converted, Failure> {
     let mut r = Reader {
         section: input.section,
-        label: format!("[program:{}]", input.name),
+        label: format!("[{}]", input.section.name),
         env,
         notes: Vec::new(),
+        warnings: Vec::new(),
     };
     for opt in &input.section.options {
-        if !PROGRAM_KEYS.contains(&opt.key.as_str()) {
-            let hint = supd_config::closest(&opt.key, PROGRAM_KEYS.iter().copied())
-                .map(|k| format!(" (did you mean {k:?}?)"))
-                .unwrap_or_default();
-            return Err(Failure {
-                line: opt.line,
-                message: format!(
-                    "unknown option {:?} in [program:{}]{hint}",
-                    opt.key, input.name
-                ),
-            });
+        if !input.keys.contains(&opt.key.as_str()) {
+            r.warnings.push((
+                opt.line,
+                crate::ignored_option(&opt.key, &opt.value, input.keys),
+            ));
         }
     }
     let group_name = input.group.unwrap_or(input.name);
@@ -317,120 +357,77 @@ pub(crate) fn convert(
         ));
     }
 
+    let priority = r.int("priority", &section_ctx)?;
     // Every process exactly as supervisord runs it: its values, its name, the notes.
-    let mut processes = Vec::new();
+    let mut programs = Vec::new();
+    let mut names = Vec::new();
     for process_num in start..start + numprocs {
         let mut one = r.fresh();
-        let name = if numprocs > 1 {
-            format!("{}-{process_num}", input.supd_name)
-        } else {
-            input.supd_name.to_string()
-        };
         let number = ProcessNum::Fixed(process_num);
-        let out = process(&mut one, input, defaults, name, number, numprocs)?;
         let process_name = process_name(&one, input, defaults, number, numprocs)?;
-        processes.push((out, process_name, one.notes));
-    }
-    let process_names: Vec<String> = processes.iter().map(|(_, n, _)| n.clone()).collect();
-    let mut programs = Vec::new();
-    if numprocs == 1 {
-        let (out, _, mut notes) = processes.swap_remove(0);
-        r.notes.append(&mut notes);
-        if let Some((line, raw)) = &process_name_raw {
+        let name = program_name(&process_name, input.supd_name, numprocs, process_num);
+        let out = process(&mut one, input, defaults, name.clone(), number, numprocs)?;
+        if programs.is_empty() {
+            r.notes.append(&mut one.notes);
+            r.warnings.append(&mut one.warnings);
+        }
+        if let Some((line, _)) = process_name_raw.as_ref().filter(|_| name != process_name) {
+            let line = *line;
             r.note(
-                *line,
+                line,
                 format!(
-                    "process_name={}: supd names the program {}",
-                    crate::shorten(raw),
-                    out.name
+                    "process_name: supervisord's name {process_name:?} is not a valid supd \
+                     program name (letters, digits, \"_\", \".\" and \"-\"); the program is \
+                     {name:?}"
                 ),
             );
         }
+        names.push(name);
         programs.push(Program {
             out,
-            process_names,
+            process_names: vec![process_name],
             numprocs,
         });
-    } else {
-        // One table with `instances`, when `${INSTANCE}` gives every process its values.
-        let mut all = r.fresh();
-        let every = ProcessNum::Instances {
-            start,
-            count: numprocs,
-        };
-        let name = input.supd_name.to_string();
-        match process(&mut all, input, defaults, name, every, numprocs) {
-            Ok(mut out) => {
-                out.instances = u32::try_from(numprocs).ok();
-                r.notes.append(&mut all.notes);
-                r.note(numprocs_line, instances_note(&r, &out.name, numprocs));
-                if let Some((line, raw)) = &process_name_raw {
-                    r.note(
-                        *line,
-                        format!(
-                            "process_name={}: supd names the instances {} (supervisord: {})",
-                            crate::shorten(raw),
-                            listing(&instance_names(&out.name, numprocs)),
-                            listing(&process_names)
-                        ),
-                    );
-                }
-                programs.push(Program {
-                    out,
-                    process_names,
-                    numprocs,
-                });
-            }
-            Err(why) => {
-                let names: Vec<String> = processes.iter().map(|(p, _, _)| p.name.clone()).collect();
-                let why = why
-                    .message
-                    .strip_prefix(&r.label)
-                    .map_or(why.message.as_str(), str::trim_start);
-                r.note(
-                    numprocs_line,
-                    format!(
-                        "numprocs={numprocs}: became the {numprocs} programs {}, not one table \
-                         with instances = {numprocs}, because {why}",
-                        listing(&names)
-                    ),
-                );
-                if let Some((line, raw)) = &process_name_raw {
-                    r.note(
-                        *line,
-                        format!(
-                            "process_name={}: supd names the programs {} (supervisord: {})",
-                            crate::shorten(raw),
-                            listing(&names),
-                            listing(&process_names)
-                        ),
-                    );
-                }
-                for (i, (out, process_name, mut notes)) in processes.into_iter().enumerate() {
-                    if i == 0 {
-                        r.notes.append(&mut notes);
-                    }
-                    programs.push(Program {
-                        out,
-                        process_names: vec![process_name],
-                        numprocs,
-                    });
-                }
-            }
+    }
+    // supervisord's group of the processes: its `[group:g]`, else the section's name.
+    let group = match input.group {
+        Some(_) => None,
+        None if names.len() > 1 || names.first().is_some_and(|n| n != input.supd_name) => {
+            Some(input.supd_name.to_string())
         }
+        None => None,
+    };
+    if numprocs > 1 {
+        let group_name = input.group.unwrap_or(input.supd_name);
+        r.note(
+            numprocs_line,
+            format!(
+                "numprocs={numprocs}: became the {numprocs} programs {} (supervisord's process \
+                 names), in the group {group_name:?} (`supctl restart group:{group_name}` \
+                 restarts all of them)",
+                listing(&names)
+            ),
+        );
+    } else if let Some(group) = &group {
+        r.note(
+            process_name_raw
+                .as_ref()
+                .map_or(input.section.line, |(l, _)| *l),
+            format!(
+                "process_name: the program is {:?}, as supervisord names the process, in the \
+                 group {group:?} (supervisord's {group}:{})",
+                names[0], names[0]
+            ),
+        );
     }
     r.notes.sort_by_key(|(line, _)| *line);
     Ok(Converted {
         programs,
+        group,
+        priority,
         notes: r.notes,
+        warnings: r.warnings,
     })
-}
-
-/// supd's names of the instances of `name`.
-fn instance_names(name: &str, count: i64) -> Vec<String> {
-    (0..u32::try_from(count).unwrap_or(0))
-        .map(|i| supd_config::instance_name(name, i))
-        .collect()
 }
 
 /// `a, b, c`, or `a .. z` for more than four names.
@@ -441,32 +438,20 @@ fn listing(names: &[String]) -> String {
     }
 }
 
-/// What `numprocs` became, and how supctl addresses the instances.
-fn instances_note(r: &Reader, name: &str, numprocs: i64) -> String {
-    let using: Vec<&str> = r
-        .section
-        .options
-        .iter()
-        .filter(|o| o.key != "process_name" && o.value.contains("%(process_num)"))
-        .map(|o| o.key.as_str())
-        .collect();
-    let became = if using.is_empty() {
-        String::new()
+/// The supd name of one process: supervisord's (its expanded `process_name`) when supd
+/// accepts it, else the section's supd name (with `-N` for one of several processes).
+fn program_name(process_name: &str, supd_name: &str, numprocs: i64, process_num: i64) -> String {
+    if is_supd_name(process_name) {
+        return process_name.to_string();
+    }
+    if numprocs > 1 {
+        format!("{supd_name}-{process_num}")
     } else {
-        format!(
-            "; %(process_num) is written with ${{INSTANCE}} in {}",
-            using.join(", ")
-        )
-    };
-    format!(
-        "numprocs={numprocs}: became instances = {numprocs}, the programs {}{became} \
-         (`supctl restart {name}` restarts all of them, `supctl restart {name}:0` one)",
-        listing(&instance_names(name, numprocs))
-    )
+        supd_name.to_string()
+    }
 }
 
-/// `%(...)s` names of one process (or, with [`ProcessNum::Instances`], of every process at
-/// once) before its `environment` is read.
+/// `%(...)s` names of one process before its `environment` is read.
 fn base_ctx<'a>(
     input: &Input<'a>,
     defaults: &'a Defaults,
@@ -573,17 +558,15 @@ fn process(
     stop(r, &ctx, &mut out)?;
     outputs(r, &ctx, &mut out)?;
     dropped(r);
-    if let Some((line, _)) = r.int("priority", &ctx)? {
-        let value = r
-            .opt("priority")
-            .map(|o| o.value.clone())
-            .unwrap_or_default();
+    let shown = command_text.display();
+    if shown.contains("kill")
+        && (shown.contains("supervisord.pid") || shown.contains("SUPERVISORD_PID"))
+    {
         r.note(
-            line,
-            format!(
-                "priority={value}: supd has no priorities; programs start in file order, and \
-                 `depends_on = [\"name\"]` makes one wait for another"
-            ),
+            command_line,
+            "command: signals supervisord through its pid file, which supd does not write \
+             (`critical = true` makes supd stop when this program fails for good)"
+                .to_string(),
         );
     }
     if command_text.display().contains("supervisorctl") {
@@ -1096,9 +1079,15 @@ fn dropped(r: &mut Reader) {
             "stdout_capture_maxbytes"
             | "stderr_capture_maxbytes"
             | "stdout_events_enabled"
-            | "stderr_events_enabled" => "dropped; supd has no event listeners",
+            | "stderr_events_enabled" => {
+                "dropped; supd sends no PROCESS_LOG or PROCESS_COMMUNICATION events (the \
+                 program's output is in `supctl logs`)"
+            }
             "stdout_syslog" | "stderr_syslog" => "dropped; supd does not write to syslog",
-            "serverurl" => "dropped; supd sets no SUPERVISOR_SERVER_URL for programs",
+            "serverurl" => {
+                "dropped; supd sets SUPERVISOR_SERVER_URL for event listeners from the first \
+                 [supd.http] listen address"
+            }
             _ => continue,
         };
         r.note(
@@ -1132,6 +1121,7 @@ mod tests {
                 supd_name: name,
                 group: None,
                 here: "/etc/supervisor",
+                keys: PROGRAM_KEYS,
             },
             defaults,
             &env,
@@ -1163,99 +1153,28 @@ mod tests {
     }
 
     #[test]
-    fn numprocs_becomes_instances_with_process_num_as_instance() {
-        let c = run("[program:worker]\nnumprocs=3\nprocess_name=%(program_name)s_%(process_num)02d\ncommand=celery worker -n w%(process_num)d\nenvironment=SLOT=\"%(process_num)02d\"\nstdout_logfile=/var/log/w%(process_num)s.log\n").unwrap();
-        let [p] = c.programs.as_slice() else {
-            panic!("one table: {:?}", c.programs)
-        };
-        assert_eq!(p.out.name, "worker");
-        assert_eq!(p.out.instances, Some(3));
-        assert_eq!(p.process_names, ["worker_00", "worker_01", "worker_02"]);
-        assert_eq!(
-            p.out.command,
-            Command::Str("celery worker -n w${INSTANCE}".into())
-        );
-        // fewer than 10 instances: "%(process_num)02d" is "0" then the number
-        assert_eq!(
-            p.out.environment,
-            [("SLOT".to_string(), "0${INSTANCE}".to_string())]
-        );
-        assert_eq!(p.out.stdout.as_deref(), Some("/var/log/w${INSTANCE}.log"));
-        let notes: Vec<&str> = c.notes.iter().map(|(_, n)| n.as_str()).collect();
-        assert!(
-            notes.iter().any(|n| n.starts_with(
-                "numprocs=3: became instances = 3, the programs worker:0, worker:1, worker:2; \
-                 %(process_num) is written with ${INSTANCE} in command, environment, \
-                 stdout_logfile"
-            )),
-            "{notes:?}"
-        );
-        assert!(
-            notes.iter().any(|n| n.ends_with(
-                "supd names the instances worker:0, worker:1, worker:2 (supervisord: \
-                 worker_00, worker_01, worker_02)"
-            )),
-            "{notes:?}"
-        );
-    }
-
-    #[test]
-    fn numprocs_start_used_in_the_command_keeps_separate_programs() {
-        let c = run("[program:worker]\nnumprocs=3\nnumprocs_start=1\nprocess_name=%(program_name)s_%(process_num)02d\ncommand=celery worker -n w%(process_num)d\nenvironment=SLOT=\"%(process_num)s\"\n").unwrap();
+    fn numprocs_becomes_programs_named_as_supervisord_names_the_processes() {
+        let c = run("[program:queue-worker]\nnumprocs=3\nprocess_name=%(program_name)s_%(process_num)02d\ncommand=celery worker -n w%(process_num)d\nenvironment=SLOT=\"%(process_num)02d\"\nstdout_logfile=/var/log/w%(process_num)s.log\n").unwrap();
         let names: Vec<&str> = c.programs.iter().map(|p| p.out.name.as_str()).collect();
-        assert_eq!(names, ["worker-1", "worker-2", "worker-3"]);
-        assert!(c.programs.iter().all(|p| p.out.instances.is_none()));
-        assert_eq!(c.programs[1].process_names, ["worker_02"]);
         assert_eq!(
-            c.programs[2].out.command,
-            Command::Str("celery worker -n w3".into())
+            names,
+            ["queue-worker_00", "queue-worker_01", "queue-worker_02"]
+        );
+        assert_eq!(c.group.as_deref(), Some("queue-worker"));
+        assert_eq!(c.programs[2].process_names, ["queue-worker_02"]);
+        assert_eq!(
+            c.programs[1].out.command,
+            Command::Str("celery worker -n w1".into())
         );
         assert_eq!(
-            c.programs[0].out.environment,
-            [("SLOT".to_string(), "1".to_string())]
+            c.programs[1].out.environment,
+            [("SLOT".to_string(), "01".to_string())]
         );
-        let notes: Vec<&str> = c.notes.iter().map(|(_, n)| n.as_str()).collect();
-        assert!(
-            notes.contains(
-                &"numprocs=3: became the 3 programs worker-1, worker-2, worker-3, not one table \
-                  with instances = 3, because environment: SLOT: \"%(process_num)s\" numbers the \
-                  processes from 1 (numprocs_start=1), and supd's ${INSTANCE} numbers them from 0"
-            ),
-            "{notes:?}"
-        );
-    }
-
-    #[test]
-    fn numprocs_start_only_in_process_name_still_becomes_instances() {
-        let c = run(
-            "[program:w]\nnumprocs=2\nnumprocs_start=5\nprocess_name=w%(process_num)s\ncommand=x\n",
-        )
-        .unwrap();
-        let [p] = c.programs.as_slice() else {
-            panic!("{:?}", c.programs)
-        };
-        assert_eq!((p.out.name.as_str(), p.out.instances), ("w", Some(2)));
-        assert!(
-            c.notes.iter().any(
-                |(_, n)| n.ends_with("supd names the instances w:0, w:1 (supervisord: w5, w6)")
-            ),
-            "{:?}",
-            c.notes
-        );
-    }
-
-    #[test]
-    fn padding_that_changes_at_ten_keeps_separate_programs() {
-        let c = run("[program:w]\nnumprocs=11\nprocess_name=w%(process_num)s\ncommand=x --slot %(process_num)02d\n").unwrap();
-        assert_eq!(c.programs.len(), 11);
-        assert_eq!(
-            c.programs[10].out.command,
-            Command::Str("x --slot 10".into())
-        );
+        assert_eq!(c.programs[2].out.stdout.as_deref(), Some("/var/log/w2.log"));
         assert!(
             c.notes.iter().any(|(_, n)| n.contains(
-                "because command: \"%(process_num)02d\" writes the process numbers as \"00\" .. \
-                 \"10\", which supd's ${INSTANCE} (0 .. 10) cannot reproduce"
+                "became the 3 programs queue-worker_00, queue-worker_01, queue-worker_02 \
+                 (supervisord's process names), in the group \"queue-worker\""
             )),
             "{:?}",
             c.notes
@@ -1263,16 +1182,73 @@ mod tests {
     }
 
     #[test]
-    fn process_num_in_a_value_supd_does_not_interpolate_keeps_separate_programs() {
-        let c = run("[program:w]\nnumprocs=2\nprocess_name=w%(process_num)s\ncommand=x\nstartretries=%(process_num)s\n").unwrap();
+    fn numprocs_start_numbers_the_processes() {
+        let c = run("[program:worker]\nnumprocs=2\nnumprocs_start=5\nprocess_name=w%(process_num)s\ncommand=x %(process_num)d\n").unwrap();
+        let names: Vec<&str> = c.programs.iter().map(|p| p.out.name.as_str()).collect();
+        assert_eq!(names, ["w5", "w6"]);
+        assert_eq!(c.programs[1].out.command, Command::Str("x 6".into()));
+    }
+
+    #[test]
+    fn a_process_name_supd_refuses_falls_back_to_the_section_name() {
+        let c =
+            run("[program:w]\nnumprocs=2\nprocess_name=w:%(process_num)s\ncommand=x\n").unwrap();
         let names: Vec<&str> = c.programs.iter().map(|p| p.out.name.as_str()).collect();
         assert_eq!(names, ["w-0", "w-1"]);
         assert!(
             c.notes
                 .iter()
-                .any(|(_, n)| n.contains("because startretries: %(process_num)s differs")),
+                .any(|(_, n)| n.contains("\"w:0\" is not a valid supd program name")),
             "{:?}",
             c.notes
+        );
+    }
+
+    #[test]
+    fn a_process_name_of_one_process_names_the_program_in_its_group() {
+        let c = run("[program:web]\nprocess_name=frontend\ncommand=x\n").unwrap();
+        assert_eq!(c.programs[0].out.name, "frontend");
+        assert_eq!(c.group.as_deref(), Some("web"));
+        let c = run("[program:web]\nprocess_name=%(program_name)s\ncommand=x\n").unwrap();
+        assert_eq!((c.programs[0].out.name.as_str(), c.group), ("web", None));
+    }
+
+    #[test]
+    fn values_from_the_environment_that_is_not_set_keep_the_default_with_a_warning() {
+        let c = run("[program:w]\nnumprocs=%(ENV_UNSET)s\nautostart=%(ENV_UNSET)s\ncommand=x\n")
+            .unwrap();
+        assert_eq!(c.programs.len(), 1);
+        assert_eq!(c.programs[0].out.autostart, None);
+        assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+        assert!(
+            c.warnings[1].1.starts_with(
+                "autostart=%(ENV_UNSET)s: UNSET is not set here, and supd needs this value now"
+            ),
+            "{:?}",
+            c.warnings
+        );
+    }
+
+    #[test]
+    fn unknown_options_are_ignored_with_a_warning() {
+        let c = run("[program:a]\ncommand=x\nauto_start=false\npidfile=/run/a.pid\n").unwrap();
+        assert_eq!(c.programs[0].out.autostart, None);
+        assert_eq!(
+            c.warnings,
+            [
+                (
+                    3,
+                    "auto_start=false: ignored, as supervisord ignores options it does not know \
+                     in this section (did you mean \"autostart\"?)"
+                        .to_string()
+                ),
+                (
+                    4,
+                    "pidfile=/run/a.pid: ignored, as supervisord ignores options it does not \
+                     know in this section"
+                        .to_string()
+                )
+            ]
         );
     }
 
@@ -1289,7 +1265,7 @@ mod tests {
     fn numprocs_from_the_environment_is_read_now() {
         let c = run("[program:w]\nnumprocs=%(ENV_N)s\nprocess_name=w%(process_num)s\ncommand=x\n")
             .unwrap();
-        assert_eq!(c.programs[0].out.instances, Some(2));
+        assert_eq!(c.programs.len(), 2);
         assert!(
             c.notes
                 .iter()
@@ -1505,15 +1481,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_options_and_bad_values_name_the_line() {
-        let f = run("[program:a]\ncommand=x\nautorestar=true\n")
-            .err()
-            .unwrap();
-        assert_eq!(f.line, 3);
-        assert_eq!(
-            f.message,
-            "unknown option \"autorestar\" in [program:a] (did you mean \"autorestart\"?)"
-        );
+    fn bad_values_name_the_line() {
         let f = run("[program:a]\ncommand=x\nautostart=maybe\n")
             .err()
             .unwrap();
@@ -1543,6 +1511,14 @@ mod tests {
         assert_eq!(
             supd_name("web+api", "program"),
             Ok(("web-api".into(), true))
+        );
+        assert_eq!(
+            supd_name("café", "program"),
+            Err(
+                "the program name \"café\" has non-ASCII characters, which supd names cannot \
+                 have (ASCII letters, digits, \"_\", \".\" and \"-\"); rename the program"
+                    .to_string()
+            )
         );
         assert!(supd_name("all", "program").is_err());
         assert!(supd_name("a:b", "program").is_err());

@@ -3,7 +3,8 @@
 //! This module owns the output format: a header comment naming the source files, `[supd]`
 //! first (with the notes about supervisord-wide settings as comments), then one
 //! `[program.NAME]` table per program in file order, each opened by the comments about that
-//! program, then its `watch` sub-table, and last the `[group.NAME]` tables. Every string goes through [`quote`], which produces
+//! program, then its `watch` sub-table (event listeners as `[eventlistener.NAME]` with the keys a
+//! listener takes), and last the `[group.NAME]` tables. Every string goes through [`quote`], which produces
 //! a valid TOML string for any input (literal `'...'` when that reads better, e.g. Windows
 //! paths; basic `"..."` with escapes otherwise). Values are already supd strings here
 //! (`${VAR}` interpolation and `$$` escapes in place); this module only quotes them.
@@ -20,11 +21,41 @@ pub(crate) struct Doc {
     pub socket: Option<String>,
     pub socket_mode: Option<String>,
     pub socket_group: Option<String>,
+    /// `[supd.http]`, from `[unix_http_server]` and `[inet_http_server]`.
+    pub http: Option<HttpOut>,
     /// Comment lines under `[supd]`.
     pub comments: Vec<String>,
     pub items: Vec<Item>,
     /// `[group.NAME]` tables, written after the programs.
     pub groups: Vec<GroupOut>,
+}
+
+/// `[supd.http]`: the listen addresses and the credentials they share.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct HttpOut {
+    pub listen: Vec<ListenOut>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+/// One `listen` entry: a plain string when only `address` is set, else an inline table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ListenOut {
+    /// `unix:PATH` or `HOST:PORT`.
+    pub address: String,
+    pub mode: Option<String>,
+    pub owner: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+/// What makes a program table an `[eventlistener.NAME]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ListenerOut {
+    pub events: Vec<String>,
+    pub buffer_size: Option<i64>,
+    /// A pool of this many listeners (each event goes to one of them).
+    pub numprocs: Option<i64>,
 }
 
 /// One `[group.NAME]` table.
@@ -65,8 +96,6 @@ pub(crate) struct ProgramOut {
     pub name: String,
     pub comments: Vec<String>,
     pub command: Command,
-    /// `instances = N`: the table runs `NAME:0` .. `NAME:N-1`.
-    pub instances: Option<u32>,
     pub directory: Option<String>,
     pub user: Option<String>,
     pub environment: Vec<(String, String)>,
@@ -82,7 +111,11 @@ pub(crate) struct ProgramOut {
     pub stderr: Option<String>,
     pub log_max_size: Option<Commented<String>>,
     pub log_backups: Option<Commented<u32>>,
+    pub depends_on: Vec<String>,
+    pub critical: Option<bool>,
     pub watch: Option<WatchOut>,
+    /// `Some`: written as `[eventlistener.NAME]`, with only the keys a listener takes.
+    pub listener: Option<ListenerOut>,
 }
 
 impl ProgramOut {
@@ -91,7 +124,6 @@ impl ProgramOut {
             name,
             comments: Vec::new(),
             command,
-            instances: None,
             directory: None,
             user: None,
             environment: Vec::new(),
@@ -107,7 +139,10 @@ impl ProgramOut {
             stderr: None,
             log_max_size: None,
             log_backups: None,
+            depends_on: Vec::new(),
+            critical: None,
             watch: None,
+            listener: None,
         }
     }
 }
@@ -158,6 +193,20 @@ pub(crate) fn render(doc: &Doc) -> String {
     if let Some(s) = &doc.socket_group {
         kv(&mut out, "socket_group", &quote(s));
     }
+    if let Some(http) = &doc.http {
+        out.push_str("\n[supd.http]\n");
+        kv(
+            &mut out,
+            "listen",
+            &array(http.listen.iter().map(listen_entry)),
+        );
+        if let Some(u) = &http.username {
+            kv(&mut out, "username", &quote(u));
+        }
+        if let Some(p) = &http.password {
+            kv(&mut out, "password", &quote(p));
+        }
+    }
     for item in &doc.items {
         out.push('\n');
         match item {
@@ -177,8 +226,37 @@ pub(crate) fn render(doc: &Doc) -> String {
     out
 }
 
+/// A `listen` entry: `"ADDRESS"`, or `{ address = "ADDRESS", mode = ..., ... }`.
+fn listen_entry(l: &ListenOut) -> String {
+    let mut fields = vec![("address", &l.address)];
+    let optional = [
+        ("mode", &l.mode),
+        ("owner", &l.owner),
+        ("username", &l.username),
+        ("password", &l.password),
+    ];
+    for (k, v) in optional {
+        if let Some(v) = v {
+            fields.push((k, v));
+        }
+    }
+    if fields.len() == 1 {
+        return quote(&l.address);
+    }
+    let inner: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{k} = {}", quote(v)))
+        .collect();
+    format!("{{ {} }}", inner.join(", "))
+}
+
 fn program(out: &mut String, p: &ProgramOut) {
-    let table = format!("program.{}", key(&p.name));
+    let kind = if p.listener.is_some() {
+        "eventlistener"
+    } else {
+        "program"
+    };
+    let table = format!("{kind}.{}", key(&p.name));
     let _ = writeln!(out, "[{table}]");
     comments(out, &p.comments);
     let command = match &p.command {
@@ -186,8 +264,14 @@ fn program(out: &mut String, p: &ProgramOut) {
         Command::Argv(argv) => array(argv.iter().map(|s| quote(s))),
     };
     kv(out, "command", &command);
-    if let Some(n) = p.instances {
-        kv(out, "instances", &n.to_string());
+    if let Some(l) = &p.listener {
+        kv(out, "events", &array(l.events.iter().map(|e| quote(e))));
+        if let Some(n) = l.buffer_size {
+            kv(out, "buffer_size", &n.to_string());
+        }
+        if let Some(n) = l.numprocs {
+            kv(out, "numprocs", &n.to_string());
+        }
     }
     let strings = [("directory", &p.directory), ("user", &p.user)];
     for (k, v) in strings {
@@ -216,7 +300,8 @@ fn program(out: &mut String, p: &ProgramOut) {
     if let Some(v) = &p.restart {
         kv_commented(out, "restart", &quote(v.value), v.comment);
     }
-    if let Some(v) = &p.exit_codes {
+    let is_program = p.listener.is_none();
+    if let Some(v) = p.exit_codes.as_ref().filter(|_| is_program) {
         kv(out, "exit_codes", &array(v.iter().map(|c| c.to_string())));
     }
     if let Some(v) = &p.min_uptime {
@@ -225,22 +310,33 @@ fn program(out: &mut String, p: &ProgramOut) {
     if let Some(v) = &p.start_retries {
         kv_commented(out, "start_retries", &v.value.to_string(), v.comment);
     }
+    let stdout = p.stdout.as_ref().filter(|_| is_program);
     let strings = [
-        ("stop_signal", &p.stop_signal),
-        ("stop_timeout", &p.stop_timeout),
-        ("stdout", &p.stdout),
-        ("stderr", &p.stderr),
+        ("stop_signal", p.stop_signal.as_ref()),
+        ("stop_timeout", p.stop_timeout.as_ref()),
+        ("stdout", stdout),
+        ("stderr", p.stderr.as_ref()),
     ];
     for (k, v) in strings {
         if let Some(v) = v {
             kv(out, k, &quote(v));
         }
     }
-    if let Some(v) = &p.log_max_size {
+    if let Some(v) = p.log_max_size.as_ref().filter(|_| is_program) {
         kv_commented(out, "log_max_size", &quote(&v.value), v.comment);
     }
-    if let Some(v) = &p.log_backups {
+    if let Some(v) = p.log_backups.as_ref().filter(|_| is_program) {
         kv_commented(out, "log_backups", &v.value.to_string(), v.comment);
+    }
+    if !p.depends_on.is_empty() && is_program {
+        kv(
+            out,
+            "depends_on",
+            &array(p.depends_on.iter().map(|d| quote(d))),
+        );
+    }
+    if let Some(v) = p.critical {
+        kv(out, "critical", &v.to_string());
     }
     if !p.environment.is_empty() && !env_inline {
         let _ = writeln!(out, "\n[{table}.environment]");

@@ -91,8 +91,8 @@ fn groups_become_group_tables_and_group_name_expands() {
     assert_eq!(
         groups,
         "[group.web]\n\
-         # priority=10: supd has no priorities; programs start in file order, and \
-         `depends_on = [\"name\"]` makes one wait for another\n\
+         # priority=10: orders the start of its programs among the others (see their \
+         depends_on)\n\
          programs = [\"app\", \"static\"]\n"
     );
     // the TOML is well formed, with the programs as an array of strings
@@ -123,7 +123,7 @@ fn group_members_map_to_supd_names_and_missing_ones_are_left_out() {
     let (config, groups) = common::load_groups_apart(&conversion.toml);
     assert_eq!(
         names(&config),
-        ["workers:0", "workers:1", "api-v2", "legacy-1", "legacy-2"]
+        ["workers_0", "workers_1", "api-v2", "l1", "l2"]
     );
     assert!(config.program("api-v2").unwrap().watch.is_some());
     assert_eq!(
@@ -132,7 +132,7 @@ fn group_members_map_to_supd_names_and_missing_ones_are_left_out() {
          # renamed to \"back-end\": supd group names use only letters, digits, \"_\", \".\" and \"-\"\n\
          # names the program \"watcher\", which became a watch section; left out\n\
          # names the program \"gone\", which is not defined in the converted files; left out\n\
-         programs = [\"workers\", \"api-v2\", \"legacy-1\", \"legacy-2\"]\n"
+         programs = [\"workers_0\", \"workers_1\", \"api-v2\", \"l1\", \"l2\"]\n"
     );
     // a group with no converted program is not written; its notes stay under [supd]
     assert!(!conversion.toml.contains("[group.empty]"));
@@ -142,36 +142,30 @@ fn group_members_map_to_supd_names_and_missing_ones_are_left_out() {
 }
 
 #[test]
-fn numprocs_becomes_instances_that_supd_runs_as_name_colon_n() {
+fn numprocs_becomes_programs_named_as_supervisord_names_them_in_their_group() {
     let (conversion, config) = import_and_load(
-        "[program:worker]\nprocess_name=%(program_name)s_%(process_num)02d\nnumprocs=%(ENV_WORKERS)s\ncommand=celery worker -n worker%(process_num)d@%(host_node_name)s\nenvironment=SLOT=\"%(process_num)02d\"\n",
+        "[program:queue-worker]\nprocess_name=%(program_name)s_%(process_num)02d\nnumprocs=%(ENV_WORKERS)s\ncommand=celery worker -n worker%(process_num)d@%(host_node_name)s\nenvironment=SLOT=\"%(process_num)02d\"\n",
     );
-    assert!(conversion.toml.contains("[program.worker]\n"));
-    assert!(
-        conversion.toml.contains(
-            "command = \"celery worker -n worker${INSTANCE}@${HOSTNAME}\"\ninstances = 2\n"
-        ),
-        "{}",
-        conversion.toml
-    );
-    assert_eq!(names(&config), ["worker:0", "worker:1"]);
-    let w1 = config.program("worker:1").unwrap();
+    assert_eq!(names(&config), ["queue-worker_00", "queue-worker_01"]);
+    let w1 = config.program("queue-worker_01").unwrap();
     assert_eq!(
         w1.command,
         strings(&["celery", "worker", "-n", "worker1@box"])
     );
-    // supd sets INSTANCE in each instance's environment too
     assert!(
         w1.environment
             .contains(&("SLOT".to_string(), "01".to_string())),
         "{:?}",
         w1.environment
     );
+    // supervisord's group:process names mean the same programs
+    let group = &config.groups[0];
+    assert_eq!(group.name, "queue-worker");
+    assert_eq!(group.programs, ["queue-worker_00", "queue-worker_01"]);
     assert!(
         conversion.notes.iter().any(|n| n.contains(
-            "numprocs=2: became instances = 2, the programs worker:0, worker:1; %(process_num) \
-             is written with ${INSTANCE} in command, environment (`supctl restart worker` \
-             restarts all of them, `supctl restart worker:0` one)"
+            "numprocs=2: became the 2 programs queue-worker_00, queue-worker_01 (supervisord's \
+             process names), in the group \"queue-worker\""
         )),
         "{:#?}",
         conversion.notes
@@ -182,69 +176,49 @@ fn numprocs_becomes_instances_that_supd_runs_as_name_colon_n() {
             .iter()
             .any(|n| n.contains("${WORKERS} read at import time"))
     );
+    assert!(conversion.toml.contains("see the notes of queue-worker_00"));
 }
 
 #[test]
-fn numprocs_that_instances_cannot_reproduce_stays_exact_separate_programs() {
-    let (conversion, config) = import_and_load(
+fn numprocs_start_numbers_the_programs() {
+    let (_, config) = import_and_load(
         "[program:web]\nprocess_name=web%(process_num)s\nnumprocs=2\nnumprocs_start=1\ncommand=uvicorn app:main --port 80%(process_num)02d\n",
     );
-    assert_eq!(names(&config), ["web-1", "web-2"]);
+    assert_eq!(names(&config), ["web1", "web2"]);
     assert_eq!(
-        config.program("web-2").unwrap().command,
+        config.program("web2").unwrap().command,
         strings(&["uvicorn", "app:main", "--port", "8002"])
     );
-    assert!(
-        conversion.notes.iter().any(|n| n.contains(
-            "numprocs=2: became the 2 programs web-1, web-2, not one table with instances = 2, \
-         because command: \"%(process_num)02d\" numbers the processes from 1 \
-         (numprocs_start=1), and supd's ${INSTANCE} numbers them from 0"
-        )),
-        "{:#?}",
-        conversion.notes
-    );
-    assert!(conversion.toml.contains("see the notes of web-1"));
 }
 
 #[test]
-fn entr_watcher_of_every_instance_watches_the_instances_table() {
+fn entr_watcher_of_a_group_watches_each_process() {
     let (conversion, config) = import_and_load(
         "[program:worker]\nnumprocs=2\nprocess_name=w%(process_num)s\ncommand=celery worker\ndirectory=/app\n\n\
          [program:reload]\ndirectory=/app\ncommand=bash -c 'find . -name \"*.py\" | entr -r supervisorctl restart worker:*'\n",
     );
-    assert_eq!(names(&config), ["worker:0", "worker:1"]);
-    for name in ["worker:0", "worker:1"] {
+    assert_eq!(names(&config), ["w0", "w1"]);
+    for name in ["w0", "w1"] {
         let watch = config.program(name).unwrap().watch.as_ref().unwrap();
         assert_eq!(watch.include, ["**/*.py"]);
     }
-    let tables: Vec<&str> = conversion
-        .toml
-        .lines()
-        .filter(|l| l.starts_with("[program."))
-        .collect();
-    assert_eq!(tables, ["[program.worker]", "[program.worker.watch]"]);
     assert!(
         conversion.toml.contains(
-            "# [program:reload] (line 9) dropped; its entr watcher became [program.worker.watch]\n"
+            "# [program:reload] (line 9) dropped; its entr watcher became [program.w0.watch], \
+             [program.w1.watch]\n"
         ),
         "{}",
         conversion.toml
     );
 
-    // one process of several: a watch section would restart them all, so the watcher stays
-    let (conversion, config) = import_and_load(
+    // one process of several: only its program watches
+    let (_, config) = import_and_load(
         "[program:worker]\nnumprocs=2\nprocess_name=w%(process_num)s\ncommand=celery worker\n\n\
          [program:reload]\ncommand=bash -c 'find /app | entr -r supervisorctl restart worker:w1'\n",
     );
-    assert_eq!(names(&config), ["worker:0", "worker:1", "reload"]);
-    assert!(
-        conversion.notes.iter().any(|n| n.contains(
-            "an entr watcher, but \"worker:w1\" is one process of worker, and a watch section acts \
-         on every instance; it stays a program"
-        )),
-        "{:#?}",
-        conversion.notes
-    );
+    assert_eq!(names(&config), ["w0", "w1"]);
+    assert!(config.program("w0").unwrap().watch.is_none());
+    assert!(config.program("w1").unwrap().watch.is_some());
 }
 
 #[test]
@@ -447,7 +421,7 @@ fn autorestart_and_defaults() {
 
 #[test]
 fn import_error_is_one_line_with_the_file() {
-    let e = import("[program:a]\ncommand=x\nbogus=1\n").unwrap_err();
+    let e = import("[program:a]\ncommand=x\nautostart=bogus\n").unwrap_err();
     assert_eq!(e.line, 3);
     assert_eq!(e.file, Path::new("/etc/supervisor/supervisord.conf"));
     assert!(!e.to_string().contains('\n'));

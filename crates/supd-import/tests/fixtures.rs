@@ -141,9 +141,15 @@ fn celery_seed_entr_watcher_becomes_a_watch_section() {
             .contains("PATH = \"/app/.venv/bin:${PATH}\"")
     );
 
-    // [unix_http_server] -> [supd] socket and mode
-    assert_eq!(config.supd.socket, PathBuf::from("/tmp/supervisor.sock"));
+    // [unix_http_server] -> [supd.http] listen, and supd's own socket beside it
+    assert_eq!(config.supd.socket, PathBuf::from("/tmp/supd.sock"));
     assert_eq!(config.supd.socket_mode, 0o777);
+    let http = config.supd.http.as_ref().unwrap();
+    assert_eq!(
+        http.listen[0].address,
+        supd_config::ListenAddress::Unix(PathBuf::from("/tmp/supervisor.sock"))
+    );
+    assert_eq!(http.listen[0].mode, 0o777);
 
     let dropped: Vec<&String> = conversion
         .notes
@@ -156,13 +162,13 @@ fn celery_seed_entr_watcher_becomes_a_watch_section() {
         conversion
             .notes
             .iter()
-            .any(|n| n.contains("[supervisorctl] dropped"))
+            .any(|n| n.contains("[supervisorctl] ignored: supervisorctl reads it itself"))
     );
     assert!(
         conversion
             .notes
             .iter()
-            .any(|n| n.contains("[rpcinterface:supervisor] dropped"))
+            .any(|n| n.contains("[rpcinterface:supervisor] ignored"))
     );
 }
 
@@ -170,7 +176,7 @@ fn celery_seed_entr_watcher_becomes_a_watch_section() {
 fn sample_config_has_no_programs_and_keeps_the_socket() {
     let (conversion, config) = import_and_load(&fixture("sample.conf"));
     assert!(config.programs.is_empty());
-    assert_eq!(config.supd.socket, PathBuf::from("/tmp/supervisor.sock"));
+    assert_eq!(config.supd.socket, PathBuf::from("/tmp/supd.sock"));
     for key in ["logfile=", "pidfile=", "minfds=", "nodaemon=false"] {
         assert!(
             conversion.notes.iter().any(|n| n.contains(key)),
@@ -232,25 +238,40 @@ fn sample_with_every_section_enabled() {
             ("B".to_string(), "2".to_string())
         ]
     );
-    // [inet_http_server], [eventlistener:x] and [include] become notes, and so does the
-    // [group:x], whose programs are not in the sample; the include pattern is handed back
-    // for the caller to glob.
+    // both HTTP servers listen, each with its credentials
+    let http = config.supd.http.as_ref().unwrap();
+    assert_eq!(http.listen.len(), 2);
+    assert_eq!(
+        http.listen[1].address,
+        supd_config::ListenAddress::Tcp("127.0.0.1:9001".parse().unwrap())
+    );
+    assert!(http.listen.iter().all(|l| l.auth.is_some()));
+    // [eventlistener:x] stays a listener
+    assert!(
+        conversion
+            .toml
+            .contains("[eventlistener.theeventlistenername]\ncommand = \"/bin/eventlistener\"\nevents = [\"EVENT\"]\nbuffer_size = 10\n"),
+        "{}",
+        conversion.toml
+    );
+    // [include] and the [group:x], whose programs are not in the sample, become notes; the
+    // include pattern is handed back for the caller to glob.
     for what in [
-        "[inet_http_server] dropped",
-        "[eventlistener:theeventlistenername] not converted",
         "[group:thegroupname] not converted: none of its programs is in the converted config",
         "[group:thegroupname] names the program \"progname1\", which is not defined",
-        "[group:thegroupname] priority=999: supd has no priorities",
+        "[group:thegroupname] priority=999: orders the start",
         "[include] files=relative/directory/*.ini",
-        "[program:theprogramname] priority=999: supd has no priorities",
-        "stopasgroup=false: dropped; supd always signals the whole process group",
-        "killasgroup=false: dropped",
-        "stdout_events_enabled=false: dropped",
-        "stderr_syslog=false: dropped",
-        "stderr_logfile=/a/path: ignored because redirect_stderr=true",
-        "stderr_logfile_maxbytes=1MB: ignored because redirect_stderr=true",
-        "stderr_logfile_backups=10: ignored because redirect_stderr=true",
-        "serverurl=AUTO: dropped",
+        "[program:theprogramname] stopasgroup=false: dropped; supd always signals the whole \
+         process group",
+        "[program:theprogramname] killasgroup=false: dropped",
+        "[program:theprogramname] stdout_events_enabled=false: dropped",
+        "[program:theprogramname] stderr_syslog=false: dropped",
+        "[program:theprogramname] stderr_logfile=/a/path: ignored because redirect_stderr=true",
+        "[program:theprogramname] stderr_logfile_maxbytes=1MB: ignored because \
+         redirect_stderr=true",
+        "[program:theprogramname] stderr_logfile_backups=10: ignored because \
+         redirect_stderr=true",
+        "[program:theprogramname] serverurl=AUTO: dropped",
         "[supervisord] umask=022",
     ] {
         let hits = conversion.notes.iter().filter(|n| n.contains(what)).count();

@@ -3,7 +3,7 @@
 //! This module owns the choice between the two (a `.toml` file is always TOML, whatever it
 //! holds: supervisord's `[program:x]` in it is a mistake the config crate explains; other
 //! files are converted when they look like supervisord's) and how a converted config's
-//! problems are shown; reading and validating is the config crate's ([`supd_config`]), converting
+//! problems and warnings are shown; reading and validating is the config crate's ([`supd_config`]), converting
 //! (with a supervisord file's `[include]`s) the converter's ([`supd_import`]). `supd run`,
 //! `supd check` and every reload go through [`load`], so they accept exactly the same
 //! configs.
@@ -63,6 +63,11 @@ pub fn read(path: &Path, options: &LoadOptions) -> Result<Loaded, Vec<Diagnostic
                 message: e.message,
             }]
         })?;
+        // What supervisord itself ignores, or could not be read now: said every time the
+        // file is read, since nobody sees the converted TOML's comments.
+        for warning in &conversion.warnings {
+            eprintln!("supd: warning: {warning}");
+        }
         let env = |name: &str| std::env::var(name).ok();
         let result = supd_config::parse_str_with(&conversion.toml, path, &env, options)
             .map_err(|d| d.0.into_iter().map(|p| as_converted(path, p)).collect());
