@@ -1329,11 +1329,11 @@ fn listener_keys(
     Ok(ListenerOut {
         events,
         buffer_size,
-        numprocs: None,
+        instances: None,
     })
 }
 
-/// A listener pool (`numprocs = N`) stays one `[eventlistener.x]` with `numprocs`: each
+/// A listener pool (`numprocs = N`) stays one `[eventlistener.x]` with `instances`: each
 /// event goes to one listener of the pool, not to each. The keys a listener table does not
 /// take become notes.
 fn listener_pool(
@@ -1348,12 +1348,12 @@ fn listener_pool(
         let n = programs.len();
         programs.truncate(1);
         programs[0].out.name = supd_name.to_string();
-        listener.numprocs = i64::try_from(n).ok();
+        listener.instances = i64::try_from(n).ok();
         notes.retain(|(_, text)| !text.starts_with("numprocs="));
         notes.push((
             line_of("numprocs"),
             format!(
-                "numprocs={n}: one [eventlistener.{supd_name}] with numprocs = {n}, a pool: each \
+                "numprocs={n}: one [eventlistener.{supd_name}] with instances = {n}, a pool: each \
                  event goes to one of its listeners; %(process_num)s is that of the first"
             ),
         ));
@@ -1368,23 +1368,12 @@ fn listener_pool(
                 .to_string(),
         ));
     }
-    if p.out.exit_codes.take().is_some() {
+    if p.out.stdout_events {
+        p.out.stdout_events = false;
         notes.push((
-            line_of("exitcodes"),
-            "exitcodes: dropped; [eventlistener.x] has no exit_codes (every exit is restarted as \
-             its restart policy says)"
-                .to_string(),
-        ));
-    }
-    let rotation_set = section
-        .options
-        .iter()
-        .any(|o| o.key.ends_with("_logfile_maxbytes") || o.key.ends_with("_logfile_backups"));
-    if (p.out.log_max_size.take().is_some() | p.out.log_backups.take().is_some()) && rotation_set {
-        notes.push((
-            line_of("stderr_logfile"),
-            "*_logfile_maxbytes, *_logfile_backups: dropped; [eventlistener.x] takes no log \
-             rotation keys"
+            line_of("stdout_events_enabled"),
+            "stdout_events_enabled: dropped; a listener's standard output is the listener \
+             protocol"
                 .to_string(),
         ));
     }

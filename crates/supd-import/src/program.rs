@@ -569,6 +569,12 @@ fn process(
                 .to_string(),
         );
     }
+    out.stdout_events = r
+        .bool("stdout_events_enabled", &ctx)?
+        .is_some_and(|(_, b)| b);
+    out.stderr_events = r
+        .bool("stderr_events_enabled", &ctx)?
+        .is_some_and(|(_, b)| b);
     if command_text.display().contains("supervisorctl") {
         r.note(
             command_line,
@@ -1076,12 +1082,8 @@ fn dropped(r: &mut Reader) {
     let section = r.section;
     for opt in &section.options {
         let why = match opt.key.as_str() {
-            "stdout_capture_maxbytes"
-            | "stderr_capture_maxbytes"
-            | "stdout_events_enabled"
-            | "stderr_events_enabled" => {
-                "dropped; supd sends no PROCESS_LOG or PROCESS_COMMUNICATION events (the \
-                 program's output is in `supctl logs`)"
+            "stdout_capture_maxbytes" | "stderr_capture_maxbytes" => {
+                "dropped; supd has no capture mode (PROCESS_COMMUNICATION events)"
             }
             "stdout_syslog" | "stderr_syslog" => "dropped; supd does not write to syslog",
             "serverurl" => {

@@ -55,7 +55,7 @@ pub(crate) struct ListenerOut {
     pub events: Vec<String>,
     pub buffer_size: Option<i64>,
     /// A pool of this many listeners (each event goes to one of them).
-    pub numprocs: Option<i64>,
+    pub instances: Option<i64>,
 }
 
 /// One `[group.NAME]` table.
@@ -113,6 +113,9 @@ pub(crate) struct ProgramOut {
     pub log_backups: Option<Commented<u32>>,
     pub depends_on: Vec<String>,
     pub critical: Option<bool>,
+    /// `stdout_events`, `stderr_events`: output lines as `PROCESS_LOG_*` events.
+    pub stdout_events: bool,
+    pub stderr_events: bool,
     pub watch: Option<WatchOut>,
     /// `Some`: written as `[eventlistener.NAME]`, with only the keys a listener takes.
     pub listener: Option<ListenerOut>,
@@ -141,6 +144,8 @@ impl ProgramOut {
             log_backups: None,
             depends_on: Vec::new(),
             critical: None,
+            stdout_events: false,
+            stderr_events: false,
             watch: None,
             listener: None,
         }
@@ -269,8 +274,8 @@ fn program(out: &mut String, p: &ProgramOut) {
         if let Some(n) = l.buffer_size {
             kv(out, "buffer_size", &n.to_string());
         }
-        if let Some(n) = l.numprocs {
-            kv(out, "numprocs", &n.to_string());
+        if let Some(n) = l.instances {
+            kv(out, "instances", &n.to_string());
         }
     }
     let strings = [("directory", &p.directory), ("user", &p.user)];
@@ -301,7 +306,11 @@ fn program(out: &mut String, p: &ProgramOut) {
         kv_commented(out, "restart", &quote(v.value), v.comment);
     }
     let is_program = p.listener.is_none();
-    if let Some(v) = p.exit_codes.as_ref().filter(|_| is_program) {
+    if is_program {
+        // supervisord gives every program a stdin pipe (supervisorctl's sendProcessStdin)
+        kv_commented(out, "stdin", &quote("pipe"), Some("supervisord's stdin"));
+    }
+    if let Some(v) = &p.exit_codes {
         kv(out, "exit_codes", &array(v.iter().map(|c| c.to_string())));
     }
     if let Some(v) = &p.min_uptime {
@@ -322,11 +331,17 @@ fn program(out: &mut String, p: &ProgramOut) {
             kv(out, k, &quote(v));
         }
     }
-    if let Some(v) = p.log_max_size.as_ref().filter(|_| is_program) {
+    if let Some(v) = &p.log_max_size {
         kv_commented(out, "log_max_size", &quote(&v.value), v.comment);
     }
-    if let Some(v) = p.log_backups.as_ref().filter(|_| is_program) {
+    if let Some(v) = &p.log_backups {
         kv_commented(out, "log_backups", &v.value.to_string(), v.comment);
+    }
+    if p.stdout_events && is_program {
+        kv(out, "stdout_events", "true");
+    }
+    if p.stderr_events {
+        kv(out, "stderr_events", "true");
     }
     if !p.depends_on.is_empty() && is_program {
         kv(

@@ -115,7 +115,7 @@ fn other_listeners_stay_listeners() {
     )
     .unwrap();
     assert!(
-        c.toml.contains("events = [\"TICK_60\"]\nnumprocs = 3\n"),
+        c.toml.contains("events = [\"TICK_60\"]\ninstances = 3\n"),
         "{}",
         c.toml
     );

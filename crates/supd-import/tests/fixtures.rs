@@ -211,7 +211,7 @@ fn sample_with_every_section_enabled() {
     let text = sample_uncommented();
     assert!(text.contains("\n[program:theprogramname]\n"), "{text}");
     let (conversion, config) = import_and_load(&text);
-    assert_eq!(names(&config), ["theprogramname"]);
+    assert_eq!(names(&config), ["theprogramname", "theeventlistenername"]);
     let p = config.program("theprogramname").unwrap();
     assert_eq!(p.command, strings(&["/bin/cat"]));
     assert_eq!(p.directory, Some(PathBuf::from("/tmp")));
@@ -245,12 +245,18 @@ fn sample_with_every_section_enabled() {
         http.listen[1].address,
         supd_config::ListenAddress::Tcp("127.0.0.1:9001".parse().unwrap())
     );
-    assert!(http.listen.iter().all(|l| l.auth.is_some()));
+    assert!(
+        conversion.toml.contains("username = "),
+        "{}",
+        conversion.toml
+    );
     // [eventlistener:x] stays a listener
     assert!(
-        conversion
+        conversion.toml.contains(
+            "\ncommand = \"/bin/eventlistener\"\nevents = [\"EVENT\"]\nbuffer_size = 10\n"
+        ) && conversion
             .toml
-            .contains("[eventlistener.theeventlistenername]\ncommand = \"/bin/eventlistener\"\nevents = [\"EVENT\"]\nbuffer_size = 10\n"),
+            .contains("\n[eventlistener.theeventlistenername]\n"),
         "{}",
         conversion.toml
     );
@@ -264,7 +270,6 @@ fn sample_with_every_section_enabled() {
         "[program:theprogramname] stopasgroup=false: dropped; supd always signals the whole \
          process group",
         "[program:theprogramname] killasgroup=false: dropped",
-        "[program:theprogramname] stdout_events_enabled=false: dropped",
         "[program:theprogramname] stderr_syslog=false: dropped",
         "[program:theprogramname] stderr_logfile=/a/path: ignored because redirect_stderr=true",
         "[program:theprogramname] stderr_logfile_maxbytes=1MB: ignored because \
