@@ -32,7 +32,11 @@ pub(super) fn argv(w: &mut Walker, field: &Field) -> Option<Vec<String>> {
             return None;
         }
     };
+    // A program outside the active profiles is checked but never run, and its unset
+    // variables read as empty: `command = "${WORKER_CMD}"` is not a mistake there.
+    let unset_here = w.vars.lenient && argv.first().is_none_or(String::is_empty);
     match argv.first() {
+        _ if unset_here => return Some(vec![String::new()]),
         None => w.bad(field, "the command is empty"),
         Some(program) if program.is_empty() => {
             w.bad(
