@@ -939,6 +939,13 @@ fn unix_http_server(
             }
             "chown" => {
                 let value = run.now(file, SCOPE, opt)?;
+                if value.parse::<supd_config::UserSpec>().is_err() {
+                    let message = format!(
+                        "{SCOPE} chown: expected USER or USER:GROUP, found {:?}",
+                        supd_config::shorten(&value)
+                    );
+                    return Err(run.error(file, opt.line, message));
+                }
                 if let Some((_, group)) = value.split_once(':') {
                     if group.contains(':') || group.parse::<supd_config::UserSpec>().is_err() {
                         let message = format!(
