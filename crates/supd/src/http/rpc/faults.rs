@@ -124,23 +124,8 @@ pub(super) fn start_fault(o: &ActionOutcome, name: &str) -> Option<Fault> {
     Some(Fault::new(code, name))
 }
 
-pub(super) fn stop_fault(o: &ActionOutcome, name: &str) -> Option<Fault> {
-    let code = match o.code {
-        Some(OutcomeCode::Done) => return None,
-        Some(OutcomeCode::NotRunning) => FaultCode::NotRunning,
-        Some(OutcomeCode::ShuttingDown) => FaultCode::ShutdownState,
-        _ if o.ok => return None,
-        _ => {
-            return Some(Fault::new(
-                FaultCode::Failed,
-                format!("{name}: {}", o.message),
-            ));
-        }
-    };
-    Some(Fault::new(code, name))
-}
-
-pub(super) fn signal_fault(o: &ActionOutcome, name: &str) -> Option<Fault> {
+/// The fault of a `stop` or `signal` outcome, `None` when it was done.
+pub(super) fn acted_fault(o: &ActionOutcome, name: &str) -> Option<Fault> {
     let code = match o.code {
         Some(OutcomeCode::Done) => return None,
         Some(OutcomeCode::NotRunning) => FaultCode::NotRunning,

@@ -41,7 +41,7 @@ use super::xmlrpc::{Call, Value};
 use crate::control::Served;
 use crate::logplane::StreamLog;
 use crate::supervisor::DaemonState;
-use faults::{signal_fault, start_fault, stop_fault};
+use faults::{acted_fault, start_fault};
 use info::{config_info, process_info};
 use logs::{read_log, tail_log};
 use methods::{Args, METHODS};
@@ -463,17 +463,7 @@ impl Rpc {
             ));
         }
         let outcomes = self.act(request).await?;
-        Ok(Value::Array(
-            todo.iter()
-                .map(|p| {
-                    let fault = match outcome_for(&outcomes, p) {
-                        Some(o) => start_fault(o, &p.namespec()),
-                        None => Some(Fault::new(FaultCode::Failed, p.namespec())),
-                    };
-                    result_of(p, fault.map_or(Ok(()), Err))
-                })
-                .collect(),
-        ))
+        Ok(group_results(&todo, &outcomes, start_fault))
     }
 
     async fn stop_one(self: &Rc<Self>, name: &str) -> Answer {
@@ -491,7 +481,7 @@ impl Rpc {
             })
             .await?;
         match outcomes.first() {
-            Some(o) => stop_fault(o, name).map_or(Ok(Value::Bool(true)), Err),
+            Some(o) => acted_fault(o, name).map_or(Ok(Value::Bool(true)), Err),
             None => Err(Fault::new(FaultCode::Failed, name)),
         }
     }
@@ -506,17 +496,7 @@ impl Rpc {
                 names: todo.iter().map(|p| p.supd_name()).collect(),
             })
             .await?;
-        Ok(Value::Array(
-            todo.iter()
-                .map(|p| {
-                    let fault = match outcome_for(&outcomes, p) {
-                        Some(o) => stop_fault(o, &p.namespec()),
-                        None => Some(Fault::new(FaultCode::Failed, p.namespec())),
-                    };
-                    result_of(p, fault.map_or(Ok(()), Err))
-                })
-                .collect(),
-        ))
+        Ok(group_results(&todo, &outcomes, acted_fault))
     }
 
     async fn signal_one(&self, p: &Proc, signal: &str) -> Answer {
@@ -531,7 +511,7 @@ impl Rpc {
             })
             .await?;
         match outcomes.first() {
-            Some(o) => signal_fault(o, &name).map_or(Ok(Value::Bool(true)), Err),
+            Some(o) => acted_fault(o, &name).map_or(Ok(Value::Bool(true)), Err),
             None => Err(Fault::new(FaultCode::Failed, name)),
         }
     }
@@ -550,17 +530,7 @@ impl Rpc {
                 names: todo.iter().map(|p| p.supd_name()).collect(),
             })
             .await?;
-        Ok(Value::Array(
-            todo.iter()
-                .map(|p| {
-                    let fault = match outcome_for(&outcomes, p) {
-                        Some(o) => signal_fault(o, &p.namespec()),
-                        None => Some(Fault::new(FaultCode::Failed, p.namespec())),
-                    };
-                    result_of(p, fault.map_or(Ok(()), Err))
-                })
-                .collect(),
-        ))
+        Ok(group_results(&todo, &outcomes, acted_fault))
     }
 
     async fn stream_log(&self, name: &str, stream: Stream) -> Result<StreamLog, Fault> {
@@ -644,6 +614,25 @@ pub(super) fn outcome_for<'o>(
     p: &Proc,
 ) -> Option<&'o ActionOutcome> {
     outcomes.iter().find(|o| o.name == p.status.name)
+}
+
+/// A group call's answer: one element per program acted on, its outcome judged by `fault`.
+fn group_results(
+    todo: &[&Proc],
+    outcomes: &[ActionOutcome],
+    fault: fn(&ActionOutcome, &str) -> Option<Fault>,
+) -> Value {
+    Value::Array(
+        todo.iter()
+            .map(|p| {
+                let fault = match outcome_for(outcomes, p) {
+                    Some(o) => fault(o, &p.namespec()),
+                    None => Some(Fault::new(FaultCode::Failed, p.namespec())),
+                };
+                result_of(p, fault.map_or(Ok(()), Err))
+            })
+            .collect(),
+    )
 }
 
 /// One element of a group call's answer.
