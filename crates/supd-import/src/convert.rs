@@ -225,43 +225,16 @@ impl Run<'_> {
     }
 }
 
-/// Options supervisord knows in `[eventlistener:x]`: a program's, and its own.
-const LISTENER_KEYS: &[&str] = &[
-    "command",
-    "process_name",
-    "numprocs",
-    "numprocs_start",
-    "priority",
-    "autostart",
-    "startsecs",
-    "startretries",
-    "autorestart",
-    "exitcodes",
-    "stopsignal",
-    "stopwaitsecs",
-    "stopasgroup",
-    "killasgroup",
-    "user",
-    "redirect_stderr",
-    "stdout_logfile",
-    "stdout_logfile_maxbytes",
-    "stdout_logfile_backups",
-    "stdout_events_enabled",
-    "stdout_syslog",
-    "stderr_logfile",
-    "stderr_logfile_maxbytes",
-    "stderr_logfile_backups",
-    "stderr_capture_maxbytes",
-    "stderr_events_enabled",
-    "stderr_syslog",
-    "environment",
-    "directory",
-    "umask",
-    "serverurl",
-    "buffer_size",
-    "events",
-    "result_handler",
-];
+/// Options supervisord knows in `[eventlistener:x]`: a program's (but capture mode, which a
+/// listener cannot have), and its own.
+static LISTENER_KEYS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    program::PROGRAM_KEYS
+        .iter()
+        .copied()
+        .filter(|k| *k != "stdout_capture_maxbytes")
+        .chain(["events", "buffer_size", "result_handler"])
+        .collect()
+});
 
 /// The options of every section of one kind merged in order: a later value of a key
 /// replaces an earlier one (as supervisord's parser merges repeated sections and files).
@@ -385,7 +358,7 @@ pub(crate) fn convert_files(
             group,
             here: run.heres.get(file).map_or(".", String::as_str),
             keys: if is_listener {
-                LISTENER_KEYS
+                &LISTENER_KEYS
             } else {
                 program::PROGRAM_KEYS
             },

@@ -60,35 +60,28 @@ pub const PROGRAM_KEYS: &[&str] = &[
     "stderr_events",
 ];
 
-/// The keys of `[eventlistener.NAME]`: a program's, less those its protocol takes over
-/// (stdin, stdout) or that make no sense for it (readiness, oneshot, watching), plus its own.
-pub const LISTENER_KEYS: &[&str] = &[
-    "command",
-    "directory",
-    "environment",
-    "user",
-    "umask",
-    "autostart",
-    "restart",
-    "exit_codes",
-    "min_uptime",
-    "restart_delay",
-    "max_restart_delay",
-    "start_retries",
-    "stop_signal",
-    "stop_timeout",
-    "depends_on",
-    "critical",
-    "stderr",
-    "log_max_size",
-    "log_backups",
-    "stderr_events",
-    "env_file",
-    "profiles",
-    "instances",
-    "events",
-    "buffer_size",
+/// The program keys an `[eventlistener.NAME]` does not take: those its protocol takes over
+/// (stdin, stdout) or that make no sense for it (readiness, oneshot, watching).
+const NOT_FOR_LISTENERS: &[&str] = &[
+    "oneshot",
+    "ready",
+    "stdout",
+    "watch",
+    "health",
+    "stdin",
+    "stdout_events",
 ];
+
+/// The keys of `[eventlistener.NAME]`: a program's, less [`NOT_FOR_LISTENERS`], plus its
+/// own.
+pub static LISTENER_KEYS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    PROGRAM_KEYS
+        .iter()
+        .copied()
+        .filter(|k| !NOT_FOR_LISTENERS.contains(k))
+        .chain(["events", "buffer_size"])
+        .collect()
+});
 
 /// Events a listener pool keeps while none of its processes is ready, by default
 /// (supervisord's `buffer_size`).
@@ -111,7 +104,7 @@ pub(super) fn program(
     listener: bool,
 ) -> Program {
     let keys = if listener {
-        LISTENER_KEYS
+        LISTENER_KEYS.as_slice()
     } else {
         PROGRAM_KEYS
     };

@@ -257,7 +257,7 @@ mod tests {
             (TOP_HINTS, TOP_KEYS),
             (SUPD_HINTS, SUPD_KEYS),
             (PROGRAM_HINTS, PROGRAM_KEYS),
-            (LISTENER_HINTS, LISTENER_KEYS),
+            (LISTENER_HINTS, LISTENER_KEYS.as_slice()),
         ] {
             for (key, hint) in hints {
                 assert!(!known.contains(key), "{key} is a known key");
