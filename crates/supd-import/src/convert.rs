@@ -160,37 +160,35 @@ impl Run<'_> {
     }
 
     fn note(&mut self, file: usize, line: usize, scope: &str, text: String) {
-        self.notes.push(Note {
-            file,
-            line,
-            scope: scope.to_string(),
-            text,
-            under_supd: true,
-            warning: false,
-        });
+        self.push_note(file, line, scope, text, true, false);
     }
 
     /// A note (under `[supd]`) that is also a warning.
     fn warn(&mut self, file: usize, line: usize, scope: &str, text: String) {
-        self.notes.push(Note {
-            file,
-            line,
-            scope: scope.to_string(),
-            text,
-            under_supd: true,
-            warning: true,
-        });
+        self.push_note(file, line, scope, text, true, true);
     }
 
     /// A note whose comment is written elsewhere than under `[supd]`.
     fn note_elsewhere(&mut self, file: usize, line: usize, scope: &str, text: String) {
+        self.push_note(file, line, scope, text, false, false);
+    }
+
+    fn push_note(
+        &mut self,
+        file: usize,
+        line: usize,
+        scope: &str,
+        text: String,
+        under_supd: bool,
+        warning: bool,
+    ) {
         self.notes.push(Note {
             file,
             line,
             scope: scope.to_string(),
             text,
-            under_supd: false,
-            warning: false,
+            under_supd,
+            warning,
         });
     }
 
