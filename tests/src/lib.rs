@@ -24,6 +24,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+
+pub mod load;
 use serde_json::Value;
 
 /// Default patience for conditions that should hold quickly.
