@@ -510,7 +510,7 @@ impl Owner {
                         let _ = check.send(status);
                         continue;
                     }
-                    if self.state.program_with_pid(pid).is_none() {
+                    if !self.state.owns_pid(pid) {
                         tracing::debug!(
                             "reaped adopted process {pid}: {}",
                             wording::exit_status(status)
@@ -629,6 +629,9 @@ impl Owner {
             Request::Stop { names } => return self.command(id, Action::Stop, &names, reply),
             Request::Restart { names } => {
                 return self.command(id, Action::Restart, &names, reply);
+            }
+            Request::Upgrade { names } => {
+                return self.command(id, Action::Upgrade, &names, reply);
             }
             Request::Signal { signal, names } => match supd_config::signal::parse(&signal) {
                 Err(e) => error(ErrorKind::Refused, e),
