@@ -705,7 +705,8 @@ impl Owner {
                     return;
                 };
                 let announce = self.keeper.announcement(Signal::SIGTERM);
-                match self.launcher.launch_check(spec, argv, announce) {
+                let checked = self.state.programs[prog].pid();
+                match self.launcher.launch_check(spec, argv, checked, announce) {
                     Ok(pid) => {
                         self.children_started += 1;
                         self.keeper.track(pid as i32, Signal::SIGTERM);
