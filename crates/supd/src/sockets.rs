@@ -171,6 +171,38 @@ impl Held {
     }
 }
 
+/// Whether `address` could be bound now (for `supd check`), without keeping it or leaving
+/// a file behind: `Err` says why not.
+pub fn bindable(address: &ListenAddress) -> Result<(), String> {
+    match address {
+        ListenAddress::Tcp(addr) => std::net::TcpListener::bind(addr)
+            .map(drop)
+            .map_err(|e| crate::control::bind_reason(&e)),
+        ListenAddress::Unix(path) => {
+            use std::os::unix::fs::FileTypeExt;
+            let dir = path.parent().unwrap_or(std::path::Path::new("."));
+            let dir = if dir.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                dir
+            };
+            if !dir.is_dir() {
+                return Err(format!("directory {} does not exist", dir.display()));
+            }
+            match std::fs::symlink_metadata(path) {
+                Ok(meta) if !meta.file_type().is_socket() => {
+                    Err("a file that is not a socket is in the way".to_string())
+                }
+                Ok(_) if std::os::unix::net::UnixStream::connect(path).is_ok() => {
+                    Err("something is already listening on it".to_string())
+                }
+                // Free, or a stale socket file, which is replaced.
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
 /// "socket of program web", for messages.
 fn what(program: &str) -> String {
     format!("socket of program {program}")
