@@ -58,11 +58,15 @@ fn started(dir: &Path) -> (Supd, SocketAddr, u64) {
     let supd = Supd::start(&config(port, dir));
     let p = supd.wait_state("web", "running");
     let pid = p["pid"].as_u64().expect("web has a pid");
-    wait_until(&format!("web ({pid}) to answer on {addr}"), DEADLINE, || {
-        load::get(addr, "/")
-            .ok()
-            .filter(|body| body.trim() == pid.to_string())
-    });
+    wait_until(
+        &format!("web ({pid}) to answer on {addr}"),
+        DEADLINE,
+        || {
+            load::get(addr, "/")
+                .ok()
+                .filter(|body| body.trim() == pid.to_string())
+        },
+    );
     (supd, addr, pid)
 }
 
@@ -86,7 +90,10 @@ fn twenty_start_first_restarts_under_load_fail_no_request() {
             }
         }
         let new = wait_until(
-            &format!("web to be running healthy with a new pid (restart {})", i + 1),
+            &format!(
+                "web to be running healthy with a new pid (restart {})",
+                i + 1
+            ),
             DEADLINE,
             || {
                 let p = supd.program("web");
@@ -139,9 +146,7 @@ fn a_new_version_that_never_gets_healthy_leaves_the_old_one_serving() {
     assert_eq!(p["state"], "running", "{p}");
     // The broken one is stopped; the old one goes on answering, and stays healthy.
     wait_until("the broken instance to be gone", DEADLINE, || {
-        supd.program("web")["previous_pid"]
-            .is_null()
-            .then_some(())
+        supd.program("web")["previous_pid"].is_null().then_some(())
     });
     let answered = load.answered();
     wait_until("more answers from the old instance", DEADLINE, || {
