@@ -135,6 +135,13 @@ fn inspect(config: &Config, out: &mut Findings) {
                 out.warning(config.program_item_problem(&p.name, "watch.include", i, message));
             }
         }
+        if p.restart_mode == supd_config::RestartMode::StartFirst && p.sockets.is_empty() {
+            let message = "start-first runs the new process beside the old one: without \
+                           `sockets` (a socket supd holds for both), a server that binds its \
+                           own port cannot start while the old one holds it, unless it binds \
+                           with SO_REUSEPORT";
+            out.warning(config.program_problem(&p.name, "restart_mode", message));
+        }
         if let Some(who) = program_user(p, &db) {
             runnable(config, p, &who, &cwd, &db, out);
         }
