@@ -239,7 +239,8 @@ fn bind(program: &str, spec: &SocketSpec) -> Result<Held, BindError> {
             supd_sys::describe(&e)
         ))
     })?;
-    tracing::info!("holding {url} for program {program}");
+    // Heard on reload; at start, supd's log is not set up yet (daemon.rs says it then).
+    tracing::info!("{program}: holding {url}");
     Ok(Held {
         address: spec.address.clone(),
         fd,
