@@ -92,6 +92,18 @@ sockets = ["tcp://127.0.0.1:{port}", {{ address = "unix://web.sock", name = "adm
     assert_eq!(words[5..], ["3", "4", "3"]);
     assert_eq!(ask_tcp(port), format!("web {pid}"));
     assert_eq!(ask_unix(&supd.path("web.sock")), format!("admin {pid}"));
+    let unix = format!("unix://{}", supd.path("web.sock").display());
+    let tcp = format!("tcp://127.0.0.1:{port}");
+    assert_eq!(
+        supd.program("web")["sockets"],
+        serde_json::json!([tcp, unix])
+    );
+    let table = supd.ctl(&["status"]).stdout;
+    assert!(
+        table.lines().next().unwrap().contains(" SOCKETS "),
+        "{table}"
+    );
+    assert!(table.contains(&format!("{tcp},{unix}")), "{table}");
 
     // Held across a crash: the next run serves the very same socket.
     let before = socket_of(pid, 3);

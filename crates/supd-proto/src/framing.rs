@@ -144,6 +144,7 @@ mod tests {
             started_ms: None,
             stopped_ms: None,
             previous_pid: None,
+            sockets: Vec::new(),
         };
         let json: serde_json::Value = serde_json::to_value(&status).unwrap();
         assert_eq!(json["state"], "running");

@@ -255,6 +255,10 @@ pub struct ProgramStatus {
     /// until `pid` is up, then stopping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_pid: Option<u32>,
+    /// The sockets supd holds for it (its `sockets`), normalised: `tcp://127.0.0.1:8000`,
+    /// `unix:///run/web.sock`; passed to every run as descriptors 3, 4, ... in this order.
+    #[serde(default)]
+    pub sockets: Vec<String>,
 }
 
 /// The result of `start`/`stop`/`restart`/`signal` for one program.

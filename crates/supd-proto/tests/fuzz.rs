@@ -129,6 +129,7 @@ fn status() -> impl Strategy<Value = ProgramStatus> {
             any::<Option<u64>>(),
             any::<Option<u64>>(),
             any::<Option<u32>>(),
+            names(),
         ),
     )
         .prop_map(
@@ -136,7 +137,7 @@ fn status() -> impl Strategy<Value = ProgramStatus> {
                 (name, state, up, pid, restarts),
                 (exit_code, signal, last_exit, uptime_ms),
                 (reason, reason_kind, autostart, health, notify_status),
-                (started_ms, stopped_ms, previous_pid),
+                (started_ms, stopped_ms, previous_pid, sockets),
             )| ProgramStatus {
                 name,
                 state,
@@ -155,6 +156,7 @@ fn status() -> impl Strategy<Value = ProgramStatus> {
                 started_ms,
                 stopped_ms,
                 previous_pid,
+                sockets,
             },
         )
 }

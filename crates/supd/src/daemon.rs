@@ -135,6 +135,11 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         );
     }
 
+    for p in config.programs.iter().filter(|p| !p.sockets.is_empty()) {
+        let urls: Vec<String> = p.sockets.iter().map(|s| s.address.url()).collect();
+        tracing::info!("{}: holding {}", p.name, urls.join(", "));
+    }
+
     let plane = LogPlane::new(output.clone(), &style);
     let names = Rc::new(Names::new(style.names.clone(), config.groups.clone()));
     let listener = socket.listener.clone();

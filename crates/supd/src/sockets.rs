@@ -239,7 +239,8 @@ fn bind(program: &str, spec: &SocketSpec) -> Result<Held, BindError> {
             supd_sys::describe(&e)
         ))
     })?;
-    tracing::info!("holding {url} for program {program}");
+    // Heard on reload; at start, supd's log is not set up yet (daemon.rs says it then).
+    tracing::info!("{program}: holding {url}");
     Ok(Held {
         address: spec.address.clone(),
         fd,
@@ -253,4 +254,78 @@ fn bind(program: &str, spec: &SocketSpec) -> Result<Held, BindError> {
 /// `listen(2)` again with `backlog` (std listens with its own).
 fn listen(fd: &impl AsFd, backlog: u32) -> std::io::Result<()> {
     supd_sys::socket::set_backlog(fd, backlog)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn free_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }
+
+    fn program(name: &str, ports: &[u16]) -> ProgramSpec {
+        let mut p = ProgramSpec::new(name, vec!["true".into()]);
+        p.sockets = ports
+            .iter()
+            .map(|port| SocketSpec {
+                address: ListenAddress::Tcp(([127, 0, 0, 1], *port).into()),
+                name: name.into(),
+                backlog: 16,
+                mode: 0o666,
+                owner: None,
+            })
+            .collect();
+        p
+    }
+
+    /// The inode of each socket passed to `spec`, in order.
+    fn inodes(sockets: &Sockets, spec: &ProgramSpec) -> Vec<u64> {
+        let passed = sockets.passed(spec).unwrap();
+        passed
+            .iter()
+            .map(|s| {
+                let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&s.fd));
+                std::fs::metadata(path).unwrap().ino()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_rebind_keeps_unchanged_addresses_and_closes_removed_ones() {
+        let (a, b, c) = (free_port(), free_port(), free_port());
+        let mut sockets = Sockets::bind(&[program("web", &[a, b])]).unwrap();
+        let before = inodes(&sockets, &program("web", &[a, b]));
+        let rebound = sockets.rebind(&[program("web", &[a, c])]).unwrap();
+        assert_eq!(rebound.closed, [format!("tcp://127.0.0.1:{b}")]);
+        let after = inodes(&sockets, &program("web", &[a, c]));
+        assert_eq!(after[0], before[0]);
+        assert_ne!(after[1], before[1]);
+        assert!(std::net::TcpListener::bind(("127.0.0.1", b)).is_ok());
+    }
+
+    #[test]
+    fn a_rebind_that_cannot_bind_changes_nothing() {
+        let (a, b) = (free_port(), free_port());
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let busy_port = busy.local_addr().unwrap().port();
+        let mut sockets = Sockets::bind(&[program("web", &[a])]).unwrap();
+        let before = inodes(&sockets, &program("web", &[a]));
+        let e = sockets
+            .rebind(&[program("web", &[a, b]), program("api", &[busy_port])])
+            .unwrap_err();
+        assert_eq!(
+            e.0,
+            format!(
+                "cannot bind tcp://127.0.0.1:{busy_port} for program api: the address is \
+                 already in use"
+            )
+        );
+        assert_eq!(inodes(&sockets, &program("web", &[a])), before);
+        assert!(sockets.passed(&program("web", &[b])).is_err());
+        // The new address bound before the failure was let go again.
+        assert!(std::net::TcpListener::bind(("127.0.0.1", b)).is_ok());
+    }
 }

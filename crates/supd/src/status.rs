@@ -42,6 +42,7 @@ pub fn program_status(st: &State, prog: ProgId, now: Duration) -> ProgramStatus 
         started_ms: p.last_started_at.map(|t| epoch_ms(t, now)),
         stopped_ms: p.last_exit_at.map(|t| epoch_ms(t, now)),
         previous_pid: p.previous_pid().map(|pid| pid as u32),
+        sockets: p.spec.sockets.iter().map(|s| s.address.url()).collect(),
     }
 }
 
