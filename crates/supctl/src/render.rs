@@ -27,23 +27,36 @@ fn state_style(p: &ProgramStatus) -> Style {
 }
 
 /// `NAME STATE PID UPTIME RESTARTS INFO`, one row per program, columns aligned, the state
-/// in colour (ANSI codes; write it through `anstream`).
+/// in colour (ANSI codes; write it through `anstream`). When a program holds sockets, a
+/// `SOCKETS` column before `INFO` lists each program's addresses (`-` for none).
 pub fn status_table(programs: &[ProgramStatus]) -> String {
-    let rows: Vec<[String; 6]> = programs
+    let with_sockets = programs.iter().any(|p| !p.sockets.is_empty());
+    let rows: Vec<Vec<String>> = programs
         .iter()
         .map(|p| {
-            [
+            let mut row = vec![
                 p.name.clone(),
                 p.state.to_string(),
                 p.pid.map_or("-".into(), |pid| pid.to_string()),
                 p.uptime_ms.map_or("-".into(), uptime),
                 p.restarts.to_string(),
-                info(p),
-            ]
+            ];
+            if with_sockets {
+                row.push(match p.sockets.as_slice() {
+                    [] => "-".into(),
+                    all => all.join(","),
+                });
+            }
+            row.push(info(p));
+            row
         })
         .collect();
-    let header = ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "INFO"];
-    let mut widths = header.map(str::len);
+    let mut header = vec!["NAME", "STATE", "PID", "UPTIME", "RESTARTS"];
+    if with_sockets {
+        header.push("SOCKETS");
+    }
+    header.push("INFO");
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.len());
@@ -51,10 +64,8 @@ pub fn status_table(programs: &[ProgramStatus]) -> String {
     }
     let styles = std::iter::once(Style::new()).chain(programs.iter().map(state_style));
     let mut out = String::new();
-    for (row, style) in std::iter::once(header.map(String::from))
-        .chain(rows)
-        .zip(styles)
-    {
+    let header: Vec<String> = header.into_iter().map(String::from).collect();
+    for (row, style) in std::iter::once(header).chain(rows).zip(styles) {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
             if i + 1 == row.len() {
@@ -257,6 +268,7 @@ mod tests {
             notify_status: None,
             started_ms: None,
             stopped_ms: None,
+            sockets: Vec::new(),
         }
     }
 
@@ -276,6 +288,20 @@ mod tests {
             "NAME         STATE    PID   UPTIME  RESTARTS  INFO\n\
              web          running  4242  2m5s    1         restarted: killed by SIGKILL\n\
              worker-long  backoff  -     -       0         exited with 1 after 3ms\n"
+        );
+    }
+
+    #[test]
+    fn held_sockets_get_a_column_when_a_program_has_any() {
+        let mut web = status("web", ProgramState::Running);
+        web.pid = Some(7);
+        web.sockets = vec!["tcp://127.0.0.1:8000".into(), "unix:///run/web.sock".into()];
+        let table = status_table(&[web, status("db", ProgramState::Stopped)]);
+        assert_eq!(
+            anstream::adapter::strip_str(&table).to_string(),
+            "NAME  STATE    PID  UPTIME  RESTARTS  SOCKETS                                    INFO\n\
+             web   running  7    -       0         tcp://127.0.0.1:8000,unix:///run/web.sock\n\
+             db    stopped  -    -       0         -\n"
         );
     }
 

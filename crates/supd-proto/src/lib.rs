@@ -246,6 +246,10 @@ pub struct ProgramStatus {
     /// When the last run ended, in milliseconds since the Unix epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_ms: Option<u64>,
+    /// The sockets supd holds for it (its `sockets`), normalised: `tcp://127.0.0.1:8000`,
+    /// `unix:///run/web.sock`; passed to every run as descriptors 3, 4, ... in this order.
+    #[serde(default)]
+    pub sockets: Vec<String>,
 }
 
 /// The result of `start`/`stop`/`restart`/`signal` for one program.

@@ -124,14 +124,14 @@ fn status() -> impl Strategy<Value = ProgramStatus> {
             prop::option::of(text()),
             prop::option::of(text()),
         ),
-        (any::<Option<u64>>(), any::<Option<u64>>()),
+        (any::<Option<u64>>(), any::<Option<u64>>(), names()),
     )
         .prop_map(
             |(
                 (name, state, up, pid, restarts),
                 (exit_code, signal, last_exit, uptime_ms),
                 (reason, reason_kind, autostart, health, notify_status),
-                (started_ms, stopped_ms),
+                (started_ms, stopped_ms, sockets),
             )| ProgramStatus {
                 name,
                 state,
@@ -149,6 +149,7 @@ fn status() -> impl Strategy<Value = ProgramStatus> {
                 notify_status,
                 started_ms,
                 stopped_ms,
+                sockets,
             },
         )
 }

@@ -84,6 +84,9 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         )),
         None => None,
     };
+    // As root, before any program drops its privileges: a `user` program may serve port 80.
+    let sockets =
+        crate::sockets::Sockets::bind(&config.programs).map_err(|e| StartError::user(e.0))?;
 
     let (output, output_thread) = Output::start();
     let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -132,6 +135,11 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         );
     }
 
+    for p in config.programs.iter().filter(|p| !p.sockets.is_empty()) {
+        let urls: Vec<String> = p.sockets.iter().map(|s| s.address.url()).collect();
+        tracing::info!("{}: holding {}", p.name, urls.join(", "));
+    }
+
     let plane = LogPlane::new(output.clone(), &style);
     let names = Rc::new(Names::new(style.names.clone(), config.groups.clone()));
     let listener = socket.listener.clone();
@@ -172,7 +180,12 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     let mut owner = Owner::new(
         &config,
         keeper,
-        Launcher::new(plane.clone(), notify, crate::listeners::server_env(&config)),
+        Launcher::new(
+            plane.clone(),
+            notify,
+            crate::listeners::server_env(&config),
+            sockets,
+        ),
         names,
         plane.clone(),
         bulletin,

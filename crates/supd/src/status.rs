@@ -41,6 +41,7 @@ pub fn program_status(st: &State, prog: ProgId, now: Duration) -> ProgramStatus 
         notify_status: p.notify_status.clone(),
         started_ms: p.last_started_at.map(|t| epoch_ms(t, now)),
         stopped_ms: p.last_exit_at.map(|t| epoch_ms(t, now)),
+        sockets: p.spec.sockets.iter().map(|s| s.address.url()).collect(),
     }
 }
 
