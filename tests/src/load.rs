@@ -59,7 +59,10 @@ impl LoadLoop {
     /// Starts sending requests for `path` to `addr` (a loopback address), at most
     /// `max_requests` of them, until [`LoadLoop::finish`].
     pub fn start(addr: SocketAddr, path: &str, max_requests: u64) -> LoadLoop {
-        assert!(addr.ip().is_loopback(), "load tests use loopback addresses only");
+        assert!(
+            addr.ip().is_loopback(),
+            "load tests use loopback addresses only"
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let answered = Arc::new(AtomicU64::new(0));
         let report = Arc::new(Mutex::new(LoadReport::default()));
@@ -131,7 +134,10 @@ impl LoadLoop {
         if let Some(t) = self.thread.take() {
             t.join().expect("the load thread panicked");
         }
-        self.report.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 

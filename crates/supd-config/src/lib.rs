@@ -52,6 +52,7 @@ pub mod keys {
     pub use crate::parse::health::HEALTH_KEYS;
     pub use crate::parse::http::{HTTP_KEYS, LISTEN_KEYS};
     pub use crate::parse::program::{LISTENER_KEYS, PROGRAM_KEYS};
+    pub use crate::parse::sockets::SOCKET_KEYS;
     pub use crate::parse::watch::WATCH_KEYS;
 }
 

@@ -29,8 +29,10 @@ mod graph;
 pub(crate) mod group;
 pub(crate) mod health;
 pub(crate) mod http;
+mod listen;
 pub(crate) mod program;
 mod select;
+pub(crate) mod sockets;
 pub(crate) mod suggest;
 mod walker;
 pub(crate) mod watch;
@@ -229,6 +231,9 @@ pub(crate) fn parse(
         },
         locations,
     };
+    for problem in sockets::shared_addresses(&config) {
+        walkers[0].push(problem);
+    }
     finish(walkers, &env_files.order, config)
 }
 

@@ -209,13 +209,50 @@ pub struct ListenSpec {
     pub auth: Option<Credentials>,
 }
 
+/// An address supd listens on: one of `[supd.http] listen`, or of a program's `sockets`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListenAddress {
-    /// `unix:/run/supd/http.sock`
+    /// `unix:/run/supd/http.sock`, `unix:///run/web.sock`
     Unix(PathBuf),
-    /// `127.0.0.1:9001`
+    /// `127.0.0.1:9001`, `tcp://127.0.0.1:8000`
     Tcp(std::net::SocketAddr),
 }
+
+impl ListenAddress {
+    /// As a program's `sockets` writes it, normalised: `tcp://127.0.0.1:8000`,
+    /// `tcp://[::1]:8000`, `unix:///run/web.sock` (what `supctl status` shows).
+    pub fn url(&self) -> String {
+        match self {
+            ListenAddress::Unix(path) => format!("unix://{}", path.display()),
+            ListenAddress::Tcp(addr) => format!("tcp://{addr}"),
+        }
+    }
+}
+
+/// One element of a program's `sockets`: an address supd binds before the program's first
+/// start and holds for the program's whole life, passed to every run of it as descriptor
+/// [`FIRST_SOCKET_FD`] + its index (systemd's `LISTEN_FDS` protocol).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketSpec {
+    pub address: ListenAddress,
+    /// Its entry of `LISTEN_FDNAMES`, and what `${SOCKET_FD_<NAME>}` finds it by:
+    /// `[A-Za-z0-9_.-]+`. Default: the program's name (the NAME of `[program.NAME]`).
+    pub name: String,
+    /// The `listen(2)` backlog: connections the kernel queues while no process accepts
+    /// (during a restart). Default [`DEFAULT_SOCKET_BACKLOG`].
+    pub backlog: u32,
+    /// Permission bits of a unix socket file. Default `0o666` (systemd's `SocketMode`).
+    pub mode: u32,
+    /// Owner of a unix socket file, resolved when it is bound.
+    pub owner: Option<UserSpec>,
+}
+
+/// The descriptor of a program's first socket: 3, after stdin, stdout and stderr.
+pub const FIRST_SOCKET_FD: i32 = 3;
+/// `backlog` of a socket that does not set it.
+pub const DEFAULT_SOCKET_BACKLOG: u32 = 1024;
+/// `mode` of a unix socket of `sockets` that does not set it.
+pub const DEFAULT_SOCKET_MODE: u32 = 0o666;
 
 impl std::fmt::Display for ListenAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -375,6 +412,9 @@ pub struct ProgramSpec {
     /// Set for an `[eventlistener.NAME]`: its stdin and stdout carry supervisord's event
     /// listener protocol (stdin is always a pipe; stdout is never logged).
     pub listener: Option<ListenerSpec>,
+    /// `sockets`: held by supd for the program's whole life and passed to every run as
+    /// descriptors 3, 4, ... in this order. No two programs share an address.
+    pub sockets: Vec<SocketSpec>,
 }
 
 impl ProgramSpec {
@@ -410,6 +450,7 @@ impl ProgramSpec {
             stdout_events: false,
             stderr_events: false,
             listener: None,
+            sockets: Vec::new(),
         }
     }
 }

@@ -5,10 +5,8 @@
 //! `username` and `password`. A TCP address other machines can reach needs a password:
 //! supervisord's interface starts and stops programs, so an open one is a remote shell.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
-
-use super::program::parse_user;
-use super::walker::{Field, Section, Walker, resolve};
+use super::listen::{self, Form};
+use super::walker::{Field, Section, Walker};
 use crate::spec::{Credentials, HttpSpec, ListenAddress, ListenSpec, Password};
 use toml::de::DeValue;
 
@@ -69,44 +67,15 @@ const HTTP_HINTS: &[(&str, &str)] = &[
 
 /// One element of `listen`: a string or a table.
 fn listen_entry(w: &mut Walker, field: Field, shared: Option<&Credentials>) -> Option<ListenSpec> {
-    let (address, mode, owner, auth) = match field.value.get_ref() {
-        DeValue::String(_) => (address(w, &field)?, None, None, shared.cloned()),
-        DeValue::Table(_) => {
-            let sec = w.table(
-                Field {
-                    key: field.key.clone(),
-                    value: field.value,
-                },
-                "an address or a table with \"address\"",
-            )?;
-            w.check_keys(&sec, LISTEN_KEYS, &[]);
-            let Some(at) = sec.get("address") else {
-                let message = "missing key \"address\" (\"unix:PATH\" or \"HOST:PORT\")";
-                w.error(sec.at, &sec.path, message);
-                return None;
-            };
-            let address = address(w, &at)?;
-            let mode = sec.get("mode").and_then(|f| w.mode(&f));
-            let owner = match sec.get("owner") {
-                Some(f) => Some(owner(w, &f)?),
-                None => None,
-            };
-            if !matches!(address, ListenAddress::Unix(_))
-                && let Some(f) = sec.get("mode").or_else(|| sec.get("owner"))
-            {
-                w.bad(&f, "only a unix socket has a mode and an owner");
-                return None;
-            }
-            let auth = credentials(w, &sec).or_else(|| shared.cloned());
-            (address, mode, owner, auth)
-        }
-        _ => {
-            w.bad(
-                &field,
-                "expected an address (\"unix:PATH\" or \"HOST:PORT\") or a table with \"address\"",
-            );
-            return None;
-        }
+    let (address, mode, owner, auth) = if listen::entry_is_table(w, &field, Form::Plain)? {
+        let sec = w.table(field.reborrow(), "a table with \"address\"")?;
+        w.check_keys(&sec, LISTEN_KEYS, &[]);
+        let endpoint = listen::endpoint(w, &sec, Form::Plain)?;
+        let auth = credentials(w, &sec).or_else(|| shared.cloned());
+        (endpoint.address, endpoint.mode, endpoint.owner, auth)
+    } else {
+        let address = listen::address(w, &field, Form::Plain)?;
+        (address, None, None, shared.cloned())
     };
     if let ListenAddress::Tcp(addr) = &address
         && auth.is_none()
@@ -128,60 +97,6 @@ fn listen_entry(w: &mut Walker, field: Field, shared: Option<&Credentials>) -> O
         owner,
         auth,
     })
-}
-
-/// `"unix:PATH"` (relative to the config file) or `"HOST:PORT"`.
-fn address(w: &mut Walker, field: &Field) -> Option<ListenAddress> {
-    let s = w.nonempty_string(field, "an address")?;
-    if let Some(path) = s.strip_prefix("unix:") {
-        let path = path.strip_prefix("//").unwrap_or(path);
-        if path.is_empty() {
-            w.bad(field, "expected a socket path after \"unix:\"");
-            return None;
-        }
-        return Some(ListenAddress::Unix(resolve(&w.base, path)));
-    }
-    match tcp_address(&s) {
-        Ok(addr) => Some(ListenAddress::Tcp(addr)),
-        Err(message) => {
-            w.bad(field, message);
-            None
-        }
-    }
-}
-
-/// `127.0.0.1:9001`, `[::1]:9001`, `localhost:9001`, and supervisord's `*:9001` / `:9001`
-/// (every interface).
-fn tcp_address(s: &str) -> Result<SocketAddr, String> {
-    let expected =
-        || format!("expected \"unix:PATH\" or \"HOST:PORT\" like \"127.0.0.1:9001\", found {s:?}");
-    if s.contains("://") {
-        return Err(format!("{} (without a scheme)", expected()));
-    }
-    let (host, port) = s.rsplit_once(':').ok_or_else(expected)?;
-    let port: u16 = port.parse().map_err(|_| expected())?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() || host == "*" {
-        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
-    }
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, port));
-    }
-    if host == "localhost" {
-        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
-    }
-    // A host name: the address it has now (supervisord resolves it once, too).
-    (host, port)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .ok_or_else(|| format!("cannot resolve host {host:?} of {s:?}"))
-}
-
-/// `owner`: `"user"` or `"user:group"`.
-fn owner(w: &mut Walker, field: &Field) -> Option<crate::spec::UserSpec> {
-    let s = w.string(field)?;
-    parse_user(&s).map_err(|message| w.bad(field, message)).ok()
 }
 
 /// `username` and `password` of `sec`: both or neither.
@@ -234,25 +149,6 @@ fn sha1_hex(hex: &str) -> Option<[u8; 20]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tcp_addresses_as_supervisord_writes_them() {
-        let any = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
-        assert_eq!(tcp_address("*:9001"), Ok(any(9001)));
-        assert_eq!(tcp_address(":9001"), Ok(any(9001)));
-        assert_eq!(
-            tcp_address("127.0.0.1:9001"),
-            Ok("127.0.0.1:9001".parse().unwrap())
-        );
-        assert_eq!(tcp_address("[::1]:9001"), Ok("[::1]:9001".parse().unwrap()));
-        assert_eq!(
-            tcp_address("localhost:1"),
-            Ok("127.0.0.1:1".parse().unwrap())
-        );
-        assert!(tcp_address("9001").is_err());
-        assert!(tcp_address("http://127.0.0.1:9001").is_err());
-        assert!(tcp_address("127.0.0.1:99999").is_err());
-    }
 
     #[test]
     fn sha_digests() {

@@ -16,11 +16,12 @@ use toml::de::DeValue;
 use super::command::argv;
 use super::graph::Node;
 use super::select::Universe;
+use super::walker::SocketVars;
 use super::walker::{
     Field, IdError, Section, Walker, found, integer_text, out_of_range_id, parse_id_ref, resolve,
     set,
 };
-use super::{health, suggest, watch};
+use super::{health, sockets, suggest, watch};
 use crate::event_types;
 use crate::spec::{
     ListenerSpec, OutputTarget, ProgramSpec, Readiness, RestartPolicy, StdinMode, UserSpec,
@@ -58,6 +59,7 @@ pub const PROGRAM_KEYS: &[&str] = &[
     "stdin",
     "stdout_events",
     "stderr_events",
+    "sockets",
 ];
 
 /// The program keys an `[eventlistener.NAME]` does not take: those its protocol takes over
@@ -70,6 +72,7 @@ const NOT_FOR_LISTENERS: &[&str] = &[
     "health",
     "stdin",
     "stdout_events",
+    "sockets",
 ];
 
 /// The keys of `[eventlistener.NAME]`: a program's, less [`NOT_FOR_LISTENERS`], plus its
@@ -115,7 +118,19 @@ pub(super) fn program(
     };
     w.check_keys(sec, keys, hints);
     let mut spec = ProgramSpec::new(name, Vec::new());
-    read_process(w, sec, &mut spec);
+    // Before `command` and `environment`, which may name the sockets' descriptors.
+    w.vars.sockets = SocketVars::NotHere;
+    let socket_vars = match sec.get("sockets") {
+        None => SocketVars::Program(Vec::new()),
+        Some(f) => match sockets::sockets(w, &f, name) {
+            Some(read) => {
+                spec.sockets = read;
+                SocketVars::Program(spec.sockets.iter().map(|s| s.name.clone()).collect())
+            }
+            None => SocketVars::Unknown,
+        },
+    };
+    read_process(w, sec, &mut spec, socket_vars);
     read_lifecycle(w, sec, &mut spec);
     read_delays(w, sec, &mut spec);
     read_outputs(w, sec, &mut spec);
@@ -126,6 +141,7 @@ pub(super) fn program(
     if listener {
         read_listener(w, sec, &mut spec);
     }
+    w.vars.sockets = SocketVars::Outside;
     Program { spec, node }
 }
 
@@ -187,16 +203,19 @@ fn read_listener(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec) {
     });
 }
 
-/// What the process is: command, directory, environment, user, umask.
-fn read_process(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec) {
+/// What the process is: command, directory, environment, user, umask. `command` and
+/// `environment` are read with `socket_vars` (`${SOCKET_FD_<NAME>}`, `${LISTEN_FD}`).
+fn read_process(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec, socket_vars: SocketVars) {
+    w.vars.sockets = socket_vars;
     match sec.get("command") {
         Some(f) => set(&mut spec.command, argv(w, &f)),
         None => w.error(sec.at, &sec.path, "missing required key \"command\""),
     }
-    spec.directory = sec.get("directory").and_then(|f| w.path(&f));
     if let Some(f) = sec.get("environment") {
         spec.environment = environment(w, f);
     }
+    w.vars.sockets = SocketVars::NotHere;
+    spec.directory = sec.get("directory").and_then(|f| w.path(&f));
     spec.user = sec.get("user").and_then(|f| user(w, &f));
     spec.umask = sec.get("umask").and_then(|f| w.mode(&f));
 }

@@ -36,7 +36,15 @@ pub(super) struct Field<'t, 'i> {
     pub value: &'t Value<'i>,
 }
 
-impl Field<'_, '_> {
+impl<'t, 'i> Field<'t, 'i> {
+    /// The same field again (for a reader that takes a field by value).
+    pub fn reborrow(&self) -> Field<'t, 'i> {
+        Field {
+            key: self.key.clone(),
+            value: self.value,
+        }
+    }
+
     /// Byte offset of the value, for its line.
     pub fn at(&self) -> usize {
         self.value.span().start
@@ -113,6 +121,7 @@ pub(super) struct Vars {
     /// The `env_file` of the program being read: used before supd's own environment.
     pub program_file: Vec<(String, String)>,
     pub instance: InstanceVar,
+    pub sockets: SocketVars,
     /// Unset variables read as empty (for programs outside the active profiles, which are
     /// checked but never run).
     pub lenient: bool,
@@ -130,6 +139,38 @@ pub(super) enum InstanceVar {
     Instance(u32),
     /// In a key read before instances are known (`profiles`): refused.
     NotYet,
+}
+
+/// What `${LISTEN_FD}` and `${SOCKET_FD_<NAME>}` mean where the walker is reading.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(super) enum SocketVars {
+    /// Outside any program (`[supd]`): ordinary variables.
+    #[default]
+    Outside,
+    /// In a key of a program other than `command` and `environment`: refused.
+    NotHere,
+    /// In `command` or `environment` of a program whose sockets have these names, in
+    /// order (socket `i` is descriptor 3 + `i`).
+    Program(Vec<String>),
+    /// In `command` or `environment` of a program whose `sockets` has a problem (already
+    /// reported): every socket variable is set, so no second problem follows from it.
+    Unknown,
+}
+
+/// The `${SOCKET_FD_<NAME>}` name of a socket named `name`: upper-cased, every character
+/// other than a letter or a digit turned into `_`.
+pub(super) fn socket_var_name(name: &str) -> String {
+    let tail: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("SOCKET_FD_{tail}")
 }
 
 /// Collects diagnostics for one file while the schema code reads typed values from it.
@@ -203,6 +244,9 @@ impl<'a> Walker<'a> {
                 }
             }
         }
+        if let Some(socket) = self.socket_lookup(name) {
+            return socket;
+        }
         let find = |vars: &[(String, String)]| {
             vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
         };
@@ -217,6 +261,50 @@ impl<'a> Walker<'a> {
         } else {
             Var::Unset
         }
+    }
+
+    /// The value of `${LISTEN_FD}` or `${SOCKET_FD_<NAME>}` in a program (`None`: another
+    /// variable, or one outside any program).
+    fn socket_lookup(&self, name: &str) -> Option<Var> {
+        if name != "LISTEN_FD" && !name.starts_with("SOCKET_FD_") {
+            return None;
+        }
+        let names = match &self.vars.sockets {
+            SocketVars::Outside => return None,
+            SocketVars::NotHere => {
+                return Some(Var::Refused(format!(
+                    "${{{name}}} is only set in a program's command and environment"
+                )));
+            }
+            SocketVars::Unknown => return Some(Var::Set(String::new())),
+            SocketVars::Program(names) => names,
+        };
+        if names.is_empty() {
+            return Some(Var::Refused(format!(
+                "${{{name}}} names a socket of this program, and it has none (add sockets = \
+                 [\"tcp://127.0.0.1:8000\"])"
+            )));
+        }
+        let fd = |i: usize| Var::Set((crate::spec::FIRST_SOCKET_FD as usize + i).to_string());
+        if name == "LISTEN_FD" {
+            return Some(fd(0));
+        }
+        if let Some(i) = names.iter().position(|n| socket_var_name(n) == name) {
+            return Some(fd(i));
+        }
+        let mut known: Vec<String> = Vec::new();
+        for n in names {
+            let var = format!("${{{}}}", socket_var_name(n));
+            if !known.contains(&var) {
+                known.push(var);
+            }
+        }
+        Some(Var::Refused(format!(
+            "no socket of this program is named {:?} (its sockets are {}, and ${{LISTEN_FD}} \
+             is the first)",
+            &name["SOCKET_FD_".len()..],
+            known.join(", ")
+        )))
     }
 
     /// Records one problem at byte `offset` (None: no place in the file).
