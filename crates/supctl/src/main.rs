@@ -71,6 +71,13 @@ enum Command {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// Restart programs start-first: start the new process beside the running one, stop the
+    /// old one once the new one is up; if it never comes up, the old one serves on
+    Upgrade {
+        /// Program names, or `all`
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
     /// Send a signal to the process group of programs
     Signal {
         /// `HUP`, `SIGHUP` or a number
@@ -218,6 +225,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Start { names } => act(&socket()?, Request::Start { names }),
         Command::Stop { names } => act(&socket()?, Request::Stop { names }),
         Command::Restart { names } => act(&socket()?, Request::Restart { names }),
+        Command::Upgrade { names } => act(&socket()?, Request::Upgrade { names }),
         Command::Signal { signal, names } => act(&socket()?, Request::Signal { signal, names }),
         Command::Logs {
             names,

@@ -77,7 +77,14 @@ pub fn status_table(programs: &[ProgramStatus]) -> String {
 /// and sd_notify status when there are.
 fn info(p: &ProgramStatus) -> String {
     let mut reason = p.reason.clone().unwrap_or_default();
-    for extra in [&p.health, &p.notify_status].into_iter().flatten() {
+    let replacing = p.previous_pid.map(|prev| match p.state {
+        ProgramState::Running => format!("pid {prev} stopping"),
+        _ => format!("pid {prev} serves until this one is up"),
+    });
+    for extra in [&p.health, &p.notify_status, &replacing]
+        .into_iter()
+        .flatten()
+    {
         if !reason.is_empty() {
             reason.push_str("; ");
         }
@@ -257,7 +264,24 @@ mod tests {
             notify_status: None,
             started_ms: None,
             stopped_ms: None,
+            previous_pid: None,
         }
+    }
+
+    #[test]
+    fn an_overlap_shows_both_pids() {
+        let mut web = status("web", ProgramState::Starting);
+        web.pid = Some(4243);
+        web.previous_pid = Some(4242);
+        web.up = true;
+        let table = status_table(&[web.clone()]);
+        assert!(table.contains("4243"), "{table}");
+        assert!(
+            table.contains("pid 4242 serves until this one is up"),
+            "{table}"
+        );
+        web.state = ProgramState::Running;
+        assert!(status_table(&[web]).contains("pid 4242 stopping"));
     }
 
     #[test]

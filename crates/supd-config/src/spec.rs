@@ -332,6 +332,18 @@ pub enum RestartPolicy {
     Never,
 }
 
+/// The `restart_mode` key: how a restart of a running program (`supctl restart`, a file
+/// change, a reload that changed it) replaces the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartMode {
+    /// Stop the old process, then start the new one (default; what every supervisor does).
+    StopFirst,
+    /// Start the new process beside the old one, wait until it is up (`min_uptime`, the
+    /// health check, `READY=1`), then stop the old one; if the new one never comes up, the
+    /// old one keeps running.
+    StartFirst,
+}
+
 /// Where one output stream of a program goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputTarget {
@@ -369,6 +381,8 @@ pub struct ProgramSpec {
     pub autostart: bool,
     /// Default [`RestartPolicy::Always`].
     pub restart: RestartPolicy,
+    /// Default [`RestartMode::StopFirst`]; never `StartFirst` for a oneshot.
+    pub restart_mode: RestartMode,
     /// Exit codes that count as success. Default `[0]`.
     pub exit_codes: Vec<i32>,
     /// A run shorter than this is a failed start. Default 1 s.
@@ -429,6 +443,7 @@ impl ProgramSpec {
             umask: None,
             autostart: true,
             restart: RestartPolicy::Always,
+            restart_mode: RestartMode::StopFirst,
             exit_codes: vec![0],
             min_uptime: Duration::from_secs(1),
             restart_delay: Duration::from_millis(100),

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{ok, problem, problems, program, program_problem};
-use supd_config::{IdRef, OutputTarget, ProgramSpec, RestartPolicy, Signal, UserSpec};
+use supd_config::{
+    IdRef, OutputTarget, ProgramSpec, RestartMode, RestartPolicy, Signal, UserSpec,
+};
 
 fn argv(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
@@ -271,6 +273,24 @@ fn restart_policy() {
     assert_eq!(
         program_problem("restart = \"sometimes\""),
         r#"3: program.p.restart: expected one of "always", "on-failure", "never", found "sometimes""#
+    );
+}
+
+#[test]
+fn restart_mode() {
+    assert_eq!(program("").restart_mode, RestartMode::StopFirst);
+    assert_eq!(
+        program("restart_mode = \"start-first\"").restart_mode,
+        RestartMode::StartFirst
+    );
+    assert_eq!(
+        program_problem("restart_mode = \"start_first\""),
+        r#"3: program.p.restart_mode: expected one of "stop-first", "start-first", found "start_first""#
+    );
+    assert_eq!(
+        program_problem("oneshot = true\nrestart_mode = \"start-first\""),
+        "4: program.p.restart_mode: a oneshot runs to completion, nothing serves while it \
+         restarts: restart_mode = \"start-first\" is for long-running programs"
     );
 }
 

@@ -26,7 +26,8 @@
 //! - `lifecycle`: start (dependencies first), spawn results, exits, restart and backoff,
 //!   stop, file changes, the timers of a run;
 //! - `readiness`: when `starting` becomes `running`; health checks; sd_notify;
-//! - `requests`: `start`/`stop`/`restart`/`signal`/`wait` and their replies;
+//! - `overlap`: restarts, start-first ones included (the new run beside the old one);
+//! - `requests`: `start`/`stop`/`restart`/`upgrade`/`signal`/`wait` and their replies;
 //! - `reload`: a re-read config applied as a difference;
 //! - `shutdown`: the stop order, leftover descendants, the exit;
 //! - [`why`]: causes, changes, notices and outcomes as data.
@@ -63,6 +64,7 @@
 
 mod lifecycle;
 mod machine;
+mod overlap;
 mod readiness;
 mod reload;
 mod requests;
@@ -71,7 +73,7 @@ mod state;
 pub mod types;
 pub mod why;
 
-pub use state::{Health, Life, Program, State, Then};
+pub use state::{Health, Leaving, Life, Predecessor, Program, State, Then};
 pub use supd_proto::ProgramState;
 pub use types::{Action, Effect, ExitStatus, Input, Outcome, ProgId, ReqId, SpawnRetry, Timer};
 pub use why::{Change, Halt, Notice, OutcomeKind, ShutdownCause, UpBy, Why};

@@ -20,7 +20,7 @@
 
 use std::time::Duration;
 
-use supd_config::{RestartPolicy, Signal, WatchAction};
+use supd_config::{RestartMode, RestartPolicy, Signal, WatchAction};
 
 use crate::machine::Cx;
 use crate::state::{Life, Then};
@@ -141,7 +141,7 @@ impl Cx<'_> {
 
     /// Starts a new run of `p` (which has no process): the daemon spawns it and reports
     /// back before anything else happens.
-    fn spawn(&mut self, p: ProgId, cause: Why) {
+    pub(crate) fn spawn(&mut self, p: ProgId, cause: Why) {
         let prog = &mut self.st.programs[p];
         prog.starts += 1;
         let run = prog.starts;
@@ -207,6 +207,9 @@ impl Cx<'_> {
     /// The command cannot be executed as configured: no retry could help, so `fatal` at once
     /// (whatever `start_retries` says). A file change or `supctl start` tries again.
     fn cannot_execute(&mut self, p: ProgId, failure: Why) {
+        if self.successor_failed(p, &failure, false) {
+            return;
+        }
         let prog = &mut self.st.programs[p];
         prog.failed_starts += 1;
         let watched = prog.spec.watch.is_some();
@@ -221,6 +224,9 @@ impl Cx<'_> {
 
     /// A start that did not last: back off and retry, or give up.
     fn failed_start(&mut self, p: ProgId, failure: Why) {
+        if self.successor_failed(p, &failure, false) {
+            return;
+        }
         if self.st.shutdown.is_some() {
             // A spawn in flight when the shutdown began: nothing is retried any more.
             let life = Life::Stopped {
@@ -285,7 +291,10 @@ impl Cx<'_> {
 
     pub(crate) fn exited(&mut self, pid: i32, status: ExitStatus, group_alive: bool) {
         let Some(p) = self.st.program_with_pid(pid) else {
-            return; // an adopted orphan: reaped, nothing to decide
+            // An earlier instance beside the current one, or an adopted orphan (reaped,
+            // nothing to decide).
+            self.other_instance_exited(pid, status, group_alive);
+            return;
         };
         let now = self.now;
         let prog = &mut self.st.programs[p];
@@ -306,7 +315,9 @@ impl Cx<'_> {
                 if group_alive {
                     self.kill_leftovers(p, pid);
                 }
-                self.unexpected_exit(p, status, after, was_up);
+                if !self.successor_failed(p, &Why::Exited { status, after }, true) {
+                    self.unexpected_exit(p, status, after, was_up);
+                }
             }
             _ => unreachable!("only a program with a live process has a pid"),
         }
@@ -314,7 +325,7 @@ impl Cx<'_> {
 
     /// The leader died on its own but its group lives on: TERM the leftovers now (so a
     /// crash loop never piles up orphans), KILL them after `stop_timeout`.
-    fn kill_leftovers(&mut self, p: ProgId, pgid: i32) {
+    pub(crate) fn kill_leftovers(&mut self, p: ProgId, pgid: i32) {
         let stop_timeout = self.st.programs[p].spec.stop_timeout;
         self.effects.push(Effect::SignalGroup {
             pgid,
@@ -325,7 +336,7 @@ impl Cx<'_> {
 
     pub(crate) fn linger_kill(&mut self, pgid: i32) {
         // The pgid is the pid of a dead leader; never KILL it if a new run got it.
-        if self.st.program_with_pid(pgid).is_none() {
+        if !self.st.owns_pid(pgid) {
             self.effects.push(Effect::SignalGroup {
                 pgid,
                 signal: Signal::SIGKILL,
@@ -401,6 +412,7 @@ impl Cx<'_> {
     /// stopped already will not start again afterwards; one being spawned is stopped once
     /// its pid is known (unless a start overrules it first, as in a restart).
     pub(crate) fn stop(&mut self, p: ProgId, cause: Why) {
+        self.stop_predecessor(p);
         let prog = &mut self.st.programs[p];
         match &mut prog.life {
             Life::Starting {
@@ -416,17 +428,7 @@ impl Cx<'_> {
                 ..
             } => {
                 let (run, pgid, started_at) = (*run, *pid, *started_at);
-                let signal = prog.spec.stop_signal;
-                let stop_timeout = prog.spec.stop_timeout;
-                self.effects.push(Effect::SignalGroup { pgid, signal });
-                if signal != Signal::SIGCONT {
-                    // A stopped (SIGSTOP) process would not act on the signal until continued.
-                    self.effects.push(Effect::SignalGroup {
-                        pgid,
-                        signal: Signal::SIGCONT,
-                    });
-                }
-                self.set_timer(stop_timeout, Timer::StopTimeout { prog: p, run });
+                let signal = self.send_stop(p, run, pgid);
                 let life = Life::Stopping {
                     run,
                     pgid,
@@ -447,9 +449,40 @@ impl Cx<'_> {
         }
     }
 
+    /// `stop_signal` to group `pgid` of run `run` of `p` now, SIGKILL after `stop_timeout`
+    /// (the [`Timer::StopTimeout`] of that run). Returns the signal sent.
+    pub(crate) fn send_stop(&mut self, p: ProgId, run: u32, pgid: i32) -> Signal {
+        let spec = &self.st.programs[p].spec;
+        let (signal, stop_timeout) = (spec.stop_signal, spec.stop_timeout);
+        self.effects.push(Effect::SignalGroup { pgid, signal });
+        if signal != Signal::SIGCONT {
+            // A stopped (SIGSTOP) process would not act on the signal until continued.
+            self.effects.push(Effect::SignalGroup {
+                pgid,
+                signal: Signal::SIGCONT,
+            });
+        }
+        self.set_timer(stop_timeout, Timer::StopTimeout { prog: p, run });
+        signal
+    }
+
+    /// SIGKILL to group `pgid` of run `run` of `p`, and a re-check later (members that are
+    /// not supd's children would wake nobody).
+    pub(crate) fn kill_group(&mut self, p: ProgId, run: u32, pgid: i32) {
+        self.effects.push(Effect::SignalGroup {
+            pgid,
+            signal: Signal::SIGKILL,
+        });
+        self.set_timer(KILL_RECHECK, Timer::StopTimeout { prog: p, run });
+    }
+
     /// Stops `p` because it failed its health checks (`why`); once stopped, the run counts
-    /// as a failed start: back off, then start again.
+    /// as a failed start: back off, then start again. The successor of a start-first
+    /// restart is stopped instead, and its predecessor serves on.
     pub(crate) fn restart_backing_off(&mut self, p: ProgId, why: Why) {
+        if self.successor_failed(p, &why, false) {
+            return;
+        }
         self.stop(p, why.clone());
         if let Life::Stopping { then, .. } = &mut self.st.programs[p].life {
             *then = Then::BackOffThenStart(why);
@@ -466,6 +499,9 @@ impl Cx<'_> {
     }
 
     pub(crate) fn group_empty(&mut self, p: ProgId, run: u32) {
+        if self.leaving_group_empty(p, run) {
+            return;
+        }
         if matches!(
             self.st.programs[p].life,
             Life::Stopping { run: r, leader_alive: false, .. } if r == run
@@ -498,6 +534,9 @@ impl Cx<'_> {
     }
 
     pub(crate) fn stop_timeout(&mut self, p: ProgId, run: u32) {
+        if self.leaving_stop_timeout(p, run) {
+            return;
+        }
         let prog = &self.st.programs[p];
         let Life::Stopping { run: r, pgid, .. } = prog.life else {
             return;
@@ -506,11 +545,7 @@ impl Cx<'_> {
             return;
         }
         self.notice(Notice::Killing { prog: p });
-        self.effects.push(Effect::SignalGroup {
-            pgid,
-            signal: Signal::SIGKILL,
-        });
-        self.set_timer(KILL_RECHECK, Timer::StopTimeout { prog: p, run });
+        self.kill_group(p, run, pgid);
     }
 
     // ----- file changes ---------------------------------------------------------------
@@ -536,6 +571,7 @@ impl Cx<'_> {
                 }
             }
             WatchAction::Restart => {
+                let start_first = self.st.programs[p].spec.restart_mode == RestartMode::StartFirst;
                 let prog = &mut self.st.programs[p];
                 match &mut prog.life {
                     Life::Starting { .. } | Life::Running { .. } => {
@@ -543,8 +579,7 @@ impl Cx<'_> {
                             prog: p,
                             paths: paths.clone(),
                         });
-                        self.stop(p, Why::FilesChanged(paths.clone()));
-                        self.start(p, Why::FilesChanged(paths));
+                        self.restart(p, Why::FilesChanged(paths), start_first);
                     }
                     // Already on its way back up (a restart in progress): this burst is
                     // covered by the start that follows.

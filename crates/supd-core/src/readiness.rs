@@ -76,6 +76,7 @@ impl Cx<'_> {
             _ => UpBy::Uptime,
         };
         self.enter(p, life, Change::Up { by });
+        self.successor_up(p);
     }
 
     pub(crate) fn settled(&mut self, p: ProgId, run: u32) {
@@ -91,6 +92,9 @@ impl Cx<'_> {
 
     /// Time for a health check: ask the daemon to run it, unless the run is over.
     pub(crate) fn probe_due(&mut self, p: ProgId, run: u32) {
+        if self.predecessor_check(p, run) {
+            return;
+        }
         if current_run(&self.st.programs[p].life) == Some(run) {
             self.effects.push(Effect::Probe { prog: p, run });
         }
@@ -99,6 +103,9 @@ impl Cx<'_> {
     pub(crate) fn probe_result(&mut self, p: ProgId, run: u32, ok: bool, detail: String) {
         if self.st.shutdown.is_some() {
             return; // stopping everything anyway: health no longer decides anything
+        }
+        if self.predecessor_check(p, run) {
+            return;
         }
         let prog = &mut self.st.programs[p];
         if current_run(&prog.life) != Some(run) {

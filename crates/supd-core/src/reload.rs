@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use supd_config::ProgramSpec;
+use supd_config::{ProgramSpec, RestartMode};
 
 use crate::machine::Cx;
 use crate::state::{Life, Program};
@@ -83,8 +83,8 @@ impl Cx<'_> {
             match prog.life {
                 // Running: restart with the new settings.
                 _ if prog.has_process() => {
-                    self.stop(p, Why::ConfigChanged);
-                    self.start(p, Why::ConfigChanged);
+                    let start_first = prog.spec.restart_mode == RestartMode::StartFirst;
+                    self.restart(p, Why::ConfigChanged, start_first);
                 }
                 // Failing: the new settings deserve a fresh try (a fatal one only if supd
                 // starts it by itself; one backing off is being tried anyway).

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use supd_config::Signal;
+use supd_config::{RestartMode, Signal};
 
 use crate::machine::Cx;
 use crate::state::{Life, Program};
@@ -35,7 +35,8 @@ impl Cx<'_> {
             let prog = &mut self.st.programs[p];
             match action {
                 Action::Start => {
-                    if matches!(prog.life, Life::Running { .. }) && !prog.spec.oneshot {
+                    let running = matches!(prog.life, Life::Running { .. }) || prog.overlapping();
+                    if running && !prog.spec.oneshot {
                         items.push(Pending::Done(Outcome {
                             prog: p,
                             kind: OutcomeKind::AlreadyRunning,
@@ -57,10 +58,11 @@ impl Cx<'_> {
                     self.stop(p, cause);
                     items.push(Pending::Wait(p, Goal::Down));
                 }
-                Action::Restart => {
+                Action::Restart | Action::Upgrade => {
                     prog.failed_starts = 0;
-                    self.stop(p, cause.clone());
-                    self.start(p, cause);
+                    let start_first = action == Action::Upgrade
+                        || prog.spec.restart_mode == RestartMode::StartFirst;
+                    self.restart(p, cause, start_first);
                     items.push(Pending::Wait(p, Goal::Restarted));
                 }
             }
@@ -193,6 +195,18 @@ impl Waiters {
         )
     }
 
+    /// Answers every open `restart` of `p` with `kind` now (a start-first restart whose new
+    /// run did not come up: the program is up, but the restart failed).
+    pub(crate) fn fail_restarts(&mut self, p: ProgId, kind: OutcomeKind) {
+        let items = self.list.iter_mut().flat_map(|w| w.items.iter_mut());
+        for item in items.filter(|i| i.prog == p && i.goal == Goal::Restarted) {
+            item.outcome.get_or_insert_with(|| Outcome {
+                prog: p,
+                kind: kind.clone(),
+            });
+        }
+    }
+
     /// Decides every open item against the programs' states at the end of a step, and
     /// returns the requests that are now fully answered.
     fn settle(&mut self, programs: &[Program], shutting_down: bool) -> Vec<(ReqId, Vec<Outcome>)> {
@@ -225,6 +239,8 @@ fn decide(p: &Program, goal: Goal, shutting_down: bool) -> Option<OutcomeKind> {
             Life::Stopped { .. } | Life::Backoff { .. } | Life::Exited { .. } | Life::Fatal { .. }
         )
         .then_some(OutcomeKind::Stopped),
+        // A start-first restart is under way: the new run is not up yet.
+        Goal::Up | Goal::Restarted if p.overlapping() => None,
         Goal::Ready if p.is_up() => Some(OutcomeKind::Up),
         // Nothing brings a stopped, fatal or finished program up by itself: a waiter would
         // wait forever.

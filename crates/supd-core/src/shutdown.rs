@@ -87,13 +87,13 @@ impl Cx<'_> {
                 // Dependents go first: wait while any program that depends on p runs.
                 !programs
                     .iter()
-                    .any(|q| q.deps.contains(&p) && q.has_process())
+                    .any(|q| q.deps.contains(&p) && q.any_process())
             })
             .collect();
         for p in to_stop {
             self.stop(p, Why::Shutdown);
         }
-        if self.st.programs.iter().all(|p| !p.has_process()) {
+        if self.st.programs.iter().all(|p| !p.any_process()) {
             self.set_stage(Stage::Descendants);
             self.effects.push(Effect::SignalDescendants {
                 signal: Signal::SIGTERM,
@@ -109,7 +109,7 @@ impl Cx<'_> {
             .st
             .programs
             .iter()
-            .filter_map(|p| p.process_group())
+            .flat_map(|p| p.all_process_groups())
             .collect();
         for pgid in groups {
             self.effects.push(Effect::SignalGroup {
@@ -133,6 +133,9 @@ impl Cx<'_> {
         let code = sd.code;
         // No child means no process of any program either, whatever we last heard.
         for p in 0..self.st.programs.len() {
+            let prog = &mut self.st.programs[p];
+            prog.predecessor = None;
+            prog.leaving.clear();
             let by = match &self.st.programs[p].life {
                 Life::Stopping { cause, .. } => cause.clone(),
                 Life::Starting { .. } | Life::Running { .. } => Why::Shutdown,

@@ -70,7 +70,8 @@ impl State {
             .find(|(_, p)| p.spec.name == name && !p.retired)
     }
 
-    /// The program whose live process is `pid` (the leader of its process group).
+    /// The program whose current run's live process is `pid` (the leader of its process
+    /// group); an earlier instance beside it (see [`State::owns_pid`]) is not found.
     pub fn program_with_pid(&self, pid: i32) -> Option<ProgId> {
         self.programs.iter().position(|p| p.pid() == Some(pid))
     }
@@ -93,10 +94,8 @@ impl State {
     /// Process groups whose leader has exited during a stop while other members lived on:
     /// the daemon reports [`crate::Input::GroupEmpty`] when one of them empties.
     pub fn lingering_groups(&self) -> impl Iterator<Item = (ProgId, u32, i32)> + '_ {
-        self.programs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| match p.life {
+        self.programs.iter().enumerate().flat_map(|(i, p)| {
+            let current = match p.life {
                 Life::Stopping {
                     run,
                     pgid,
@@ -104,6 +103,23 @@ impl State {
                     ..
                 } => Some((i, run, pgid)),
                 _ => None,
+            };
+            let leaving = p
+                .leaving
+                .iter()
+                .filter(|l| !l.leader_alive)
+                .map(move |l| (i, l.run, l.pgid));
+            current.into_iter().chain(leaving)
+        })
+    }
+
+    /// Whether `pid` is the leader of any process of a program: its current run, a
+    /// predecessor serving, or a run leaving.
+    pub fn owns_pid(&self, pid: i32) -> bool {
+        self.program_with_pid(pid).is_some()
+            || self.programs.iter().any(|p| {
+                p.predecessor.as_ref().is_some_and(|pr| pr.pid == pid)
+                    || p.leaving.iter().any(|l| l.leader_alive && l.pgid == pid)
             })
     }
 }
@@ -237,6 +253,33 @@ pub struct Program {
     pub health: Option<Health>,
     /// The last `STATUS=` text the current run sent over `NOTIFY_SOCKET`.
     pub notify_status: Option<String>,
+    /// A start-first restart in progress: the run that keeps serving while its successor
+    /// (the run of `life`, spawning or starting) comes up. Never set in any other `life`.
+    pub(crate) predecessor: Option<Predecessor>,
+    /// Processes of earlier runs being stopped beside the current one: a predecessor
+    /// replaced by its successor, or a successor that did not come up.
+    pub(crate) leaving: Vec<Leaving>,
+}
+
+/// The run that keeps serving during a start-first restart, with what it had as the
+/// program's current run (restored if its successor does not come up).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predecessor {
+    pub run: u32,
+    pub pid: i32,
+    pub started_at: Duration,
+    pub cause: Why,
+    pub health: Option<Health>,
+    pub notify_status: Option<String>,
+}
+
+/// A process of an earlier run that got its stop signal while the program lives on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leaving {
+    pub run: u32,
+    pub pgid: i32,
+    /// The leader has not exited yet; once it has, it is gone when its group is empty.
+    pub leader_alive: bool,
 }
 
 /// What the health checks of the current run found.
@@ -264,7 +307,34 @@ impl Program {
             retired: false,
             health: None,
             notify_status: None,
+            predecessor: None,
+            leaving: Vec::new(),
         }
+    }
+
+    /// The earlier instance still alive beside the current one, during or right after a
+    /// start-first restart: the predecessor serving, or one leaving.
+    pub fn previous_pid(&self) -> Option<i32> {
+        self.predecessor
+            .as_ref()
+            .map(|p| p.pid)
+            .or_else(|| self.leaving.iter().find(|l| l.leader_alive).map(|l| l.pgid))
+    }
+
+    /// During a start-first restart, the run serving until the current one is up.
+    pub fn predecessor(&self) -> Option<&Predecessor> {
+        self.predecessor.as_ref()
+    }
+
+    /// Processes of earlier runs being stopped beside the current one.
+    pub fn leaving(&self) -> &[Leaving] {
+        &self.leaving
+    }
+
+    /// A start-first restart is under way: the predecessor serves, its successor is not
+    /// up yet.
+    pub fn overlapping(&self) -> bool {
+        self.predecessor.is_some()
     }
 
     /// Where the program is, with the data of that state.
@@ -306,6 +376,23 @@ impl Program {
         }
     }
 
+    /// Every process group of the program that may still have members: the current run's,
+    /// a predecessor's, those leaving.
+    pub(crate) fn all_process_groups(&self) -> impl Iterator<Item = i32> + '_ {
+        let predecessor = self.predecessor.as_ref().map(|p| p.pid);
+        let leaving = self.leaving.iter().map(|l| l.pgid);
+        self.process_group()
+            .into_iter()
+            .chain(predecessor)
+            .chain(leaving)
+    }
+
+    /// Some process of the program exists (or is being spawned): the current run's, or an
+    /// earlier one beside it.
+    pub(crate) fn any_process(&self) -> bool {
+        self.has_process() || self.predecessor.is_some() || !self.leaving.is_empty()
+    }
+
     /// Starts after the first, whatever caused them.
     pub fn restarts(&self) -> u32 {
         self.starts.saturating_sub(1)
@@ -329,6 +416,9 @@ impl Program {
     /// Up, as dependents and `supctl status` understand it: a long-running program is
     /// `running`; a oneshot has completed successfully.
     pub fn is_up(&self) -> bool {
+        if self.predecessor.is_some() {
+            return true; // its predecessor is running while the successor comes up
+        }
         if self.spec.oneshot {
             matches!(
                 self.life,

@@ -37,6 +37,8 @@ pub enum Action {
     Start,
     Stop,
     Restart,
+    /// A restart that is start-first whatever `restart_mode` says (`supctl upgrade`).
+    Upgrade,
 }
 
 /// Everything that can happen to supd.

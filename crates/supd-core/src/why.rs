@@ -125,6 +125,9 @@ pub enum Change {
     Blocked { dep: ProgId, failed: bool },
     /// supd has no child left: whatever was thought to be running is gone.
     Vanished,
+    /// The new run of a start-first restart did not come up (`failure`): run `pid`, which
+    /// kept serving meanwhile, is the current one again.
+    KeptPrevious { pid: i32, failure: Why },
 }
 
 /// Why supd shuts down.
@@ -184,6 +187,26 @@ pub enum Notice {
     ShutdownTimeout { timeout: Duration },
     /// Leftover descendants outlived their grace period after SIGTERM: SIGKILL.
     DescendantsIgnoredTerm,
+    /// A start-first restart: a new run is spawned while process `pid` keeps serving.
+    StartingBeside { prog: ProgId, pid: i32 },
+    /// The new run `by` of a start-first restart is up: it replaces `previous`.
+    Replaced {
+        prog: ProgId,
+        previous: i32,
+        by: i32,
+    },
+    /// Process `pid`, no longer the program's current run, gets its stop signal.
+    StoppingPrevious { prog: ProgId, pid: i32 },
+    /// Process `pid`, an earlier run beside the current one, exited like this: after its
+    /// stop signal (`stopped`), or by itself while its successor came up.
+    PreviousExited {
+        prog: ProgId,
+        pid: i32,
+        status: ExitStatus,
+        stopped: bool,
+    },
+    /// Process `pid`, an earlier run, did not stop within `stop_timeout`: SIGKILL.
+    KillingPrevious { prog: ProgId, pid: i32 },
 }
 
 /// How a request ended for one program.
@@ -222,6 +245,9 @@ pub enum OutcomeKind {
     WillNotComeUp(Life),
     /// `wait`: the timeout passed first; it is in this state.
     NotUpYet(Life),
+    /// `restart`/`upgrade` start-first: the new run did not come up (`failure`); process
+    /// `pid` serves on.
+    KeptPrevious { failure: Why, pid: i32 },
 }
 
 impl OutcomeKind {

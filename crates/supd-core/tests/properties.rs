@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use supd_config::{
-    HealthCheck, HealthSpec, PollMode, ProgramSpec, Readiness, RestartPolicy, Signal, WatchAction,
-    WatchSpec,
+    HealthCheck, HealthSpec, PollMode, ProgramSpec, Readiness, RestartMode, RestartPolicy, Signal,
+    WatchAction, WatchSpec,
 };
 use supd_core::{
     Action, Change, Effect, ExitStatus, Input, Life, OutcomeKind, ProgramState, ReqId, SpawnRetry,
@@ -63,6 +63,7 @@ struct ProgramDraft {
     notify: bool,
     health: Option<(u32, u64, u64)>,
     watch: Option<WatchAction>,
+    start_first: bool,
 }
 
 fn draft() -> impl Strategy<Value = ProgramDraft> {
@@ -104,12 +105,13 @@ fn draft() -> impl Strategy<Value = ProgramDraft> {
                     Just(WatchAction::Signal(Signal::SIGHUP))
                 ],
             ),
+            prop::bool::weighted(0.4),
         ),
     )
         .prop_map(
             |(
                 (autostart, oneshot, restart, code3, min_uptime_ms, start_retries, stop_signal),
-                (stop_timeout_ms, depends_on, critical, notify, health, watch),
+                (stop_timeout_ms, depends_on, critical, notify, health, watch, start_first),
             )| ProgramDraft {
                 autostart,
                 oneshot,
@@ -124,6 +126,7 @@ fn draft() -> impl Strategy<Value = ProgramDraft> {
                 notify,
                 health,
                 watch,
+                start_first,
             },
         )
 }
@@ -135,6 +138,9 @@ impl ProgramDraft {
         s.autostart = self.autostart;
         s.oneshot = self.oneshot;
         s.restart = self.restart;
+        if self.start_first && !self.oneshot {
+            s.restart_mode = RestartMode::StartFirst;
+        }
         if self.exit_code_3_is_success {
             s.exit_codes = vec![0, 3];
         }
@@ -268,7 +274,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(ms, late)| Op::Advance { ms, late }),
         1 => any::<usize>().prop_map(|pick| Op::StaleTimer { pick }),
         1 => (any::<usize>(), any::<bool>()).prop_map(|(pick, ok)| Op::StaleProbe { pick, ok }),
-        3 => (prop_oneof![Just(Action::Start), Just(Action::Stop), Just(Action::Restart)],
+        3 => (prop_oneof![Just(Action::Start), Just(Action::Stop), Just(Action::Restart), Just(Action::Upgrade)],
               any::<u8>(), any::<bool>())
             .prop_map(|(action, progs, reversed)| Op::Command { action, progs, reversed }),
         1 => any::<u8>().prop_map(|progs| Op::Signal { progs }),
@@ -421,7 +427,11 @@ impl Sim {
                     if *signal == Signal::SIGKILL {
                         self.groups.values_mut().for_each(|g| g.killed = true);
                     } else {
-                        let up = self.st.programs.iter().find(|p| in_flight(p.life()));
+                        let up = self
+                            .st
+                            .programs
+                            .iter()
+                            .find(|p| in_flight(p.life()) || p.previous_pid().is_some());
                         assert!(
                             up.is_none(),
                             "descendants before every program is down: {up:?}"
@@ -562,7 +572,14 @@ impl Sim {
                 p.spec.name,
                 self.told[i]
             );
-            if let Some(pid) = p.pid() {
+            if p.predecessor().is_some() {
+                assert!(
+                    matches!(p.life(), Life::Spawning { .. } | Life::Starting { .. }),
+                    "{}: a predecessor serves only while its successor comes up: {p:?}",
+                    p.spec.name
+                );
+            }
+            for pid in instance_pids(p) {
                 assert!(pids.insert(pid), "pid {pid} belongs to two programs");
                 let g = self.groups.get(&pid);
                 assert!(
@@ -574,9 +591,8 @@ impl Sim {
         }
         for (pgid, g) in &self.groups {
             if g.leader_alive && !self.unreported.contains(pgid) {
-                assert_eq!(
-                    self.st.programs[g.prog].pid(),
-                    Some(*pgid),
+                assert!(
+                    instance_pids(&self.st.programs[g.prog]).contains(pgid),
                     "live process {pgid} of {} is not its pid",
                     self.st.programs[g.prog].spec.name
                 );
@@ -635,9 +651,8 @@ impl Sim {
 
     fn exit_leader(&mut self, pgid: i32, status: ExitStatus, members_live_on: bool) {
         let g = self.groups.get_mut(&pgid).expect("a live group");
-        assert_eq!(
-            self.st.program_with_pid(pgid),
-            Some(g.prog),
+        assert!(
+            instance_pids(&self.st.programs[g.prog]).contains(&pgid),
             "the exit of {pgid} is matched to its program"
         );
         g.leader_alive = false;
@@ -724,11 +739,22 @@ impl Sim {
             | Life::Backoff { run, .. } => Some(run),
             _ => None,
         };
+        let leaving = |prog: usize, run: u32| {
+            let p = &self.st.programs[prog];
+            p.leaving().iter().any(|l| l.run == run)
+        };
         match timer {
-            Timer::Settled { prog, run }
-            | Timer::Retry { prog, run }
-            | Timer::StopTimeout { prog, run }
-            | Timer::Probe { prog, run } => current_run(prog) != Some(run),
+            Timer::StopTimeout { prog, run } => {
+                current_run(prog) != Some(run) && !leaving(prog, run)
+            }
+            // A predecessor's checks keep their turn while it serves.
+            Timer::Probe { prog, run } => {
+                let predecessor = self.st.programs[prog].predecessor().map(|p| p.run);
+                current_run(prog) != Some(run) && predecessor != Some(run)
+            }
+            Timer::Settled { prog, run } | Timer::Retry { prog, run } => {
+                current_run(prog) != Some(run)
+            }
             Timer::WaitTimeout { req } => self.requests.get(&req) == Some(&1),
             Timer::LingerKill { .. } | Timer::DescendantsKill | Timer::ShutdownDeadline => false,
         }
@@ -972,6 +998,22 @@ impl Sim {
             assert_eq!(*exits, 1, "pid {pid} exited {exits} times");
         }
     }
+}
+
+/// The live leaders of the program's processes: its current run's, a predecessor's, those
+/// of runs leaving.
+fn instance_pids(p: &supd_core::Program) -> Vec<i32> {
+    let predecessor = p.predecessor().map(|pr| pr.pid);
+    let leaving = p
+        .leaving()
+        .iter()
+        .filter(|l| l.leader_alive)
+        .map(|l| l.pgid);
+    p.pid()
+        .into_iter()
+        .chain(predecessor)
+        .chain(leaving)
+        .collect()
 }
 
 /// A process of the program exists or is being spawned.

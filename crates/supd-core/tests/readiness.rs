@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use supd_config::{HealthCheck, HealthSpec, ProgramSpec, Readiness, Signal};
-use supd_core::{Effect, ExitStatus, Input, Life, OutcomeKind, ProgramState, Timer, Why};
+use supd_core::{ExitStatus, Input, Life, OutcomeKind, ProgramState, Timer, Why};
 
 fn checked(name: &str) -> ProgramSpec {
     let mut s = spec(name);
@@ -20,33 +20,6 @@ fn checked(name: &str) -> ProgramSpec {
         start_period: Duration::ZERO,
     });
     s
-}
-
-/// Answers every probe the simulation asks for, up to now, with `ok`.
-fn answer_probes(sim: &mut Sim, ok: bool) -> usize {
-    let asked: Vec<(usize, u32)> = sim
-        .log
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Probe { prog, run } => Some((*prog, *run)),
-            _ => None,
-        })
-        .collect();
-    let n = asked.len();
-    sim.log.retain(|e| !matches!(e, Effect::Probe { .. }));
-    for (prog, run) in asked {
-        sim.feed(Input::ProbeResult {
-            prog,
-            run,
-            ok,
-            detail: if ok {
-                "ok".into()
-            } else {
-                "connection refused".into()
-            },
-        });
-    }
-    n
 }
 
 #[test]

@@ -143,6 +143,7 @@ mod tests {
             notify_status: None,
             started_ms: None,
             stopped_ms: None,
+            previous_pid: None,
         };
         let json: serde_json::Value = serde_json::to_value(&status).unwrap();
         assert_eq!(json["state"], "running");

@@ -72,6 +72,11 @@ pub enum Request {
     Restart {
         names: Vec<String>,
     },
+    /// A restart that starts the new process beside the running one and stops the old one
+    /// once the new one is up (start-first), whatever the program's `restart_mode`.
+    Upgrade {
+        names: Vec<String>,
+    },
     /// `signal` is a name (`HUP`, `SIGHUP`) or a number, as the user typed it.
     Signal {
         signal: String,
@@ -246,6 +251,10 @@ pub struct ProgramStatus {
     /// When the last run ended, in milliseconds since the Unix epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_ms: Option<u64>,
+    /// During a start-first restart, the earlier process still alive beside `pid`: serving
+    /// until `pid` is up, then stopping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_pid: Option<u32>,
 }
 
 /// The result of `start`/`stop`/`restart`/`signal` for one program.

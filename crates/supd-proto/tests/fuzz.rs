@@ -72,6 +72,7 @@ fn request() -> impl Strategy<Value = Request> {
         names().prop_map(|names| Request::Start { names }),
         names().prop_map(|names| Request::Stop { names }),
         names().prop_map(|names| Request::Restart { names }),
+        names().prop_map(|names| Request::Upgrade { names }),
         (text(), names()).prop_map(|(signal, names)| Request::Signal { signal, names }),
         (
             names(),
@@ -124,14 +125,18 @@ fn status() -> impl Strategy<Value = ProgramStatus> {
             prop::option::of(text()),
             prop::option::of(text()),
         ),
-        (any::<Option<u64>>(), any::<Option<u64>>()),
+        (
+            any::<Option<u64>>(),
+            any::<Option<u64>>(),
+            any::<Option<u32>>(),
+        ),
     )
         .prop_map(
             |(
                 (name, state, up, pid, restarts),
                 (exit_code, signal, last_exit, uptime_ms),
                 (reason, reason_kind, autostart, health, notify_status),
-                (started_ms, stopped_ms),
+                (started_ms, stopped_ms, previous_pid),
             )| ProgramStatus {
                 name,
                 state,
@@ -149,6 +154,7 @@ fn status() -> impl Strategy<Value = ProgramStatus> {
                 notify_status,
                 started_ms,
                 stopped_ms,
+                previous_pid,
             },
         )
 }

@@ -180,18 +180,26 @@ impl Launcher {
     }
 
     /// Starts a `command` health check of `spec`: same user, directory and environment as
-    /// the program, output discarded. Its exit is collected by supd's reaper like any other.
+    /// the program, plus `MAINPID` (as systemd names it) = `checked`, the program's process
+    /// being checked (during a start-first restart, the new one); output discarded. Its exit
+    /// is collected by supd's reaper like any other.
     pub fn launch_check(
         &self,
         spec: &ProgramSpec,
         argv: &[String],
+        checked: Option<i32>,
         announce: Option<Announce>,
     ) -> Result<u32, SpawnError> {
         let run_as = Self::run_as(spec)?;
+        let mut env = self.environment(spec, run_as.as_ref());
+        if let Some(pid) = checked {
+            env.retain(|(name, _)| name != "MAINPID");
+            env.push(("MAINPID".into(), pid.to_string().into()));
+        }
         spawn(SpawnRequest {
             argv: argv.iter().map(OsString::from).collect(),
             executable: None,
-            env: self.environment(spec, run_as.as_ref()),
+            env,
             cwd: spec.directory.clone(),
             credentials: run_as.and_then(|r| r.credentials),
             umask: spec.umask,

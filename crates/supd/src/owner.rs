@@ -510,7 +510,7 @@ impl Owner {
                         let _ = check.send(status);
                         continue;
                     }
-                    if self.state.program_with_pid(pid).is_none() {
+                    if !self.state.owns_pid(pid) {
                         tracing::debug!(
                             "reaped adopted process {pid}: {}",
                             wording::exit_status(status)
@@ -630,6 +630,9 @@ impl Owner {
             Request::Restart { names } => {
                 return self.command(id, Action::Restart, &names, reply);
             }
+            Request::Upgrade { names } => {
+                return self.command(id, Action::Upgrade, &names, reply);
+            }
             Request::Signal { signal, names } => match supd_config::signal::parse(&signal) {
                 Err(e) => error(ErrorKind::Refused, e),
                 Ok(signal) => match self.names.resolve(&names, false) {
@@ -702,7 +705,8 @@ impl Owner {
                     return;
                 };
                 let announce = self.keeper.announcement(Signal::SIGTERM);
-                match self.launcher.launch_check(spec, argv, announce) {
+                let checked = self.state.programs[prog].pid();
+                match self.launcher.launch_check(spec, argv, checked, announce) {
                     Ok(pid) => {
                         self.children_started += 1;
                         self.keeper.track(pid as i32, Signal::SIGTERM);

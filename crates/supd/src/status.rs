@@ -41,6 +41,7 @@ pub fn program_status(st: &State, prog: ProgId, now: Duration) -> ProgramStatus 
         notify_status: p.notify_status.clone(),
         started_ms: p.last_started_at.map(|t| epoch_ms(t, now)),
         stopped_ms: p.last_exit_at.map(|t| epoch_ms(t, now)),
+        previous_pid: p.previous_pid().map(|pid| pid as u32),
     }
 }
 
@@ -99,10 +100,14 @@ pub fn outcome_code(kind: &OutcomeKind) -> OutcomeCode {
         OutcomeKind::AlreadyRunning => OutcomeCode::AlreadyRunning,
         OutcomeKind::AlreadyStopped | OutcomeKind::NotRunning(_) => OutcomeCode::NotRunning,
         OutcomeKind::Refused | OutcomeKind::NotStartedShuttingDown => OutcomeCode::ShuttingDown,
-        OutcomeKind::FailedToStart(Why::SpawnFailed(_) | Why::CannotExecute(_)) => {
-            OutcomeCode::SpawnFailed
-        }
-        OutcomeKind::FailedToStart(_) | OutcomeKind::ExitedAtOnce { .. } => OutcomeCode::Exited,
+        OutcomeKind::FailedToStart(Why::SpawnFailed(_) | Why::CannotExecute(_))
+        | OutcomeKind::KeptPrevious {
+            failure: Why::SpawnFailed(_) | Why::CannotExecute(_),
+            ..
+        } => OutcomeCode::SpawnFailed,
+        OutcomeKind::FailedToStart(_)
+        | OutcomeKind::ExitedAtOnce { .. }
+        | OutcomeKind::KeptPrevious { .. } => OutcomeCode::Exited,
         OutcomeKind::NotStarted(_) => OutcomeCode::NotStarted,
         OutcomeKind::WillNotComeUp(_) | OutcomeKind::NotUpYet(_) => OutcomeCode::NotUp,
     }

@@ -70,6 +70,7 @@ pub fn why(st: &State, why: &Why) -> String {
         Why::Requested(Action::Start) => "supctl start".into(),
         Why::Requested(Action::Stop) => "supctl stop".into(),
         Why::Requested(Action::Restart) => "supctl restart".into(),
+        Why::Requested(Action::Upgrade) => "supctl upgrade".into(),
         Why::NeededBy(p) => format!("needed by {}", name(st, *p)),
         Why::DependenciesUp => "dependencies are up".into(),
         Why::Retry(failure) => format!("retry after {}", self::why(st, failure)),
@@ -95,6 +96,7 @@ pub fn why_kind(why: &Why) -> &'static str {
         Why::Requested(Action::Start) => "supctl_start",
         Why::Requested(Action::Stop) => "supctl_stop",
         Why::Requested(Action::Restart) => "supctl_restart",
+        Why::Requested(Action::Upgrade) => "supctl_upgrade",
         Why::NeededBy(_) => "needed_by",
         Why::DependenciesUp => "dependencies_up",
         Why::Retry(_) => "retry",
@@ -252,6 +254,10 @@ pub fn log_line(st: &State, change: &Change) -> Option<String> {
         Change::Cancelled { cause } => format!("stopped ({})", why(st, cause)),
         Change::Blocked { dep, failed } => blocked(st, *dep, *failed),
         Change::Vanished => "stopped".into(),
+        Change::KeptPrevious { pid, failure } => format!(
+            "the new instance did not come up ({}); pid {pid} serves on",
+            why(st, failure)
+        ),
     })
 }
 
@@ -280,7 +286,8 @@ pub fn event_reason(st: &State, change: &Change) -> Option<String> {
         | Change::NotRetried { .. }
         | Change::NotRetriedShuttingDown { .. }
         | Change::Blocked { .. }
-        | Change::Vanished => log_line(st, change),
+        | Change::Vanished
+        | Change::KeptPrevious { .. } => log_line(st, change),
     }
 }
 
@@ -305,6 +312,7 @@ pub fn change_kind(change: &Change) -> Option<&'static str> {
         Change::Stopped { exit: Some(_) } => "exited",
         Change::Stopped { exit: None } | Change::Vanished => "gone",
         Change::Blocked { failed, .. } => blocked_kind(*failed),
+        Change::KeptPrevious { .. } => "kept_previous",
     })
 }
 
@@ -392,6 +400,51 @@ pub fn notice(st: &State, notice: &Notice) -> String {
         Notice::DescendantsIgnoredTerm => {
             "leftover processes ignored SIGTERM: sending SIGKILL".into()
         }
+        Notice::StartingBeside { prog, pid } => format!(
+            "{}: starting a new instance beside pid {pid}, which serves until it is up",
+            name(st, *prog)
+        ),
+        Notice::Replaced { prog, previous, by } => format!(
+            "{}: pid {by} is up and replaces pid {previous}",
+            name(st, *prog)
+        ),
+        Notice::StoppingPrevious { prog, pid } => {
+            let spec = &st.programs[*prog].spec;
+            format!(
+                "{}: stopping pid {pid}: sent {}",
+                spec.name,
+                spec.stop_signal.as_str()
+            )
+        }
+        Notice::PreviousExited {
+            prog,
+            pid,
+            status,
+            stopped: true,
+        } => format!(
+            "{}: pid {pid} stopped ({})",
+            name(st, *prog),
+            exit_status(*status)
+        ),
+        Notice::PreviousExited {
+            prog,
+            pid,
+            status,
+            stopped: false,
+        } => format!(
+            "{}: pid {pid}, serving until its successor is up, {}; the successor carries on",
+            name(st, *prog),
+            exit_status(*status)
+        ),
+        Notice::KillingPrevious { prog, pid } => {
+            let spec = &st.programs[*prog].spec;
+            format!(
+                "{}: pid {pid} still running {} after {}: sending SIGKILL",
+                spec.name,
+                human(spec.stop_timeout),
+                spec.stop_signal.as_str()
+            )
+        }
     }
 }
 
@@ -434,6 +487,12 @@ pub fn outcome(st: &State, outcome: &Outcome) -> String {
         OutcomeKind::NotUpYet(life) => {
             format!("not up yet: {}", state_and_reason(life, "no reason given"))
         }
+        OutcomeKind::KeptPrevious { failure, pid } => format!(
+            "not restarted: the new instance did not come up ({}); pid {pid} serves on \
+             (see supctl logs {})",
+            why(st, failure),
+            name(st, outcome.prog)
+        ),
     }
 }
 

@@ -24,7 +24,8 @@ use super::walker::{
 use super::{health, sockets, suggest, watch};
 use crate::event_types;
 use crate::spec::{
-    ListenerSpec, OutputTarget, ProgramSpec, Readiness, RestartPolicy, StdinMode, UserSpec,
+    ListenerSpec, OutputTarget, ProgramSpec, Readiness, RestartMode, RestartPolicy, StdinMode,
+    UserSpec,
 };
 
 /// The keys of `[program.NAME]`.
@@ -36,6 +37,7 @@ pub const PROGRAM_KEYS: &[&str] = &[
     "umask",
     "autostart",
     "restart",
+    "restart_mode",
     "exit_codes",
     "min_uptime",
     "restart_delay",
@@ -66,6 +68,7 @@ pub const PROGRAM_KEYS: &[&str] = &[
 /// (stdin, stdout) or that make no sense for it (readiness, oneshot, watching).
 const NOT_FOR_LISTENERS: &[&str] = &[
     "oneshot",
+    "restart_mode",
     "ready",
     "stdout",
     "watch",
@@ -235,6 +238,15 @@ fn read_lifecycle(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec) {
         &mut spec.restart,
         sec.get("restart").and_then(|f| w.choice(&f, RESTART)),
     );
+    const RESTART_MODE: &[(&str, RestartMode)] = &[
+        ("stop-first", RestartMode::StopFirst),
+        ("start-first", RestartMode::StartFirst),
+    ];
+    set(
+        &mut spec.restart_mode,
+        sec.get("restart_mode")
+            .and_then(|f| w.choice(&f, RESTART_MODE)),
+    );
     set(
         &mut spec.exit_codes,
         sec.get("exit_codes").and_then(|f| exit_codes(w, &f)),
@@ -263,6 +275,16 @@ fn read_lifecycle(w: &mut Walker, sec: &Section, spec: &mut ProgramSpec) {
         &mut spec.critical,
         sec.get("critical").and_then(|f| w.bool(&f)),
     );
+    if spec.oneshot
+        && spec.restart_mode == RestartMode::StartFirst
+        && let Some(f) = sec.get("restart_mode")
+    {
+        w.bad(
+            &f,
+            "a oneshot runs to completion, nothing serves while it restarts: \
+             restart_mode = \"start-first\" is for long-running programs",
+        );
+    }
     const READY: &[(&str, Readiness)] = &[
         ("started", Readiness::Started),
         ("notify", Readiness::Notify),

@@ -156,6 +156,33 @@ impl Sim {
     }
 }
 
+/// Answers every probe the simulation asks for, up to now, with `ok`.
+pub fn answer_probes(sim: &mut Sim, ok: bool) -> usize {
+    let asked: Vec<(usize, u32)> = sim
+        .log
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Probe { prog, run } => Some((*prog, *run)),
+            _ => None,
+        })
+        .collect();
+    let n = asked.len();
+    sim.log.retain(|e| !matches!(e, Effect::Probe { .. }));
+    for (prog, run) in asked {
+        sim.feed(Input::ProbeResult {
+            prog,
+            run,
+            ok,
+            detail: if ok {
+                "ok".into()
+            } else {
+                "connection refused".into()
+            },
+        });
+    }
+    n
+}
+
 pub const KILLED: ExitStatus = ExitStatus::Signaled {
     signal: Signal::SIGKILL,
     core_dumped: false,

@@ -187,6 +187,7 @@ pub fn only_looks(request: &Request) -> bool {
         Request::Start { .. }
         | Request::Stop { .. }
         | Request::Restart { .. }
+        | Request::Upgrade { .. }
         | Request::Signal { .. }
         | Request::Shutdown
         | Request::Reload => false,
@@ -200,6 +201,7 @@ fn command_name(request: &Request) -> &'static str {
         Request::Start { .. } => "start",
         Request::Stop { .. } => "stop",
         Request::Restart { .. } => "restart",
+        Request::Upgrade { .. } => "upgrade",
         Request::Signal { .. } => "signal",
         Request::Logs { .. } => "logs",
         Request::Events { .. } => "events",
