@@ -7,20 +7,44 @@
 //! `kill -9` never lands on a request in flight (a process killed that way takes its
 //! accepted connection with it, under any supervisor); what is measured is the window
 //! while the program is down, when new requests must queue instead of being refused.
+//!
+//! The server these loops talk to is [`pid_server`] (tests/helpers/pid_server.py), shared by
+//! the end-to-end test and supd-bench: its answers are its pid, so [`LoadLoop::last_answer`]
+//! says which instance is serving.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long one request may wait for its connection and its answer.
 const REQUEST_PATIENCE: Duration = Duration::from_secs(15);
 
 /// How many failures are kept word for word in the report.
 const KEPT_ERRORS: usize = 5;
+
+/// tests/helpers/pid_server.py: `python3 pid_server.py PORT` serves HTTP on the socket it
+/// inherits (systemd's protocol) or on 127.0.0.1:PORT, answers its pid, and on SIGTERM
+/// finishes the request in flight and exits.
+pub fn pid_server() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("helpers")
+        .join("pid_server.py")
+}
+
+/// One GET of `path` at `addr` (loopback), with the load loop's patience: the body of a 2xx
+/// answer, or the failure as a sentence.
+pub fn get(addr: SocketAddr, path: &str) -> Result<String, String> {
+    assert!(
+        addr.ip().is_loopback(),
+        "load tests use loopback addresses only"
+    );
+    one_request(addr, &request_text(addr, path)).map_err(|(_, sentence)| sentence)
+}
 
 /// What the load loop saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,13 +76,27 @@ pub struct LoadLoop {
     answered: Arc<AtomicU64>,
     between: mpsc::Sender<(Between, mpsc::Sender<()>)>,
     report: Arc<Mutex<LoadReport>>,
+    last_answer: Arc<Mutex<String>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl LoadLoop {
-    /// Starts sending requests for `path` to `addr` (a loopback address), at most
-    /// `max_requests` of them, until [`LoadLoop::finish`].
+    /// Starts sending requests for `path` to `addr` (a loopback address), one right after
+    /// the other, at most `max_requests` of them, until [`LoadLoop::finish`].
     pub fn start(addr: SocketAddr, path: &str, max_requests: u64) -> LoadLoop {
+        Self::start_paced(addr, path, max_requests, Duration::ZERO)
+    }
+
+    /// [`LoadLoop::start`] at a steady rate: a request starts `every` after the previous
+    /// one started, or as soon as that one is over when it took longer (a refused request
+    /// is then one lost slot of the rate, so failures count the time the server was down,
+    /// not how fast a loop can be refused).
+    pub fn start_paced(
+        addr: SocketAddr,
+        path: &str,
+        max_requests: u64,
+        every: Duration,
+    ) -> LoadLoop {
         assert!(
             addr.ip().is_loopback(),
             "load tests use loopback addresses only"
@@ -66,10 +104,12 @@ impl LoadLoop {
         let stop = Arc::new(AtomicBool::new(false));
         let answered = Arc::new(AtomicU64::new(0));
         let report = Arc::new(Mutex::new(LoadReport::default()));
+        let last_answer = Arc::new(Mutex::new(String::new()));
         let (between, pending) = mpsc::channel::<(Between, mpsc::Sender<()>)>();
-        let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+        let request = request_text(addr, path);
         let thread = {
             let (stop, answered, report) = (stop.clone(), answered.clone(), report.clone());
+            let last_answer = last_answer.clone();
             std::thread::spawn(move || {
                 for _ in 0..max_requests {
                     while let Ok((job, done)) = pending.try_recv() {
@@ -79,12 +119,14 @@ impl LoadLoop {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
+                    let started = Instant::now();
                     let result = one_request(addr, &request);
                     let mut r = report.lock().unwrap_or_else(|e| e.into_inner());
                     match result {
-                        Ok(()) => {
+                        Ok(body) => {
                             r.answered += 1;
                             answered.fetch_add(1, Ordering::SeqCst);
+                            *last_answer.lock().unwrap_or_else(|e| e.into_inner()) = body;
                         }
                         Err((kind, sentence)) => {
                             match kind {
@@ -96,6 +138,11 @@ impl LoadLoop {
                                 r.first_errors.push(sentence);
                             }
                         }
+                    }
+                    drop(r);
+                    // The load generator's own rate, not a synchronisation.
+                    if let Some(rest) = every.checked_sub(started.elapsed()) {
+                        std::thread::sleep(rest);
                     }
                 }
                 // Jobs sent after the last request still run, so `between` never hangs.
@@ -110,8 +157,18 @@ impl LoadLoop {
             answered,
             between,
             report,
+            last_answer,
             thread: Some(thread),
         }
+    }
+
+    /// The body of the last answered request, trimmed (empty before the first one).
+    pub fn last_answer(&self) -> String {
+        self.last_answer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .trim()
+            .to_string()
     }
 
     /// Requests answered so far.
@@ -147,7 +204,12 @@ enum Failure {
     Other,
 }
 
-fn one_request(addr: SocketAddr, request: &str) -> Result<(), (Failure, String)> {
+fn request_text(addr: SocketAddr, path: &str) -> String {
+    format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")
+}
+
+/// One request; the body of its 2xx answer.
+fn one_request(addr: SocketAddr, request: &str) -> Result<String, (Failure, String)> {
     let io = |what: &str, e: std::io::Error| {
         let kind = match e.kind() {
             ErrorKind::ConnectionRefused => Failure::Refused,
@@ -174,17 +236,15 @@ fn one_request(addr: SocketAddr, request: &str) -> Result<(), (Failure, String)>
     if answer.is_empty() {
         return Err((Failure::Reset, format!("{addr} closed without an answer")));
     }
-    let status_line = String::from_utf8_lossy(&answer)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status_line = head.lines().next().unwrap_or_default().to_string();
     let ok = status_line
         .split_whitespace()
         .nth(1)
         .is_some_and(|code| code.starts_with('2'));
     if ok {
-        Ok(())
+        Ok(body.to_string())
     } else {
         Err((Failure::Other, format!("{addr} answered {status_line:?}")))
     }

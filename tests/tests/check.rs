@@ -409,6 +409,32 @@ fn check_warns_about_a_config_with_no_programs() {
 }
 
 #[test]
+fn check_warns_about_start_first_without_a_held_socket() {
+    let dir = project(
+        r#"
+[program.web]
+command = "sleep 1000"
+restart_mode = "start-first"
+
+[program.api]
+command = "sleep 1000"
+restart_mode = "start-first"
+sockets = ["tcp://127.0.0.1:0"]
+"#,
+    );
+    let out = check(dir.path());
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.starts_with(
+            "supd.toml:6: warning: program.web.restart_mode: start-first runs the new process \
+             beside the old one: without `sockets`"
+        ),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("program.api"), "{out:?}");
+}
+
+#[test]
 fn group_mistakes_are_refused_with_file_and_line() {
     let dir = project(
         r#"

@@ -6,7 +6,7 @@
 //! stopped, the old one keeps serving, and the restart fails saying so.
 //!
 //! The server is tests/helpers/pid_server.py (it answers its pid), started through
-//! `sh -c` so that each instance records the version it started with in `version.<pid>`;
+//! `sh -c` (`$$$$` in the TOML: `$$` is a literal `$`) so that each instance records the version it started with in `version.<pid>`;
 //! the health `command` reads the version of the instance it checks (`$MAINPID`): an `http`
 //! check through the shared socket could be answered by either instance.
 
@@ -29,7 +29,7 @@ fn config(port: u16, dir: &Path) -> String {
     format!(
         r#"
 [program.web]
-command = ["sh", "-c", "cp {dir}/version.txt {dir}/version.$$ && exec python3 {server} {port}"]
+command = ["sh", "-c", "cp {dir}/version.txt {dir}/version.$$$$ && exec python3 {server} {port}"]
 sockets = ["tcp://127.0.0.1:{port}"]
 restart_mode = "start-first"
 min_uptime = "0s"
@@ -58,11 +58,15 @@ fn started(dir: &Path) -> (Supd, SocketAddr, u64) {
     let supd = Supd::start(&config(port, dir));
     let p = supd.wait_state("web", "running");
     let pid = p["pid"].as_u64().expect("web has a pid");
-    wait_until(&format!("web ({pid}) to answer on {addr}"), DEADLINE, || {
-        load::get(addr, "/")
-            .ok()
-            .filter(|body| body.trim() == pid.to_string())
-    });
+    wait_until(
+        &format!("web ({pid}) to answer on {addr}"),
+        DEADLINE,
+        || {
+            load::get(addr, "/")
+                .ok()
+                .filter(|body| body.trim() == pid.to_string())
+        },
+    );
     (supd, addr, pid)
 }
 
@@ -86,7 +90,10 @@ fn twenty_start_first_restarts_under_load_fail_no_request() {
             }
         }
         let new = wait_until(
-            &format!("web to be running healthy with a new pid (restart {})", i + 1),
+            &format!(
+                "web to be running healthy with a new pid (restart {})",
+                i + 1
+            ),
             DEADLINE,
             || {
                 let p = supd.program("web");
@@ -127,10 +134,13 @@ fn a_new_version_that_never_gets_healthy_leaves_the_old_one_serving() {
 
     let out = supd.ctl(&["restart", "web"]);
     assert_eq!(out.code, 1, "the restart fails: {out:?}");
-    let said = format!("web: not restarted: the new instance did not come up");
-    assert!(out.stdout.contains(&said), "{out:?}");
     assert!(
-        out.stdout.contains(&format!("pid {old} serves on")),
+        out.stderr
+            .starts_with("web: not restarted: the new instance did not come up (unhealthy"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains(&format!("pid {old} serves on")),
         "{out:?}"
     );
     assert!(alive(old as i32), "the old instance was never stopped");
@@ -139,9 +149,7 @@ fn a_new_version_that_never_gets_healthy_leaves_the_old_one_serving() {
     assert_eq!(p["state"], "running", "{p}");
     // The broken one is stopped; the old one goes on answering, and stays healthy.
     wait_until("the broken instance to be gone", DEADLINE, || {
-        supd.program("web")["previous_pid"]
-            .is_null()
-            .then_some(())
+        supd.program("web")["previous_pid"].is_null().then_some(())
     });
     let answered = load.answered();
     wait_until("more answers from the old instance", DEADLINE, || {

@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{ok, problem, problems, program, program_problem};
-use supd_config::{
-    IdRef, OutputTarget, ProgramSpec, RestartMode, RestartPolicy, Signal, UserSpec,
-};
+use supd_config::{IdRef, OutputTarget, ProgramSpec, RestartMode, RestartPolicy, Signal, UserSpec};
 
 fn argv(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()

@@ -9,6 +9,7 @@
 //!   becoming a child subreaper when supd is not PID 1;
 //! - [`pipe`]: the output pipes between programs and supd;
 //! - [`limits`]: supd's own `RLIMIT_NOFILE`, raised, and the original one its programs get;
+//! - [`socket`]: the backlog of the sockets supd holds for programs;
 //! - [`users`]: `/etc/passwd` and `/etc/group`, parsed directly, resolved gosu-style;
 //! - [`exec`]: dropping privileges and `execve` in place, for `supd exec`.
 //!
@@ -21,6 +22,7 @@ pub mod memory;
 pub mod pipe;
 pub mod process;
 pub mod reap;
+pub mod socket;
 pub mod spawn;
 pub mod users;
 

@@ -5,9 +5,11 @@
 //! parent before `fork`, as C strings and pointer arrays. Between fork and exec the child
 //! makes only async-signal-safe system calls — `getpid` and `write` (its pid to supd's
 //! keeper, [`Announce`]), `sigaction` (to reset supd's handlers),
-//! `sigprocmask`, `dup2`, `setsid`, `setrlimit` (the open-files limit supd was started with,
+//! `sigprocmask`, `fcntl` and `dup2` (stdio, and the sockets supd holds for the program as
+//! descriptors 3, 4, ..., see [`ListenFd`]), `setsid`, `setrlimit` (the open-files limit supd was started with,
 //! see [`crate::limits`]), `setgroups`, `setgid`, `setuid`, `umask`, `chdir`, `execve` — and
-//! allocates nothing. If one of them fails, the child leaves the errno in
+//! allocates nothing (the child writes its pid into `LISTEN_PID=`, an environment entry
+//! allocated for it beforehand). If one of them fails, the child leaves the errno in
 //! memory it shares with supd and exits 127, so supd reports the real reason (`No such file
 //! or directory`) instead of a program that exited 127.
 //!
@@ -51,6 +53,19 @@ pub struct Announce {
     pub after: Vec<u8>,
 }
 
+/// A socket the program inherits (systemd's `LISTEN_FDS` protocol): the `i`-th of a request
+/// is descriptor `3 + i` in the child, without close-on-exec, named `name` in
+/// `LISTEN_FDNAMES`.
+#[derive(Debug)]
+pub struct ListenFd {
+    /// supd's descriptor (a duplicate of the one it holds; closed once the child has it).
+    pub fd: OwnedFd,
+    pub name: String,
+}
+
+/// The first descriptor of [`ListenFd`]s in the child (`SD_LISTEN_FDS_START`).
+pub const LISTEN_FDS_START: RawFd = 3;
+
 /// Everything needed to start one program, resolved in the parent.
 #[derive(Debug)]
 pub struct SpawnRequest {
@@ -70,6 +85,9 @@ pub struct SpawnRequest {
     pub announce: Option<Announce>,
     pub stdout: Output,
     pub stderr: Output,
+    /// Sockets passed as descriptors 3, 4, ...; when there are any, `LISTEN_FDS`,
+    /// `LISTEN_FDNAMES` and `LISTEN_PID` (the child's own pid) replace those of `env`.
+    pub sockets: Vec<ListenFd>,
 }
 
 /// Why a program could not be started: one sentence, and whether finding or executing the
@@ -170,7 +188,13 @@ pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
         Output::Fd(fd) => fd.as_raw_fd(),
     };
     let (stdout, stderr) = (fd_of(&req.stdout), fd_of(&req.stderr));
+    let sockets: Vec<std::cell::Cell<RawFd>> = req
+        .sockets
+        .iter()
+        .map(|s| std::cell::Cell::new(s.fd.as_raw_fd()))
+        .collect();
     let child = ChildPlan {
+        sockets: &sockets,
         stdin: req
             .stdin
             .as_ref()
@@ -189,6 +213,7 @@ pub fn spawn(req: SpawnRequest) -> Result<u32, SpawnError> {
     drop(req.stdin);
     drop(req.stdout);
     drop(req.stderr);
+    drop(req.sockets);
     match child.failed.load(std::sync::atomic::Ordering::SeqCst) {
         0 => Ok(pid),
         // The child exits 127 on its own; supd's reaper collects it like any other.
@@ -305,7 +330,46 @@ struct Image {
     envp_ptrs: Vec<*const libc::c_char>,
     groups: Vec<libc::gid_t>,
     empty_mask: libc::sigset_t,
+    /// The `LISTEN_PID=` entry of `envp_ptrs`, which the child completes with its own pid
+    /// (boxed: the pointer in `envp_ptrs` must not move with the `Image`).
+    listen_pid: Option<Box<ListenPid>>,
 }
+
+/// `LISTEN_PID=` and room for a pid and the terminating NUL.
+struct ListenPid(std::cell::UnsafeCell<[u8; LISTEN_PID_LEN]>);
+
+const LISTEN_PID_PREFIX: &[u8] = b"LISTEN_PID=";
+const LISTEN_PID_LEN: usize = LISTEN_PID_PREFIX.len() + 10 + 1;
+
+impl ListenPid {
+    fn new() -> Box<ListenPid> {
+        let mut entry = [0u8; LISTEN_PID_LEN];
+        entry[..LISTEN_PID_PREFIX.len()].copy_from_slice(LISTEN_PID_PREFIX);
+        Box::new(ListenPid(std::cell::UnsafeCell::new(entry)))
+    }
+
+    fn as_ptr(&self) -> *const libc::c_char {
+        self.0.get().cast()
+    }
+
+    /// Writes `pid` after `LISTEN_PID=`, NUL-terminated, without allocating (in the child).
+    ///
+    /// # Safety
+    /// No one else may read or write the entry meanwhile: only the child, before `execve`,
+    /// while supd waits for it.
+    unsafe fn set(&self, pid: u32) {
+        // SAFETY: the caller guarantees exclusive access to the entry.
+        let entry = unsafe { &mut *self.0.get() };
+        let mut digits = [0u8; 10];
+        let digits = decimal(pid, &mut digits);
+        let end = LISTEN_PID_PREFIX.len() + digits.len();
+        entry[LISTEN_PID_PREFIX.len()..end].copy_from_slice(digits);
+        entry[end] = 0;
+    }
+}
+
+/// The variables of the `LISTEN_FDS` protocol, which a request with sockets sets itself.
+const LISTEN_VARS: [&str; 3] = ["LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PID"];
 
 impl Image {
     fn new(file: &Path, req: &SpawnRequest) -> Result<Image, std::ffi::NulError> {
@@ -314,9 +378,17 @@ impl Image {
             .iter()
             .map(|a| CString::new(a.as_bytes()))
             .collect::<Result<_, _>>()?;
+        let passing = !req.sockets.is_empty();
+        let names: Vec<&str> = req.sockets.iter().map(|s| s.name.as_str()).collect();
+        let listen_env = [
+            (OsString::from("LISTEN_FDS"), names.len().to_string().into()),
+            (OsString::from("LISTEN_FDNAMES"), names.join(":").into()),
+        ];
         let envp: Vec<CString> = req
             .env
             .iter()
+            .filter(|(k, _)| !passing || !LISTEN_VARS.iter().any(|v| k == v))
+            .chain(listen_env.iter().filter(|_| passing))
             .map(|(k, v)| {
                 let mut kv = k.as_bytes().to_vec();
                 kv.push(b'=');
@@ -331,7 +403,11 @@ impl Image {
                 .collect()
         };
         let argv_ptrs = ptrs(&argv);
-        let envp_ptrs = ptrs(&envp);
+        let mut envp_ptrs: Vec<*const libc::c_char> = ptrs(&envp);
+        let listen_pid = passing.then(ListenPid::new);
+        if let Some(entry) = &listen_pid {
+            envp_ptrs.insert(envp_ptrs.len() - 1, entry.as_ptr());
+        }
         let groups = req
             .credentials
             .as_ref()
@@ -350,6 +426,7 @@ impl Image {
             envp_ptrs,
             groups,
             empty_mask: empty_sigset(),
+            listen_pid,
         })
     }
 }
@@ -361,7 +438,22 @@ const ANNOUNCE_MAX: usize = 128;
 /// allocating (it runs in the child); returns the length, `None` when it does not fit.
 fn announcement(line: &mut [u8; ANNOUNCE_MAX], announce: &Announce, pid: u32) -> Option<usize> {
     let mut digits = [0u8; 10];
-    let mut n = pid;
+    let parts = [
+        &announce.before[..],
+        decimal(pid, &mut digits),
+        &announce.after[..],
+    ];
+    let mut len = 0;
+    for part in parts {
+        line.get_mut(len..len + part.len())?.copy_from_slice(part);
+        len += part.len();
+    }
+    Some(len)
+}
+
+/// `n` in decimal, written into `digits` without allocating (it runs in the child).
+fn decimal(n: u32, digits: &mut [u8; 10]) -> &[u8] {
+    let mut n = n;
     let mut start = digits.len();
     loop {
         start -= 1;
@@ -371,13 +463,7 @@ fn announcement(line: &mut [u8; ANNOUNCE_MAX], announce: &Announce, pid: u32) ->
             break;
         }
     }
-    let parts = [&announce.before[..], &digits[start..], &announce.after[..]];
-    let mut len = 0;
-    for part in parts {
-        line.get_mut(len..len + part.len())?.copy_from_slice(part);
-        len += part.len();
-    }
-    Some(len)
+    &digits[start..]
 }
 
 fn empty_sigset() -> libc::sigset_t {
@@ -392,6 +478,9 @@ fn empty_sigset() -> libc::sigset_t {
 
 /// What the child does, with everything already in place.
 struct ChildPlan<'a> {
+    /// supd's descriptors of the sockets, to become 3, 4, ...; the child moves those that
+    /// are in the way (see [`ChildPlan::place_sockets`]) and notes their new number here.
+    sockets: &'a [std::cell::Cell<RawFd>],
     stdin: RawFd,
     /// The open-files limit to restore (supd raised its own), if any.
     open_files_limit: Option<libc::rlimit>,
@@ -416,8 +505,12 @@ impl ChildPlan<'_> {
         // this child to exec (CLONE_VFORK); nothing allocates or takes a lock, and nothing
         // writes to memory but `failed` and this child's own stack.
         unsafe {
+            let pid = libc::syscall(libc::SYS_getpid) as u32;
+            if let Some(entry) = &img.listen_pid {
+                // Only this child touches the entry, before its exec, while supd waits.
+                entry.set(pid);
+            }
             if let Some(announce) = self.announce {
-                let pid = libc::syscall(libc::SYS_getpid) as u32;
                 let mut line = [0u8; ANNOUNCE_MAX];
                 if let Some(len) = announcement(&mut line, announce, pid) {
                     libc::write(announce.fd, line.as_ptr().cast(), len);
@@ -440,11 +533,14 @@ impl ChildPlan<'_> {
             if libc::sigprocmask(libc::SIG_SETMASK, &img.empty_mask, std::ptr::null_mut()) != 0 {
                 self.report_and_exit();
             }
+            let end = LISTEN_FDS_START + self.sockets.len() as RawFd;
+            self.lift_sockets(end);
             for (from, to) in [(self.stdin, 0), (self.stdout, 1), (self.stderr, 2)] {
                 if libc::dup2(from, to) < 0 {
                     self.report_and_exit();
                 }
             }
+            self.place_sockets();
             if libc::setsid() < 0 {
                 self.report_and_exit();
             }
@@ -480,6 +576,36 @@ impl ChildPlan<'_> {
         }
     }
 
+    /// Moves every socket descriptor below `end` (the first descriptor after the sockets'
+    /// places) to a free one at or above it, so placing the sockets at 3, 4, ... cannot
+    /// overwrite one not yet placed, nor can stdio's `dup2` onto 0, 1, 2. The moved copy is
+    /// close-on-exec; its original is the child's own, closed at exec.
+    fn lift_sockets(&self, end: RawFd) {
+        for fd in self.sockets {
+            if fd.get() < end {
+                // SAFETY: fcntl(F_DUPFD_CLOEXEC) is an async-signal-safe system call on a
+                // descriptor of this child's own table (a copy of supd's, not shared).
+                let lifted = unsafe { libc::fcntl(fd.get(), libc::F_DUPFD_CLOEXEC, end) };
+                if lifted < 0 {
+                    self.report_and_exit();
+                }
+                fd.set(lifted);
+            }
+        }
+    }
+
+    /// `dup2`s socket `i` onto `3 + i`. Every source is above the targets
+    /// ([`ChildPlan::lift_sockets`]), so each `dup2` makes a new descriptor, and a new
+    /// descriptor has no close-on-exec: the program inherits it.
+    fn place_sockets(&self) {
+        for (i, fd) in self.sockets.iter().enumerate() {
+            // SAFETY: dup2 is an async-signal-safe system call on this child's own table.
+            if unsafe { libc::dup2(fd.get(), LISTEN_FDS_START + i as RawFd) } < 0 {
+                self.report_and_exit();
+            }
+        }
+    }
+
     /// Leaves errno for the parent and exits 127, as a shell does for a command it cannot
     /// run.
     fn report_and_exit(&self) -> ! {
@@ -509,6 +635,7 @@ mod tests {
             announce: None,
             stdout: Output::Null,
             stderr: Output::Null,
+            sockets: Vec::new(),
         }
     }
 
@@ -645,6 +772,72 @@ mod tests {
             ..fits
         };
         assert_eq!(announcement(&mut line, &too_long, 1), None);
+    }
+
+    #[test]
+    fn sockets_become_3_and_up_with_the_listen_variables() {
+        // Pipes stand in for sockets: each child descriptor 3 + i writes its number into
+        // pipe i. The sources are given highest first, so most of them sit where another
+        // one must go.
+        let pipes: Vec<(OwnedFd, OwnedFd)> =
+            (0..6).map(|_| crate::pipe::new_pipe().unwrap()).collect();
+        let mut order: Vec<usize> = (0..pipes.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(pipes[i].1.as_raw_fd()));
+        let (out_read, out_write) = crate::pipe::new_pipe().unwrap();
+        let script = "echo 3 >&3 && echo 4 >&4 && echo 5 >&5 && echo 6 >&6 && echo 7 >&7 && \
+                      echo 8 >&8 || exit 9; echo \"$LISTEN_FDS $LISTEN_FDNAMES $LISTEN_PID $$\"";
+        let mut r = req(&["sh", "-c", script]);
+        r.env.push(("LISTEN_FDS".into(), "99".into()));
+        r.stdout = Output::Fd(out_write);
+        r.sockets = order
+            .iter()
+            .map(|&i| ListenFd {
+                fd: pipes[i].1.try_clone().unwrap(),
+                name: format!("s{i}"),
+            })
+            .collect();
+        let pid = spawn(r).unwrap();
+        assert_eq!(
+            wait(pid),
+            nix::sys::wait::WaitStatus::Exited(nix::unistd::Pid::from_raw(pid as i32), 0)
+        );
+        use std::io::Read;
+        let mut text = String::new();
+        std::fs::File::from(out_read)
+            .read_to_string(&mut text)
+            .unwrap();
+        let names: Vec<String> = order.iter().map(|i| format!("s{i}")).collect();
+        assert_eq!(text, format!("6 {} {pid} {pid}\n", names.join(":")));
+        for (place, &i) in order.iter().enumerate() {
+            let (read, _) = &pipes[i];
+            let mut file = std::fs::File::from(read.try_clone().unwrap());
+            let mut buf = [0u8; 16];
+            let n = file.read(&mut buf).unwrap();
+            assert_eq!(
+                std::str::from_utf8(&buf[..n]).unwrap(),
+                format!("{}\n", place + 3)
+            );
+        }
+    }
+
+    #[test]
+    fn a_child_without_sockets_keeps_the_environment_as_given() {
+        let (out_read, out_write) = crate::pipe::new_pipe().unwrap();
+        let mut r = req(&[
+            "sh",
+            "-c",
+            "echo \"${LISTEN_FDS-unset} ${LISTEN_PID-unset}\"",
+        ]);
+        r.env.push(("LISTEN_FDS".into(), "2".into()));
+        r.stdout = Output::Fd(out_write);
+        let pid = spawn(r).unwrap();
+        wait(pid);
+        use std::io::Read;
+        let mut text = String::new();
+        std::fs::File::from(out_read)
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "2 unset\n");
     }
 
     fn tempfile_dir() -> PathBuf {

@@ -7,7 +7,10 @@
 //!   interpreter (also one found through `env`) that is missing or that it cannot execute;
 //! - a working directory the program's user cannot enter;
 //! - a log file (`stdout`/`stderr` path) supd cannot create or write;
-//! - a control socket whose directory is missing or not writable for supd.
+//! - a control socket whose directory is missing or not writable for supd;
+//! - a program's socket (`sockets`) that cannot be bound now (a port in use, a missing
+//!   directory); the ones that can are listed on stdout (`web: tcp://127.0.0.1:8000 is
+//!   free`).
 //!
 //! (A run still starts with those: the program alone fails, saying why.) Warnings, printed
 //! as `FILE:LINE: warning: KEY: sentence`, leave the exit code 0: a watch `include` glob
@@ -44,6 +47,9 @@ pub fn run(path: &Path, options: &LoadOptions) -> i32 {
         findings.problem(problem);
     }
     inspect(config, &mut findings);
+    for line in sockets(config, &mut findings) {
+        println!("{line}");
+    }
     let problems = loaded.shown(findings.problems);
     let warnings = loaded.shown(findings.warnings);
     let mut lines: Vec<(&Diagnostic, Severity)> = problems
@@ -129,6 +135,13 @@ fn inspect(config: &Config, out: &mut Findings) {
                 out.warning(config.program_item_problem(&p.name, "watch.include", i, message));
             }
         }
+        if p.restart_mode == supd_config::RestartMode::StartFirst && p.sockets.is_empty() {
+            let message = "start-first runs the new process beside the old one: without \
+                           `sockets` (a socket supd holds for both), a server that binds its \
+                           own port cannot start while the old one holds it, unless it binds \
+                           with SO_REUSEPORT";
+            out.warning(config.program_problem(&p.name, "restart_mode", message));
+        }
         if let Some(who) = program_user(p, &db) {
             runnable(config, p, &who, &cwd, &db, out);
         }
@@ -150,6 +163,27 @@ fn inspect(config: &Config, out: &mut Findings) {
             message,
         });
     }
+}
+
+/// Tries every program's sockets as `supd run` would bind them: one line for each address
+/// that is free, a problem for each that is not.
+fn sockets(config: &Config, out: &mut Findings) -> Vec<String> {
+    let mut free = Vec::new();
+    for p in &config.programs {
+        for (i, socket) in p.sockets.iter().enumerate() {
+            let url = socket.address.url();
+            match crate::sockets::bindable(&socket.address) {
+                Ok(()) => free.push(format!("{}: {url} is free", p.name)),
+                Err(why) => {
+                    let message = format!("{url} cannot be bound: {why}");
+                    let mut d = config.program_item_problem(&p.name, "sockets", i, message);
+                    d.key = d.key.map(|k| format!("{k}[{i}]"));
+                    out.problem(d);
+                }
+            }
+        }
+    }
+    free
 }
 
 /// Who the program runs as; `None` when its `user` cannot be used (a problem

@@ -84,6 +84,9 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         )),
         None => None,
     };
+    // As root, before any program drops its privileges: a `user` program may serve port 80.
+    let sockets =
+        crate::sockets::Sockets::bind(&config.programs).map_err(|e| StartError::user(e.0))?;
 
     let (output, output_thread) = Output::start();
     let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -172,7 +175,12 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
     let mut owner = Owner::new(
         &config,
         keeper,
-        Launcher::new(plane.clone(), notify, crate::listeners::server_env(&config)),
+        Launcher::new(
+            plane.clone(),
+            notify,
+            crate::listeners::server_env(&config),
+            sockets,
+        ),
         names,
         plane.clone(),
         bulletin,

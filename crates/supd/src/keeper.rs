@@ -421,6 +421,7 @@ fn spawn_keeper() -> Result<Running, String> {
         announce: None,
         stdout: Output::Null,
         stderr: Output::Fd(stderr),
+        sockets: Vec::new(),
     })
     .map_err(|e| e.message)?;
     Ok(Running {

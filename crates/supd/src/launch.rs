@@ -13,6 +13,7 @@ use supd_sys::spawn::{Announce, Output, SpawnError, SpawnRequest, spawn};
 use supd_sys::users::UserDb;
 
 use crate::identity::{RunAs, run_as};
+use crate::sockets::Sockets;
 
 use crate::logplane::LogPlane;
 use crate::logplane::output::Target;
@@ -26,6 +27,8 @@ pub struct Launcher {
     notify_socket: Option<String>,
     /// `SUPERVISOR_SERVER_URL` and its credentials, for every program.
     server_env: Vec<(String, String)>,
+    /// The sockets held for programs; every run of a program gets its own.
+    pub sockets: Sockets,
 }
 
 /// A process just started, and supd's ends of the pipes that are not output.
@@ -42,12 +45,14 @@ impl Launcher {
         plane: Rc<LogPlane>,
         notify_socket: Option<String>,
         server_env: Vec<(String, String)>,
+        sockets: Sockets,
     ) -> Self {
         Launcher {
             base_env: std::env::vars_os().collect(),
             plane,
             notify_socket,
             server_env,
+            sockets,
         }
     }
 
@@ -108,6 +113,7 @@ impl Launcher {
             announce,
             stdout,
             stderr,
+            sockets: self.sockets.passed(spec)?,
         };
         let pid = spawn(req)?;
         for (stream, pipe) in [(Stream::Stdout, stdout_pipe), (Stream::Stderr, stderr_pipe)] {
@@ -207,6 +213,8 @@ impl Launcher {
             announce,
             stdout: Output::Null,
             stderr: Output::Null,
+            // A check is not the program: it gets none of its sockets.
+            sockets: Vec::new(),
         })
     }
 

@@ -26,6 +26,7 @@ mod owner;
 mod preflight;
 mod probe;
 mod signals;
+mod sockets;
 mod source;
 mod status;
 #[allow(dead_code)] // used by the HTTP interface and the event listeners, being added

@@ -738,25 +738,8 @@ impl Owner {
         let config = match loaded {
             Ok(loaded) => loaded.config,
             Err(problems) => {
-                let text = problems
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                for p in &problems {
-                    tracing::warn!("{p}");
-                }
-                tracing::warn!("config not reloaded: the previous one stays in force");
-                if let Some(w) = client {
-                    let _ = w.reply.send(ServerMessage::Error {
-                        id: Some(w.id),
-                        error: ErrorReply {
-                            kind: ErrorKind::InvalidConfig,
-                            message: text,
-                        },
-                    });
-                }
-                return;
+                let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                return refuse_reload(client, &problems);
             }
         };
         if config.supd.socket != self.socket {
@@ -764,6 +747,15 @@ impl Owner {
                 "[supd] socket changed to {}: that takes effect when supd restarts",
                 config.supd.socket.display()
             );
+        }
+        // Every new address bound, or the reload refused: nothing changes then.
+        match self.launcher.sockets.rebind(&config.programs) {
+            Ok(rebound) => {
+                for url in &rebound.closed {
+                    tracing::info!("closed {url}");
+                }
+            }
+            Err(e) => return refuse_reload(client, &[e.0]),
         }
         let req = client.map(|w| self.wait_for_core(w.id, w.reply));
         // Groups name programs by name: the new ones hold as soon as the core has the specs.
@@ -838,6 +830,24 @@ impl Owner {
         self.next_req += 1;
         self.waiting.insert(self.next_req, Waiting { id, reply });
         self.next_req
+    }
+}
+
+/// A reload that changes nothing, for `problems` (a config's, or a socket that cannot be
+/// bound): each logged, and all of them the client's answer.
+fn refuse_reload(client: Option<Waiting>, problems: &[String]) {
+    for p in problems {
+        tracing::warn!("{p}");
+    }
+    tracing::warn!("config not reloaded: the previous one stays in force");
+    if let Some(w) = client {
+        let _ = w.reply.send(ServerMessage::Error {
+            id: Some(w.id),
+            error: ErrorReply {
+                kind: ErrorKind::InvalidConfig,
+                message: problems.join("\n"),
+            },
+        });
     }
 }
 

@@ -20,6 +20,7 @@ mod scale;
 mod shutdown;
 mod signals;
 mod soak;
+mod sockets;
 mod watch;
 mod zombies;
 
@@ -55,6 +56,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         "watch",
         "file change → new process started (supd watch vs entr + supervisorctl)",
+    ),
+    (
+        "sockets",
+        "failed requests during 20 restarts under load: supd with and without `sockets`, supervisord",
     ),
     (
         "shutdown",
@@ -215,6 +220,7 @@ pub fn run(ctx: &Ctx, name: &str) -> Vec<Row> {
         "supervisorctl" => dropin::run(ctx),
         "logs" => logs::run(ctx),
         "watch" => watch::run(ctx),
+        "sockets" => sockets::run(ctx),
         "shutdown" => shutdown::run(ctx),
         "zombies" => zombies::run(ctx),
         "idle-cpu" => idle::cpu(ctx),

@@ -167,6 +167,74 @@ pub fn create_socket_file(
     })
 }
 
+/// Creates the socket file `path` as [`create_socket_file`] does, then gives it to `owner`
+/// (resolved now) and sets its `mode`: a unix socket of `[supd.http] listen` or of a
+/// program's `sockets`.
+pub fn create_socket_file_for(
+    path: &Path,
+    what: &str,
+    key: &str,
+    mode: u32,
+    owner: Option<&supd_config::UserSpec>,
+) -> Result<std::os::unix::net::UnixListener, BindError> {
+    let listener = create_socket_file(path, what, key)?;
+    // A file this fails to set up is not left behind.
+    let remove = |e: BindError| {
+        let _ = std::fs::remove_file(path);
+        e
+    };
+    set_socket_file_access(path, what, mode, owner).map_err(remove)?;
+    Ok(listener)
+}
+
+/// Gives the socket file `path` (the `what` of messages) to `owner` and sets its `mode`.
+pub fn set_socket_file_access(
+    path: &Path,
+    what: &str,
+    mode: u32,
+    owner: Option<&supd_config::UserSpec>,
+) -> Result<(), BindError> {
+    let shown = path.display();
+    if let Some(owner) = owner {
+        let db = supd_sys::users::UserDb::system();
+        let id = db
+            .resolve(&who(&owner.user), owner.group.as_ref().map(who).as_ref())
+            .map_err(|e| BindError(format!("{what} {shown}: owner: {e}")))?;
+        nix::unistd::chown(
+            path,
+            Some(nix::unistd::Uid::from_raw(id.uid)),
+            Some(nix::unistd::Gid::from_raw(id.gid)),
+        )
+        .map_err(|e| {
+            BindError(format!(
+                "cannot give {what} {shown} to its owner: {}",
+                e.desc()
+            ))
+        })?;
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+        BindError(format!(
+            "cannot set mode {mode:o} on {what} {shown}: {}",
+            supd_sys::describe(&e)
+        ))
+    })
+}
+
+fn who(id: &supd_config::IdRef) -> supd_sys::users::Who {
+    match id {
+        supd_config::IdRef::Name(n) => supd_sys::users::Who::Name(n.clone()),
+        supd_config::IdRef::Id(n) => supd_sys::users::Who::Id(*n),
+    }
+}
+
+/// Why binding a TCP address failed, in words.
+pub fn bind_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::AddrInUse => "the address is already in use".into(),
+        _ => supd_sys::describe(e),
+    }
+}
+
 fn listen(l: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
     l.set_nonblocking(true)?;
     UnixListener::from_std(l)

@@ -15,7 +15,6 @@ pub(crate) mod rpc;
 mod xmlrpc;
 
 use std::convert::Infallible;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -75,45 +74,24 @@ pub fn bind(spec: &HttpSpec) -> Result<Listeners, BindError> {
         let listener = match &listen.address {
             ListenAddress::Unix(path) => {
                 let what = "HTTP socket";
-                let std = crate::control::create_socket_file(path, what, "[supd.http] listen")?;
+                let std = crate::control::create_socket_file_for(
+                    path,
+                    what,
+                    "[supd.http] listen",
+                    listen.mode,
+                    listen.owner.as_ref(),
+                )?;
                 listeners.files.push(path.clone());
-                let shown = path.display();
-                if let Some(owner) = &listen.owner {
-                    let db = supd_sys::users::UserDb::system();
-                    let id = db
-                        .resolve(&who(&owner.user), owner.group.as_ref().map(who).as_ref())
-                        .map_err(|e| BindError(format!("{what} {shown}: owner: {e}")))?;
-                    nix::unistd::chown(
-                        path,
-                        Some(nix::unistd::Uid::from_raw(id.uid)),
-                        Some(nix::unistd::Gid::from_raw(id.gid)),
-                    )
-                    .map_err(|e| {
-                        BindError(format!(
-                            "cannot give {what} {shown} to its owner: {}",
-                            e.desc()
-                        ))
-                    })?;
-                }
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(listen.mode))
-                    .map_err(|e| {
-                        BindError(format!(
-                            "cannot set mode {:o} on {what} {shown}: {}",
-                            listen.mode,
-                            supd_sys::describe(&e)
-                        ))
-                    })?;
                 std.set_nonblocking(true)
                     .and_then(|()| tokio::net::UnixListener::from_std(std))
                     .map(Listener::Unix)
-                    .map_err(|e| BindError(format!("cannot listen on {what} {shown}: {e}")))?
+                    .map_err(|e| {
+                        BindError(format!("cannot listen on {what} {}: {e}", path.display()))
+                    })?
             }
             ListenAddress::Tcp(addr) => {
                 let std = std::net::TcpListener::bind(addr).map_err(|e| {
-                    let why = match e.kind() {
-                        std::io::ErrorKind::AddrInUse => "the address is already in use".into(),
-                        _ => supd_sys::describe(&e),
-                    };
+                    let why = crate::control::bind_reason(&e);
                     BindError(format!(
                         "cannot listen on {addr} ([supd.http] listen): {why}"
                     ))
@@ -127,13 +105,6 @@ pub fn bind(spec: &HttpSpec) -> Result<Listeners, BindError> {
         listeners.bound.push((listener, auth));
     }
     Ok(listeners)
-}
-
-fn who(id: &supd_config::IdRef) -> supd_sys::users::Who {
-    match id {
-        supd_config::IdRef::Name(n) => supd_sys::users::Who::Name(n.clone()),
-        supd_config::IdRef::Id(n) => supd_sys::users::Who::Id(*n),
-    }
 }
 
 /// Serves every listener until the returned tasks are dropped with supd.
