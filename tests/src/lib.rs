@@ -687,19 +687,29 @@ pub fn line_channel(from: impl Read + Send + 'static) -> std::sync::mpsc::Receiv
 
 /// The `bin` directory of a virtualenv under `target/` holding the pip `supervisor` and
 /// `superlance` packages (supervisorctl, supervisord, crashmail, httpok...): the real
-/// clients that the drop-in tests drive supd with. Created once (`python3 -m venv`, with
-/// Debian's python3-venv installed when needed) and reused by later runs; returns why not
-/// when it cannot be had (no python, pip without network), so the test can skip saying so.
+/// clients that the drop-in tests drive supd with (see [`pip_venv`]).
 pub fn supervisor_clients() -> Result<PathBuf, String> {
+    pip_venv(
+        "dropin",
+        &["supervisor==4.3.0", "superlance==2.0.0"],
+        &["supervisorctl", "supervisord", "crashmail", "httpok"],
+    )
+}
+
+/// The `bin` directory of the virtualenv `target/NAME/venv` with the pip `packages`
+/// installed, once every one of `commands` is in it: real Python tools for the tests
+/// (supervisord's clients, uvicorn). Created once (`python3 -m venv`, with Debian's
+/// python3-venv installed when needed) and reused by later runs; returns why not when it
+/// cannot be had (no python, pip without network), so the test can skip saying so.
+pub fn pip_venv(name: &str, packages: &[&str], commands: &[&str]) -> Result<PathBuf, String> {
     static MADE: Mutex<()> = Mutex::new(());
     let _one_at_a_time = MADE.lock().unwrap_or_else(|e| e.into_inner());
     let venv = bin_dir()
         .parent()
-        .map(|target| target.join("dropin").join("venv"))
+        .map(|target| target.join(name).join("venv"))
         .ok_or("cannot find the target directory")?;
     let bin = venv.join("bin");
-    let wanted = ["supervisorctl", "supervisord", "crashmail", "httpok"];
-    if wanted.iter().all(|b| bin.join(b).exists()) {
+    if commands.iter().all(|c| bin.join(c).exists()) {
         return Ok(bin);
     }
     let make_venv = || {
@@ -718,17 +728,15 @@ pub fn supervisor_clients() -> Result<PathBuf, String> {
             return Err(format!("python3 -m venv {} failed", venv.display()));
         }
     }
-    eprintln!(
-        "installing supervisor and superlance into {} (pip)",
-        venv.display()
-    );
+    let wanted = packages.join(" ");
+    eprintln!("installing {wanted} into {} (pip)", venv.display());
     let pip = Command::new(bin.join("pip"))
         .args(["install", "-q", "--disable-pip-version-check"])
-        .args(["supervisor==4.3.0", "superlance==2.0.0"])
+        .args(packages)
         .status()
         .map_err(|e| format!("cannot run pip: {e}"))?;
-    if !pip.success() || !wanted.iter().all(|b| bin.join(b).exists()) {
-        return Err("pip install supervisor superlance failed (no network?)".into());
+    if !pip.success() || !commands.iter().all(|c| bin.join(c).exists()) {
+        return Err(format!("pip install {wanted} failed (no network?)"));
     }
     Ok(bin)
 }

@@ -1,5 +1,7 @@
 //! The shipped examples run for real: started by supd from their own directory, on ports
 //! chosen for the test, and checked through their own interfaces.
+//! (`examples/zero-downtime/` is run under load by `zero_downtime.rs`, and
+//! `examples/django-stack-real/` by `real_stack.rs`: both install what they run.)
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
