@@ -46,6 +46,19 @@ pub fn get(addr: SocketAddr, path: &str) -> Result<String, String> {
     one_request(addr, &request_text(addr, path)).map_err(|(_, sentence)| sentence)
 }
 
+/// Waits until `addr` answers with `pid`: the pid server's instance `pid` serves there.
+pub fn wait_answered_by(addr: SocketAddr, pid: u64) {
+    crate::wait_until(
+        &format!("pid {pid} to answer on {addr}"),
+        crate::DEADLINE,
+        || {
+            get(addr, "/")
+                .ok()
+                .filter(|body| body.trim() == pid.to_string())
+        },
+    );
+}
+
 /// What the load loop saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadReport {

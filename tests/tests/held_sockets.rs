@@ -79,15 +79,7 @@ fn restarted_under_load(held: bool) -> LoadReport {
     let mut supd = Supd::start(&config(port, held, watched.path()));
 
     let mut pid = supd.wait_new_pid("web", None);
-    wait_until(
-        &format!("web ({pid}) to answer on {addr}"),
-        DEADLINE,
-        || {
-            load::get(addr, "/")
-                .ok()
-                .filter(|body| body.trim() == pid.to_string())
-        },
-    );
+    load::wait_answered_by(addr, pid);
     let how = if held {
         "the inherited socket"
     } else {

@@ -58,15 +58,7 @@ fn started(dir: &Path) -> (Supd, SocketAddr, u64) {
     let supd = Supd::start(&config(port, dir));
     let p = supd.wait_state("web", "running");
     let pid = p["pid"].as_u64().expect("web has a pid");
-    wait_until(
-        &format!("web ({pid}) to answer on {addr}"),
-        DEADLINE,
-        || {
-            load::get(addr, "/")
-                .ok()
-                .filter(|body| body.trim() == pid.to_string())
-        },
-    );
+    load::wait_answered_by(addr, pid);
     (supd, addr, pid)
 }
 

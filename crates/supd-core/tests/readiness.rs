@@ -6,21 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use supd_config::{HealthCheck, HealthSpec, ProgramSpec, Readiness, Signal};
+use supd_config::{Readiness, Signal};
 use supd_core::{ExitStatus, Input, Life, OutcomeKind, ProgramState, Timer, Why};
-
-fn checked(name: &str) -> ProgramSpec {
-    let mut s = spec(name);
-    s.min_uptime = Duration::ZERO;
-    s.health = Some(HealthSpec {
-        check: HealthCheck::Tcp("127.0.0.1:1".into()),
-        interval: Duration::from_secs(5),
-        timeout: Duration::from_secs(1),
-        retries: 3,
-        start_period: Duration::ZERO,
-    });
-    s
-}
 
 #[test]
 fn a_health_checked_program_is_up_only_once_healthy_and_dependents_wait_for_it() {

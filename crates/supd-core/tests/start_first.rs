@@ -7,9 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use supd_config::{
-    HealthCheck, HealthSpec, PollMode, ProgramSpec, RestartMode, Signal, WatchAction, WatchSpec,
-};
+use supd_config::{HealthSpec, PollMode, ProgramSpec, RestartMode, Signal, WatchAction, WatchSpec};
 use supd_core::{Action, ExitStatus, Input, Life, OutcomeKind, ProgramState, Why};
 
 const TERMINATED: ExitStatus = ExitStatus::Signaled {
@@ -123,12 +121,10 @@ fn a_new_run_that_exits_before_it_is_up_leaves_the_old_one_serving() {
 fn a_new_run_whose_health_never_passes_is_stopped_and_the_old_one_serves_on() {
     let mut web = start_first("web");
     web.min_uptime = Duration::ZERO;
-    web.health = Some(HealthSpec {
-        check: HealthCheck::Tcp("127.0.0.1:1".into()),
+    web.health = checked("web").health.map(|h| HealthSpec {
         interval: Duration::from_secs(1),
-        timeout: Duration::from_secs(1),
         retries: 2,
-        start_period: Duration::ZERO,
+        ..h
     });
     let mut sim = Sim::new(vec![web]).boot();
     sim.advance(Duration::from_millis(250));

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use supd_config::{ProgramSpec, Signal};
+use supd_config::{HealthCheck, HealthSpec, ProgramSpec, Signal};
 use supd_core::{
     Action, Effect, ExitStatus, Input, OutcomeKind, ProgramState, SpawnRetry, State, Timer, step,
 };
@@ -14,6 +14,21 @@ pub const MS: Duration = Duration::from_millis(1);
 
 pub fn spec(name: &str) -> ProgramSpec {
     ProgramSpec::new(name, vec!["/bin/true".into()])
+}
+
+/// A program that is up once its (tcp) health check passes: every 5 s, 3 failures in a
+/// row tolerated, no `min_uptime`.
+pub fn checked(name: &str) -> ProgramSpec {
+    let mut s = spec(name);
+    s.min_uptime = Duration::ZERO;
+    s.health = Some(HealthSpec {
+        check: HealthCheck::Tcp("127.0.0.1:1".into()),
+        interval: Duration::from_secs(5),
+        timeout: Duration::from_secs(1),
+        retries: 3,
+        start_period: Duration::ZERO,
+    });
+    s
 }
 
 pub struct Sim {
