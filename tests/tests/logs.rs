@@ -446,7 +446,11 @@ autostart = false
         wait_until("web's stop to show in the events", DEADLINE, || {
             seen.extend(rx.try_iter());
             seen.iter()
-                .any(|l| l.contains("web") && l.contains("stopped"))
+                // The stop's own event (`web: stopped -> starting` is the first start).
+                .any(|l| {
+                    l.contains("web")
+                        && (l.contains("-> stopped") || l.contains("\"to\":\"stopped\""))
+                })
                 .then_some(())
         });
         seen.retain(|l| l.contains("\"web\"") || l.contains(" web: "));
