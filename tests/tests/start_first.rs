@@ -103,6 +103,18 @@ fn twenty_start_first_restarts_under_load_fail_no_request() {
             DEADLINE,
             || (load.last_answer() == new.to_string()).then_some(()),
         );
+        if i == 0 {
+            // The new instance's output is read while the old one still runs: its first
+            // line comes before the old one's last.
+            let lines = supd.stdout.lines();
+            let position = |text: &str| lines.iter().position(|l| l.contains(text));
+            let new_serves = position(&format!("pid_server {new}: serving"));
+            let old_exits = position(&format!("pid_server {pid}: SIGTERM, exiting"));
+            assert!(
+                new_serves.is_some() && new_serves < old_exits.or(Some(usize::MAX)),
+                "{lines:#?}"
+            );
+        }
         pid = new;
     }
     let report = load.finish();

@@ -59,6 +59,7 @@ impl Launcher {
     /// Starts one run of `spec`; its output pipes are handed to the log plane. The child
     /// writes `announce` (its pid to the keeper) before anything else. `names` is what
     /// supervisord would call it, `(process, group)`, for its `SUPERVISOR_*` variables.
+    /// `beside`: the previous run keeps running beside this one (a start-first restart).
     ///
     /// The user is resolved again at every start, so an entrypoint that creates users
     /// before supd — or a reload — is always seen.
@@ -68,6 +69,7 @@ impl Launcher {
         spec: &ProgramSpec,
         announce: Option<Announce>,
         names: &(String, String),
+        beside: bool,
     ) -> Result<Launched, SpawnError> {
         let run_as = Self::run_as(spec)?;
         let (stdout, stdout_pipe, protocol) = if spec.listener.is_some() {
@@ -118,7 +120,7 @@ impl Launcher {
         let pid = spawn(req)?;
         for (stream, pipe) in [(Stream::Stdout, stdout_pipe), (Stream::Stderr, stderr_pipe)] {
             if let Some((fd, target)) = pipe {
-                self.plane.attach(prog, stream, fd, target);
+                self.plane.attach(prog, stream, fd, target, beside);
             }
         }
         Ok(Launched {

@@ -327,7 +327,8 @@ impl Owner {
                 let spec = &self.state.programs[prog].spec;
                 let announce = self.keeper.announcement(spec.stop_signal);
                 let names = self.listeners.names_of(&spec.name);
-                let result = self.launcher.launch(prog, spec, announce, &names);
+                let beside = self.state.programs[prog].overlapping();
+                let result = self.launcher.launch(prog, spec, announce, &names, beside);
                 let result = result.map(|launched| {
                     let pid = launched.pid;
                     self.keeper.track(pid as i32, spec.stop_signal);

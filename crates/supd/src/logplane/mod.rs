@@ -16,7 +16,8 @@
 //! The pump of a new run of a program starts reading only once the previous run's pump of
 //! the same stream is done (or after [`ORDER_WAIT`], for a pipe a leftover process still
 //! holds open), so a restarted program's lines never come before its previous run's last
-//! ones; meanwhile the new run's output waits in its pipe.
+//! ones; meanwhile the new run's output waits in its pipe. A run started beside the
+//! previous one (a start-first restart) is not held back: both run, and both are read.
 
 pub mod format;
 pub mod framer;
@@ -243,12 +244,15 @@ impl LogPlane {
 
     /// Starts copying a program's output pipe (`read_end`) to `target` (supd's stdout or
     /// stderr with the program's prefix, or a log file as written) and to the ring.
+    /// `beside`: the previous run goes on running beside this one (a start-first restart),
+    /// so this run's lines are not held back until the previous run's output has ended.
     pub fn attach(
         self: &Rc<Self>,
         prog: ProgId,
         stream: Stream,
         read_end: OwnedFd,
         target: Target,
+        beside: bool,
     ) {
         let rx = match pipe::Receiver::from_owned_fd(read_end) {
             Ok(rx) => rx,
@@ -264,7 +268,7 @@ impl LogPlane {
             .borrow_mut()
             .insert((prog, stream as usize), end);
         let order = Order {
-            after: previous,
+            after: previous.filter(|_| !beside),
             done,
         };
         tokio::task::spawn_local(pump(self.clone(), prog, stream, rx, target, order));
