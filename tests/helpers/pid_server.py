@@ -12,6 +12,8 @@ Usage: python3 pid_server.py PORT
   another one, like uvicorn or gunicorn. Connections still queued stay in the listening
   socket's queue: for the next instance when a supervisor holds the socket, reset by the
   kernel when the socket was this server's own.
+- PID_SERVER_READY_DIR: once serving (its first line printed), it creates `ready.<pid>` in
+  that directory, for a health check that must mean "this instance serves".
 """
 
 import os
@@ -73,6 +75,9 @@ def main():
     signal.signal(signal.SIGTERM, lambda signum, frame: None)
     print("pid_server %d: serving on %s, %s" % (os.getpid(), how, listener.getsockname()),
           flush=True)
+    ready_dir = os.environ.get("PID_SERVER_READY_DIR")
+    if ready_dir:
+        open(os.path.join(ready_dir, "ready.%d" % os.getpid()), "w").close()
     while True:
         ready, _, _ = select.select([listener, wake_read], [], [])
         if wake_read in ready:

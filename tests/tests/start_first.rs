@@ -7,8 +7,9 @@
 //!
 //! The server is tests/helpers/pid_server.py (it answers its pid), started through
 //! `sh -c` (`$$$$` in the TOML: `$$` is a literal `$`) so that each instance records the version it started with in `version.<pid>`;
-//! the health `command` reads the version of the instance it checks (`$MAINPID`): an `http`
-//! check through the shared socket could be answered by either instance.
+//! the health `command` checks the instance it is given (`$MAINPID`): it has printed its first
+//! line and created `ready.<pid>` (`PID_SERVER_READY_DIR`), and its version is not `broken`.
+//! An `http` check through the shared socket could be answered by either instance.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -32,11 +33,12 @@ fn config(port: u16, dir: &Path) -> String {
 command = ["sh", "-c", "cp {dir}/version.txt {dir}/version.$$$$ && exec python3 {server} {port}"]
 sockets = ["tcp://127.0.0.1:{port}"]
 restart_mode = "start-first"
+environment = {{ PID_SERVER_READY_DIR = "{dir}" }}
 min_uptime = "0s"
 stop_timeout = "10s"
 
 [program.web.health]
-command = ["sh", "-c", "test -f {dir}/version.$MAINPID && test \"$(cat {dir}/version.$MAINPID)\" != broken"]
+command = ["sh", "-c", "test -f {dir}/ready.$MAINPID && test \"$(cat {dir}/version.$MAINPID)\" != broken"]
 interval = "1s"
 timeout = "5s"
 retries = 2
