@@ -79,6 +79,7 @@ fn a_request_line_over_the_limit_is_refused_and_nothing_else_suffers() {
     let big_name = "n".repeat(100_000);
     let _ = named.write_all(&conversation(Request::Status {
         names: vec![big_name],
+        resources: false,
     }));
     status_answers(&supd);
     drop(named);
@@ -174,7 +175,10 @@ fn a_client_that_never_reads_its_answer_is_let_go() {
     }
     let mut never = UnixStream::connect(&supd.socket).unwrap();
     never
-        .write_all(&conversation(Request::Status { names: vec![] }))
+        .write_all(&conversation(Request::Status {
+            names: vec![],
+            resources: false,
+        }))
         .unwrap();
     readers.push(never);
     status_answers(&supd);
@@ -198,7 +202,10 @@ fn a_flood_of_requests_leaves_room_for_supctl() {
         .map(|_| {
             let (socket, stop) = (supd.socket.clone(), stop.clone());
             std::thread::spawn(move || {
-                let request = conversation(Request::Status { names: vec![] });
+                let request = conversation(Request::Status {
+                    names: vec![],
+                    resources: false,
+                });
                 let mut answered = 0u64;
                 // Bounded: at most 20,000 requests per thread, and only until told to stop.
                 while !stop.load(Ordering::Relaxed) && answered < 20_000 {

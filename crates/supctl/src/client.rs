@@ -173,6 +173,7 @@ impl Client {
 pub fn program_names(socket: &Path, names: &[String]) -> Result<Vec<String>, Failure> {
     let request = Request::Status {
         names: names.to_vec(),
+        resources: false,
     };
     match Client::connect(socket)?.request(request)? {
         ServerMessage::Reply {

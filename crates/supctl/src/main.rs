@@ -501,7 +501,10 @@ fn unknown_command(name: &str) -> Failure {
 
 /// The status of the programs `names` selects (all when empty).
 fn status(client: &mut Client, names: Vec<String>) -> Result<Vec<ProgramStatus>, Failure> {
-    match client.request(Request::Status { names })? {
+    match client.request(Request::Status {
+        names,
+        resources: false,
+    })? {
         ServerMessage::Reply {
             reply: Reply::Status { programs },
             ..

@@ -277,6 +277,8 @@ mod tests {
             stopped_ms: None,
             previous_pid: None,
             sockets: Vec::new(),
+            depends_on: Vec::new(),
+            usage: None,
         }
     }
 

@@ -84,7 +84,10 @@ impl Conn {
 
     /// Every program's status.
     pub fn status(&mut self) -> Res<Vec<ProgramStatus>> {
-        match self.ask(Request::Status { names: Vec::new() })? {
+        match self.ask(Request::Status {
+            names: Vec::new(),
+            resources: false,
+        })? {
             ServerMessage::Reply {
                 reply: Reply::Status { programs },
                 ..

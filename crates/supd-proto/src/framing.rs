@@ -120,7 +120,10 @@ mod tests {
     fn wire_shape_is_stable() {
         let line = encode(&ClientMessage::Request {
             id: 1,
-            request: Request::Status { names: vec![] },
+            request: Request::Status {
+                names: vec![],
+                resources: false,
+            },
         });
         assert_eq!(
             std::str::from_utf8(&line).unwrap(),
@@ -145,6 +148,8 @@ mod tests {
             stopped_ms: None,
             previous_pid: None,
             sockets: Vec::new(),
+            depends_on: Vec::new(),
+            usage: None,
         };
         let json: serde_json::Value = serde_json::to_value(&status).unwrap();
         assert_eq!(json["state"], "running");

@@ -62,6 +62,10 @@ pub enum Request {
     Status {
         #[serde(default)]
         names: Vec<String>,
+        /// Also sample each program's CPU and memory from `/proc` ([`ProgramStatus::usage`]).
+        /// Nothing is sampled unless a client asks: an idle supd reads nothing.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        resources: bool,
     },
     Start {
         names: Vec<String>,
@@ -259,7 +263,39 @@ pub struct ProgramStatus {
     /// `unix:///run/web.sock`; passed to every run as descriptors 3, 4, ... in this order.
     #[serde(default)]
     pub sockets: Vec<String>,
+    /// The programs this one waits for (its `depends_on`), in the config's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+    /// CPU and memory of its processes, when the request asked for `resources` and it has
+    /// a process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
 }
+
+/// Resource use of a program's processes: everything in its process group (and, during a
+/// start-first restart, the previous run's group), sampled from `/proc` when asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// CPU used since the previous sample of this program when that was recent (`supctl
+    /// top`, the dashboard, a Prometheus scrape), otherwise over its processes' lifetime
+    /// (as `ps` reports it). 100 is one core.
+    pub cpu_percent: Percent,
+    /// CPU time (user + system) of its live processes and of the children they reaped, in
+    /// milliseconds.
+    pub cpu_ms: u64,
+    /// Resident memory summed over its processes, in bytes.
+    pub rss_bytes: u64,
+    /// How many processes were counted.
+    pub processes: u32,
+}
+
+/// A percentage; never NaN, so it compares as equal to itself.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Percent(pub f64);
+
+// Every constructor of `Percent` in supd gives a finite number: equality is reflexive.
+impl Eq for Percent {}
 
 /// The result of `start`/`stop`/`restart`/`signal` for one program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

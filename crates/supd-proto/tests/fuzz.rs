@@ -17,8 +17,8 @@ use std::io::{self, BufRead, Read};
 use proptest::prelude::*;
 use supd_proto::{
     ActionOutcome, ClientMessage, ErrorKind, ErrorReply, FrameError, Hello, LineReader, LogChunk,
-    MAX_LINE, ProgramState, ProgramStatus, Reply, Request, ServerMessage, StateEvent, Stream,
-    decode, encode,
+    MAX_LINE, Percent, ProgramState, ProgramStatus, Reply, Request, ServerMessage, StateEvent,
+    Stream, Usage, decode, encode,
 };
 
 fn cases() -> u32 {
@@ -68,7 +68,8 @@ fn hello() -> impl Strategy<Value = Hello> {
 
 fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
-        names().prop_map(|names| Request::Status { names }),
+        (names(), any::<bool>())
+            .prop_map(|(names, resources)| Request::Status { names, resources }),
         names().prop_map(|names| Request::Start { names }),
         names().prop_map(|names| Request::Stop { names }),
         names().prop_map(|names| Request::Restart { names }),
@@ -131,6 +132,7 @@ fn status() -> impl Strategy<Value = ProgramStatus> {
             any::<Option<u32>>(),
             names(),
         ),
+        (names(), prop::option::of(usage())),
     )
         .prop_map(
             |(
@@ -138,6 +140,7 @@ fn status() -> impl Strategy<Value = ProgramStatus> {
                 (exit_code, signal, last_exit, uptime_ms),
                 (reason, reason_kind, autostart, health, notify_status),
                 (started_ms, stopped_ms, previous_pid, sockets),
+                (depends_on, usage),
             )| ProgramStatus {
                 name,
                 state,
@@ -157,8 +160,22 @@ fn status() -> impl Strategy<Value = ProgramStatus> {
                 stopped_ms,
                 previous_pid,
                 sockets,
+                depends_on,
+                usage,
             },
         )
+}
+
+fn usage() -> impl Strategy<Value = Usage> {
+    // Quarters are exact in binary and in the shortest decimal: they survive JSON.
+    (0u32..400_000, any::<u64>(), any::<u64>(), any::<u32>()).prop_map(
+        |(quarters, cpu_ms, rss_bytes, processes)| Usage {
+            cpu_percent: Percent(f64::from(quarters) / 4.0),
+            cpu_ms,
+            rss_bytes,
+            processes,
+        },
+    )
 }
 
 fn reply() -> impl Strategy<Value = Reply> {

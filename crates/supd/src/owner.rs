@@ -611,7 +611,7 @@ impl Owner {
             error: ErrorReply { kind, message },
         };
         let answer = match request {
-            Request::Status { names } => match self.names.resolve(&names, true) {
+            Request::Status { names, .. } => match self.names.resolve(&names, true) {
                 Ok(progs) => {
                     let now = self.now();
                     ServerMessage::Reply {

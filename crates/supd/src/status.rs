@@ -43,6 +43,8 @@ pub fn program_status(st: &State, prog: ProgId, now: Duration) -> ProgramStatus 
         stopped_ms: p.last_exit_at.map(|t| epoch_ms(t, now)),
         previous_pid: p.previous_pid().map(|pid| pid as u32),
         sockets: p.spec.sockets.iter().map(|s| s.address.url()).collect(),
+        depends_on: p.spec.depends_on.clone(),
+        usage: None,
     }
 }
 
