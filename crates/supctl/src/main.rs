@@ -5,6 +5,7 @@
 mod client;
 mod exit;
 mod render;
+mod top;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -18,8 +19,8 @@ use client::{Client, Failure};
 /// Mentioned once, below `supctl --help`; the aliases themselves stay out of the list.
 const HABITS: &str = "\
 Habits from supervisorctl and docker compose work too: `tail` is logs, `ps` is status, \
-`update` is reload, `down` is shutdown; commands supctl does without (reread, avail, top, \
-...) say which command to use instead.";
+`update` is reload, `down` is shutdown; commands supctl does without (reread, avail, \
+kill, ...) say which command to use instead.";
 
 #[derive(Parser)]
 #[command(
@@ -44,7 +45,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Show each program's state, pid, uptime, restarts and last exit (exit 3 unless all up)
+    /// Show each program's state, pid, CPU, memory, uptime, restarts and last exit (exit 3
+    /// unless all up)
     #[command(alias = "ps")]
     Status {
         /// Programs to show [default: all]
@@ -52,6 +54,13 @@ enum Command {
         /// Print a JSON array instead of a table
         #[arg(long)]
         json: bool,
+    },
+    /// A live view of the programs with their CPU and memory, redrawn every second (keys: c,
+    /// m, n sort by CPU, memory, name; r reverses; q quits); one snapshot when stdout is no
+    /// terminal
+    Top {
+        /// Programs to show [default: all]
+        names: Vec<String>,
     },
     /// Start programs and wait until they run (or fail to)
     Start {
@@ -209,7 +218,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     let socket = move || client::socket_path(socket, config);
     match command {
         Command::Status { names, json } => {
-            let programs = status(&mut Client::connect(&socket()?)?, names)?;
+            let programs = status(&mut Client::connect(&socket()?)?, names, true)?;
             if json {
                 println!("{}", render::status_json(&programs));
             } else {
@@ -222,6 +231,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 exit::NOT_UP
             })
         }
+        Command::Top { names } => top::run(&socket()?, names),
         Command::Start { names } => act(&socket()?, Request::Start { names }),
         Command::Stop { names } => act(&socket()?, Request::Stop { names }),
         Command::Restart { names } => act(&socket()?, Request::Restart { names }),
@@ -286,7 +296,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
         }
         Command::Health => {
-            let programs = status(&mut Client::connect(&socket()?)?, vec![])?;
+            let programs = status(&mut Client::connect(&socket()?)?, vec![], false)?;
             let down: Vec<String> = programs
                 .iter()
                 .filter(|p| p.autostart && !p.up)
@@ -360,12 +370,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let mut client = Client::connect(&socket()?)?;
             if names.is_empty() {
                 // supd's own pid, from its hello (a status request makes it say hello).
-                status(&mut client, vec![])?;
+                status(&mut client, vec![], false)?;
                 let pid = client.server().and_then(|hello| hello.pid);
                 println!("{}", pid.map_or("-".into(), |p| p.to_string()));
                 return Ok(exit::SUCCESS);
             }
-            let programs = status(&mut client, names)?;
+            let programs = status(&mut client, names, false)?;
             let mut all = true;
             for p in &programs {
                 match p.pid {
@@ -383,7 +393,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Version => {
             println!("supctl {}", env!("CARGO_PKG_VERSION"));
             let mut client = Client::connect(&socket()?)?;
-            status(&mut client, vec![])?;
+            status(&mut client, vec![], false)?;
             match client.server() {
                 Some(hello) => {
                     let pid = hello.pid.map_or(String::new(), |p| format!("pid {p}, "));
@@ -466,9 +476,6 @@ fn other_command(words: &[String]) -> Failure {
         "avail" => "`supctl status` lists every program of the config, running or not",
         "add" => "`supctl reload` starts the programs added to the config",
         "remove" => "`supctl reload` stops the programs removed from the config",
-        "top" => {
-            "`supctl status` shows each program's pid, and `ps -s PID` lists the processes of that program"
-        }
         "kill" => "`supctl signal KILL NAME...` sends a signal, `supctl stop NAME...` stops",
         "up" => {
             "supd starts its programs itself; `supctl start NAME...` starts stopped ones, `supctl wait` waits until they are up"
@@ -500,11 +507,13 @@ fn unknown_command(name: &str) -> Failure {
 }
 
 /// The status of the programs `names` selects (all when empty).
-fn status(client: &mut Client, names: Vec<String>) -> Result<Vec<ProgramStatus>, Failure> {
-    match client.request(Request::Status {
-        names,
-        resources: false,
-    })? {
+/// With `resources`, each program with a process comes with its CPU and memory use.
+fn status(
+    client: &mut Client,
+    names: Vec<String>,
+    resources: bool,
+) -> Result<Vec<ProgramStatus>, Failure> {
+    match client.request(Request::Status { names, resources })? {
         ServerMessage::Reply {
             reply: Reply::Status { programs },
             ..

@@ -11,7 +11,7 @@ use crate::client::Failure;
 
 /// The colour of a state in the status table: green when up, yellow on the way, red when it
 /// failed, dim when at rest.
-fn state_style(p: &ProgramStatus) -> Style {
+pub fn state_style(p: &ProgramStatus) -> Style {
     let colour = |c: AnsiColor| Style::new().fg_color(Some(c.into()));
     match p.state {
         ProgramState::Running if p.up => colour(AnsiColor::Green),
@@ -26,9 +26,11 @@ fn state_style(p: &ProgramStatus) -> Style {
     }
 }
 
-/// `NAME STATE PID UPTIME RESTARTS INFO`, one row per program, columns aligned, the state
-/// in colour (ANSI codes; write it through `anstream`). When a program holds sockets, a
-/// `SOCKETS` column before `INFO` lists each program's addresses (`-` for none).
+/// `NAME STATE PID UPTIME RESTARTS CPU MEM INFO`, one row per program, columns aligned, the
+/// state in colour (ANSI codes; write it through `anstream`). CPU and MEM, after the
+/// columns scripts already cut by position, are `-` for a program without a process (or
+/// from a supd that does not sample). When a program holds
+/// sockets, a `SOCKETS` column before `INFO` lists each program's addresses (`-` for none).
 pub fn status_table(programs: &[ProgramStatus]) -> String {
     let with_sockets = programs.iter().any(|p| !p.sockets.is_empty());
     let rows: Vec<Vec<String>> = programs
@@ -37,9 +39,11 @@ pub fn status_table(programs: &[ProgramStatus]) -> String {
             let mut row = vec![
                 p.name.clone(),
                 p.state.to_string(),
-                p.pid.map_or("-".into(), |pid| pid.to_string()),
+                pid(p),
                 p.uptime_ms.map_or("-".into(), uptime),
                 p.restarts.to_string(),
+                cpu(p),
+                memory(p),
             ];
             if with_sockets {
                 row.push(match p.sockets.as_slice() {
@@ -51,37 +55,106 @@ pub fn status_table(programs: &[ProgramStatus]) -> String {
             row
         })
         .collect();
-    let mut header = vec!["NAME", "STATE", "PID", "UPTIME", "RESTARTS"];
+    let mut header = vec!["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "CPU", "MEM"];
     if with_sockets {
         header.push("SOCKETS");
     }
     header.push("INFO");
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    let styles = std::iter::once(Style::new()).chain(programs.iter().map(state_style));
+    let styles: Vec<Style> = programs.iter().map(state_style).collect();
     let mut out = String::new();
-    let header: Vec<String> = header.into_iter().map(String::from).collect();
-    for (row, style) in std::iter::once(header).chain(rows).zip(styles) {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else if i == 1 {
-                // Padded outside the colour, so the columns stay aligned either way.
-                let pad = widths[i] - cell.len();
-                let _ = write!(line, "{style}{cell}{style:#}{:pad$}  ", "");
-            } else {
-                let _ = write!(line, "{cell:<w$}  ", w = widths[i]);
-            }
-        }
-        out.push_str(line.trim_end());
+    for line in aligned(&header, rows, &styles, &[]) {
+        out.push_str(&line);
         out.push('\n');
     }
     out
+}
+
+/// The lines of a table: the header, then each row, every column as wide as its widest
+/// cell and two spaces apart (the columns numbered in `right` aligned right, the others
+/// left), the last column unpadded and trailing spaces trimmed. Column 1, the state, of
+/// row `i` is in `styles[i]`, padded outside the colour so the columns line up either way.
+pub fn aligned(
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+    styles: &[Style],
+    right: &[usize],
+) -> Vec<String> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let styles = std::iter::once(Style::new()).chain(styles.iter().copied());
+    std::iter::once(header)
+        .chain(rows)
+        .zip(styles)
+        .map(|(row, style)| {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                let pad = widths[i].saturating_sub(cell.chars().count());
+                let (before, after) = match (right.contains(&i), i + 1 == row.len()) {
+                    (true, _) => (pad, 0),
+                    (false, true) => (0, 0),
+                    (false, false) => (0, pad),
+                };
+                let (on, off) = if i == 1 {
+                    (style.render().to_string(), style.render_reset().to_string())
+                } else {
+                    (String::new(), String::new())
+                };
+                let _ = write!(line, "{:before$}{on}{cell}{off}{:after$}", "", "");
+                if i + 1 < row.len() {
+                    line.push_str("  ");
+                }
+            }
+            line.truncate(line.trim_end().len());
+            line
+        })
+        .collect()
+}
+
+/// The PID column: the running process, or `-`.
+pub fn pid(p: &ProgramStatus) -> String {
+    p.pid.map_or("-".into(), |pid| pid.to_string())
+}
+
+/// The CPU column: `0.3%`, `103.0%` (100% is one core), or `-` without a sample.
+pub fn cpu(p: &ProgramStatus) -> String {
+    p.usage
+        .as_ref()
+        .map_or("-".into(), |u| percent(u.cpu_percent.0))
+}
+
+/// The MEM column: resident memory of the program's processes (`12.4M`), or `-`.
+pub fn memory(p: &ProgramStatus) -> String {
+    p.usage.as_ref().map_or("-".into(), |u| bytes(u.rss_bytes))
+}
+
+/// `0.3%`: one decimal.
+pub fn percent(value: f64) -> String {
+    format!("{value:.1}%")
+}
+
+/// A size in powers of 1024, as `ps` and `top` show memory: `812K`, `12.4M`, `312M`,
+/// `1.2G`; below a KiB, in bytes (`512B`).
+pub fn bytes(n: u64) -> String {
+    const UNITS: [char; 5] = ['K', 'M', 'G', 'T', 'P'];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1023.95 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value < 99.95 {
+        format!("{value:.1}{}", UNITS[unit])
+    } else {
+        format!("{value:.0}{}", UNITS[unit])
+    }
 }
 
 /// The last column: why the program is where it is, and how its last run ended; health
@@ -131,7 +204,7 @@ pub fn not_up(p: &ProgramStatus) -> String {
 }
 
 /// `45s`, `3m12s`, `2h5m`, `3d4h`.
-fn uptime(ms: u64) -> String {
+pub fn uptime(ms: u64) -> String {
     let s = ms / 1000;
     match s {
         0..60 => format!("{s}s"),
@@ -233,8 +306,9 @@ pub fn event(e: &StateEvent, json: bool) -> Result<(), Failure> {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
+    use supd_proto::{Percent, Usage};
 
     #[test]
     fn health_says_what_a_program_that_is_not_up_is_doing_and_why() {
@@ -257,7 +331,7 @@ mod tests {
         );
     }
 
-    fn status(name: &str, state: ProgramState) -> ProgramStatus {
+    pub fn status(name: &str, state: ProgramState) -> ProgramStatus {
         ProgramStatus {
             name: name.into(),
             state,
@@ -306,14 +380,15 @@ mod tests {
         web.restarts = 1;
         web.last_exit = Some("killed by SIGKILL".into());
         web.reason = Some("restarted: killed by SIGKILL".into());
+        web.usage = Some(usage(12.5, 13_002_342));
         let mut bad = status("worker-long", ProgramState::Backoff);
         bad.reason = Some("exited with 1 after 3ms".into());
         let table = status_table(&[web, bad]);
         assert_eq!(
             anstream::adapter::strip_str(&table).to_string(),
-            "NAME         STATE    PID   UPTIME  RESTARTS  INFO\n\
-             web          running  4242  2m5s    1         restarted: killed by SIGKILL\n\
-             worker-long  backoff  -     -       0         exited with 1 after 3ms\n"
+            "NAME         STATE    PID   UPTIME  RESTARTS  CPU    MEM    INFO\n\
+             web          running  4242  2m5s    1         12.5%  12.4M  restarted: killed by SIGKILL\n\
+             worker-long  backoff  -     -       0         -      -      exited with 1 after 3ms\n"
         );
     }
 
@@ -325,9 +400,9 @@ mod tests {
         let table = status_table(&[web, status("db", ProgramState::Stopped)]);
         assert_eq!(
             anstream::adapter::strip_str(&table).to_string(),
-            "NAME  STATE    PID  UPTIME  RESTARTS  SOCKETS                                    INFO\n\
-             web   running  7    -       0         tcp://127.0.0.1:8000,unix:///run/web.sock\n\
-             db    stopped  -    -       0         -\n"
+            "NAME  STATE    PID  UPTIME  RESTARTS  CPU  MEM  SOCKETS                                    INFO\n\
+             web   running  7    -       0         -    -    tcp://127.0.0.1:8000,unix:///run/web.sock\n\
+             db    stopped  -    -       0         -    -    -\n"
         );
     }
 
@@ -337,10 +412,13 @@ mod tests {
         web.pid = Some(7);
         let table = status_table(&[web, status("db", ProgramState::Fatal)]);
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines[1], "web   \x1b[32mrunning\x1b[0m  7    -       0");
+        assert_eq!(
+            lines[1],
+            "web   \x1b[32mrunning\x1b[0m  7    -       0         -    -"
+        );
         assert_eq!(
             lines[2],
-            "db    \x1b[1m\x1b[31mfatal\x1b[0m    -    -       0"
+            "db    \x1b[1m\x1b[31mfatal\x1b[0m    -    -       0         -    -"
         );
         assert!(
             !lines[0].contains('\x1b'),
@@ -374,6 +452,42 @@ mod tests {
             LogPrinter::new(None, true, true).format(&chunk("web", Stream::Stderr, "oops\n")),
             "{\"line\":\"oops\",\"program\":\"web\",\"stream\":\"stderr\",\"ts\":\"2026-11-23T16:01:02.123Z\"}\n"
         );
+    }
+
+    pub fn usage(cpu_percent: f64, rss_bytes: u64) -> Usage {
+        Usage {
+            cpu_percent: Percent(cpu_percent),
+            cpu_ms: 0,
+            rss_bytes,
+            processes: 1,
+        }
+    }
+
+    #[test]
+    fn memory_reads_like_ps_and_cpu_has_one_decimal() {
+        let cases = [
+            (0, "0B"),
+            (512, "512B"),
+            (1024, "1.0K"),
+            (831_488, "812K"),
+            (13_002_342, "12.4M"),
+            (327_155_712, "312M"),
+            (1_288_490_189, "1.2G"),
+            (1_073_741_823, "1.0G"),
+        ];
+        for (n, text) in cases {
+            assert_eq!(bytes(n), text, "{n}");
+        }
+        assert_eq!(percent(0.0), "0.0%");
+        assert_eq!(percent(0.26), "0.3%");
+        assert_eq!(percent(199.96), "200.0%");
+    }
+
+    #[test]
+    fn columns_can_align_right() {
+        let rows = vec![vec!["a".to_string(), "x".into(), "7".into(), "end".into()]];
+        let lines = aligned(&["NAME", "ST", "PID", "LAST"], rows, &[Style::new()], &[2]);
+        assert_eq!(lines, ["NAME  ST  PID  LAST", "a     x     7  end"]);
     }
 
     #[test]

@@ -93,7 +93,6 @@ fn habits_supctl_does_without_name_the_command_that_does_it() {
         ("avail", "`supctl status`"),
         ("add", "`supctl reload`"),
         ("remove", "`supctl reload`"),
-        ("top", "`supctl status`"),
         ("kill", "`supctl signal KILL NAME...`"),
         ("up", "`supctl start NAME...`"),
         ("maintail", "stderr"),

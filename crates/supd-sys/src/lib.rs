@@ -11,7 +11,8 @@
 //! - [`limits`]: supd's own `RLIMIT_NOFILE`, raised, and the original one its programs get;
 //! - [`socket`]: the backlog of the sockets supd holds for programs;
 //! - [`users`]: `/etc/passwd` and `/etc/group`, parsed directly, resolved gosu-style;
-//! - [`exec`]: dropping privileges and `execve` in place, for `supd exec`.
+//! - [`exec`]: dropping privileges and `execve` in place, for `supd exec`;
+//! - [`terminal`]: the window size, cbreak mode and signals of `supctl top`'s terminal.
 //!
 //! Nothing here decides anything: policy lives in `supd-core`.
 
@@ -24,6 +25,7 @@ pub mod process;
 pub mod reap;
 pub mod socket;
 pub mod spawn;
+pub mod terminal;
 pub mod users;
 
 pub use nix::sys::signal::Signal;
