@@ -26,7 +26,7 @@ kill, ...) say which command to use instead.";
 #[command(
     name = "supctl",
     version,
-    about = "Control a running supd: status, start, stop, restart, signal, logs, shutdown",
+    about = "Control a running supd: status, top, start, stop, restart, signal, logs, shutdown",
     after_help = HABITS
 )]
 struct Cli {
@@ -55,9 +55,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// A live view of the programs with their CPU and memory, redrawn every second (keys: c,
-    /// m, n sort by CPU, memory, name; r reverses; q quits); one snapshot when stdout is no
-    /// terminal
+    /// Watch the programs live: state, pid, CPU, memory, restarts and uptime, every second
+    ///
+    /// Rows are sorted busiest first. Keys: `c`, `m`, `n` sort by CPU, memory or name; `r`
+    /// reverses the order; `q` or Ctrl-C quits. Rows that do not fit the terminal are
+    /// counted (`… 3 more`). When stdout is no terminal, prints one snapshot and exits 0 (as
+    /// `top -b -n 1` does); when supd goes away, exits 4 saying so.
     Top {
         /// Programs to show [default: all]
         names: Vec<String>,
