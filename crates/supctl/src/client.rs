@@ -123,6 +123,14 @@ impl Client {
         )
     }
 
+    /// Gives up on an answer that takes longer than `limit` (a live view must not freeze on
+    /// a stuck supd).
+    pub fn answer_within(&self, limit: std::time::Duration) -> Result<(), Failure> {
+        self.write
+            .set_read_timeout(Some(limit))
+            .map_err(|e| Failure::unreachable(&self.socket, supd_sys::describe(&e)))
+    }
+
     /// supd's hello: its version and pid (known once an answer has been read).
     pub fn server(&self) -> Option<&Hello> {
         self.server.as_ref()
@@ -157,6 +165,14 @@ impl Client {
                 code: crate::exit::FAILED,
                 message: closed.into(),
             },
+            FrameError::Io(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Failure::unreachable(&self.socket, "no answer in time (supd may be stuck)".into())
+            }
             other => Failure::unreachable(&self.socket, other.to_string()),
         })
     }

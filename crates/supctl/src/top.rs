@@ -22,6 +22,9 @@ use crate::{exit, render};
 /// How often the view asks supd again.
 const REFRESH: Duration = Duration::from_secs(1);
 
+/// How long supd may take to answer before the view gives up on it.
+const ANSWER_WITHIN: Duration = Duration::from_secs(5);
+
 /// Lines above the table: the summary, the sort order, a blank line.
 const HEADER_LINES: usize = 3;
 
@@ -62,7 +65,11 @@ pub struct Layout<'a> {
 
 /// `supctl top [NAMES...]`.
 pub fn run(socket: &Path, names: Vec<String>) -> Result<u8, Failure> {
-    let fetch = || crate::status(&mut Client::connect(socket)?, names.clone(), true);
+    let fetch = || {
+        let mut client = Client::connect(socket)?;
+        client.answer_within(ANSWER_WITHIN)?;
+        crate::status(&mut client, names.clone(), true)
+    };
     // Before the screen changes, so an unknown name or an absent supd reads as usual.
     let programs = fetch()?;
     let colour = anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never;
