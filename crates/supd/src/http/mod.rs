@@ -195,7 +195,10 @@ impl Route {
     /// Whether answering may change something (start, stop, signal, ...): such a route is
     /// refused by `readonly`, needs the credentials whenever any are set, and is refused to
     /// a cross-site request.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the security gate uses it next"))]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the security gate uses it next")
+    )]
     fn writes(&self) -> bool {
         match self {
             // supervisord's API mixes reads and writes behind one path.
