@@ -474,10 +474,20 @@ pub fn processes_with_env(needle: &str) -> Vec<i32> {
 /// A TCP port nobody listens on right now (the kernel's choice), for programs that must
 /// listen somewhere; never a fixed port, so tests can run in parallel.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    // The kernel may hand the same port out again once it is closed: never give one twice
+    // to the tests of this process, which run side by side.
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// Why supd cannot be run as PID 1 of a new PID namespace here, if it cannot: needs root

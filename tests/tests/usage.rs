@@ -49,7 +49,10 @@ fn a_status_asking_for_resources_gets_cpu_and_memory_of_each_process_group() {
         usage_of(&statuses(&supd, true), "family").filter(|u| u.processes == 3)
     });
     assert!(family.rss_bytes > 0, "{family:?}");
-    assert!(usage_of(&statuses(&supd, true), "idle").is_none(), "idle never started");
+    assert!(
+        usage_of(&statuses(&supd, true), "idle").is_none(),
+        "idle never started"
+    );
 
     // The busy loop burns a core: its CPU time grows, and the interval since the previous
     // sample shows it.
