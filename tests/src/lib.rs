@@ -284,6 +284,28 @@ impl Supd {
             .expect("run supctl")
     }
 
+    /// Asks `request` over the control protocol itself (hello, request, one answer), as a
+    /// client other than supctl would.
+    pub fn ask(&self, request: supd_proto::Request) -> supd_proto::ServerMessage {
+        use std::io::Write as _;
+        use supd_proto::{ClientMessage, Hello, PROTOCOL_VERSION, decode, encode};
+        let mut conn = std::os::unix::net::UnixStream::connect(&self.socket).expect("connect");
+        let mut bytes = encode(&ClientMessage::Hello(Hello {
+            protocol: PROTOCOL_VERSION,
+            software: "supd-tests".into(),
+            pid: None,
+        }));
+        bytes.extend(encode(&ClientMessage::Request { id: 1, request }));
+        conn.write_all(&bytes).expect("send the request");
+        let mut lines = std::io::BufReader::new(conn).lines();
+        let mut answer = || -> supd_proto::ServerMessage {
+            let line = lines.next().expect("an answer").expect("read the answer");
+            decode(line.as_bytes()).expect("a server message")
+        };
+        let _hello = answer();
+        answer()
+    }
+
     /// `supctl status --json`, parsed.
     pub fn status(&self) -> Vec<Value> {
         let out = self.ctl(&["status", "--json"]);
@@ -452,10 +474,20 @@ pub fn processes_with_env(needle: &str) -> Vec<i32> {
 /// A TCP port nobody listens on right now (the kernel's choice), for programs that must
 /// listen somewhere; never a fixed port, so tests can run in parallel.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    // The kernel may hand the same port out again once it is closed: never give one twice
+    // to the tests of this process, which run side by side.
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// Why supd cannot be run as PID 1 of a new PID namespace here, if it cannot: needs root

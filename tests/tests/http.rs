@@ -1,5 +1,6 @@
 //! `[supd.http]`, the listener itself: the config errors people make, the credentials every
-//! request needs, the socket file's mode and its removal, and a client that sends garbage.
+//! request needs (a password or a token), `readonly`, the refusal of writes sent by another
+//! site's page, the socket file's mode and its removal, and a client that sends garbage.
 //! (What supervisord's own clients do through it is `supervisor_clients.rs`'s.)
 
 use std::io::{Read, Write};
@@ -21,10 +22,23 @@ fn rpc_request(body: &str, auth: Option<&str>) -> String {
     let auth = auth
         .map(|a| format!("Authorization: Basic {a}\r\n"))
         .unwrap_or_default();
+    post("/RPC2", body, &auth)
+}
+
+/// A POST of `body` to `path` with `headers` (each ending in CRLF) added.
+fn post(path: &str, body: &str, headers: &str) -> String {
     format!(
-        "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n{auth}\
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n{headers}\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
+    )
+}
+
+/// `supervisor.stopProcess(name)`: a call that changes something.
+fn stop_process(name: &str) -> String {
+    format!(
+        "<?xml version='1.0'?><methodCall><methodName>supervisor.stopProcess</methodName>\
+         <params><param><value><string>{name}</string></value></param></params></methodCall>"
     )
 }
 
@@ -157,6 +171,14 @@ fn the_mistakes_people_make_are_one_sentence_each() {
             "[supd.http]\nlisten = [\"127.0.0.1:9001\"]\nusername = \"u\"\npassword = \"{SHA}abc\"\n",
             "expected 40 hexadecimal digits after {SHA}",
         ),
+        (
+            "[supd.http]\nlisten = [\"0.0.0.0:9001\"]\ntoken_file = \"no-such-token\"\n",
+            "supd.http.token_file: cannot use [supd.http] token_file ",
+        ),
+        (
+            "[supd.http]\nlisten = [\"127.0.0.1:9001\"]\nreadonly = \"yes\"\n",
+            "supd.http.readonly: expected true or false",
+        ),
     ];
     for (table, expected) in cases {
         write(table);
@@ -223,4 +245,109 @@ fn the_socket_file_goes_with_supd_and_a_stale_one_is_replaced() {
         Duration::from_secs(5),
         || (!sock.exists()).then_some(()),
     );
+}
+
+#[test]
+fn a_token_guards_every_request_and_a_request_without_it_changes_nothing() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "s3cret-token\n").unwrap();
+    let supd = Supd::start_with(
+        "[program.web]\ncommand = \"sleep 1000\"\n",
+        StartOptions {
+            // Every interface: a token is enough to make that allowed.
+            supd_table: format!(
+                "[supd.http]\nlisten = [\"0.0.0.0:{port}\"]\ntoken_file = \"{}\"\n",
+                token_file.display()
+            ),
+            ..Default::default()
+        },
+    );
+    let pid = supd.wait_state("web", "running")["pid"].clone();
+    let stop = stop_process("web");
+    let none = exchange(tcp(port), &post("/RPC2", &stop, ""));
+    assert!(none.starts_with("HTTP/1.1 401"), "{none}");
+    assert!(none.contains("www-authenticate: Bearer"), "{none}");
+    let wrong = exchange(
+        tcp(port),
+        &post("/RPC2", &stop, "Authorization: Bearer s3cret\r\n"),
+    );
+    assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+    let p = supd.program("web");
+    assert_eq!(
+        (&p["state"], &p["pid"]),
+        (&"running".into(), &pid),
+        "nothing changed: {p}"
+    );
+
+    // The token, in the header or (as a browser's EventSource must) in the query.
+    let state = exchange(
+        tcp(port),
+        &post("/RPC2", GET_STATE, "Authorization: Bearer s3cret-token\r\n"),
+    );
+    assert!(state.starts_with("HTTP/1.1 200"), "{state}");
+    let stopped = exchange(tcp(port), &post("/RPC2?token=s3cret-token", &stop, ""));
+    assert!(stopped.starts_with("HTTP/1.1 200"), "{stopped}");
+    supd.wait_state("web", "stopped");
+    drop(supd);
+}
+
+#[test]
+fn a_write_from_another_sites_page_is_refused_and_readonly_serves_only_reads() {
+    let (port, readonly) = (free_port(), free_port());
+    let supd = Supd::start_with(
+        "[program.web]\ncommand = \"sleep 1000\"\n",
+        StartOptions {
+            supd_table: format!(
+                "[supd.http]\nlisten = [\"127.0.0.1:{port}\", \
+                 {{ address = \"127.0.0.1:{readonly}\", readonly = true }}]\n"
+            ),
+            ..Default::default()
+        },
+    );
+    let pid = supd.wait_state("web", "running")["pid"].clone();
+    let stop = stop_process("web");
+
+    // What a page on the internet can make a developer's browser send to 127.0.0.1.
+    let evil = "Origin: https://evil.example\r\n";
+    let refused = exchange(tcp(port), &post("/RPC2", &stop, evil));
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+    assert!(
+        refused.contains("another site (https://evil.example)"),
+        "{refused}"
+    );
+    let fetched = exchange(
+        tcp(port),
+        &post("/RPC2", &stop, "Sec-Fetch-Site: cross-site\r\n"),
+    );
+    assert!(fetched.starts_with("HTTP/1.1 403"), "{fetched}");
+    // A read from anywhere is not a write.
+    let read = exchange(tcp(port), &post("/RPC2", GET_STATE, evil));
+    assert!(read.starts_with("HTTP/1.1 200"), "{read}");
+
+    // The readonly address answers reads, and refuses the stop naming it.
+    let read = exchange(tcp(readonly), &rpc_request(GET_STATE, None));
+    assert!(read.starts_with("HTTP/1.1 200"), "{read}");
+    let refused = exchange(tcp(readonly), &rpc_request(&stop, None));
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+    assert!(
+        refused.contains(
+            "supervisor.stopProcess() would change something, and this address is readonly"
+        ),
+        "{refused}"
+    );
+    let p = supd.program("web");
+    assert_eq!(
+        (&p["state"], &p["pid"]),
+        (&"running".into(), &pid),
+        "nothing changed: {p}"
+    );
+
+    // The page of this very address may (the Host is what the browser connected to).
+    let own = "Origin: http://localhost\r\n";
+    let stopped = exchange(tcp(port), &post("/RPC2", &stop, own));
+    assert!(stopped.starts_with("HTTP/1.1 200"), "{stopped}");
+    supd.wait_state("web", "stopped");
+    drop(supd);
 }

@@ -205,8 +205,14 @@ pub struct ListenSpec {
     pub mode: u32,
     /// Owner of a unix socket file (supervisord's `chown`), resolved at start.
     pub owner: Option<UserSpec>,
-    /// HTTP Basic credentials every request to this address must carry.
+    /// HTTP Basic credentials every request to this address must carry (or the token).
     pub auth: Option<Credentials>,
+    /// A file holding a bearer token every request may carry instead (`Authorization:
+    /// Bearer TOKEN`, or `?token=TOKEN` where a browser cannot set headers); read at start.
+    pub token_file: Option<PathBuf>,
+    /// Only what reads is served here: status, logs, metrics, the dashboard without its
+    /// buttons' effect.
+    pub readonly: bool,
 }
 
 /// An address supd listens on: one of `[supd.http] listen`, or of a program's `sockets`.

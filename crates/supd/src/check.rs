@@ -8,6 +8,7 @@
 //! - a working directory the program's user cannot enter;
 //! - a log file (`stdout`/`stderr` path) supd cannot create or write;
 //! - a control socket whose directory is missing or not writable for supd;
+//! - a `[supd.http]` `token_file` supd cannot read, or one that is empty;
 //! - a program's socket (`sockets`) that cannot be bound now (a port in use, a missing
 //!   directory); the ones that can are listed on stdout (`web: tcp://127.0.0.1:8000 is
 //!   free`).
@@ -47,6 +48,7 @@ pub fn run(path: &Path, options: &LoadOptions) -> i32 {
         findings.problem(problem);
     }
     inspect(config, &mut findings);
+    http(config, &mut findings);
     for line in sockets(config, &mut findings) {
         println!("{line}");
     }
@@ -162,6 +164,18 @@ fn inspect(config: &Config, out: &mut Findings) {
             key: None,
             message,
         });
+    }
+}
+
+/// The `token_file`s of `[supd.http]`, read as `supd run` reads them.
+fn http(config: &Config, out: &mut Findings) {
+    let Some(http) = &config.supd.http else {
+        return;
+    };
+    for listen in &http.listen {
+        if let Err(e) = crate::http::gate::Gate::of(listen) {
+            out.problem(config.supd_problem("http.token_file", e.0));
+        }
     }
 }
 

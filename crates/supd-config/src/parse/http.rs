@@ -2,18 +2,28 @@
 //!
 //! An address is `"unix:PATH"` or `"HOST:PORT"` (supervisord's `*:9001` and `:9001` mean
 //! every interface), or a table with `address` and that address's own `mode`, `owner`,
-//! `username` and `password`. A TCP address other machines can reach needs a password:
-//! supervisord's interface starts and stops programs, so an open one is a remote shell.
+//! `username`, `password`, `token_file` and `readonly`. A TCP address other machines can
+//! reach needs a password or a token: the interface starts and stops programs, so an open
+//! one is a remote shell.
 
 use super::listen::{self, Form};
 use super::walker::{Field, Section, Walker};
 use crate::spec::{Credentials, HttpSpec, ListenAddress, ListenSpec, Password};
+use std::path::PathBuf;
 use toml::de::DeValue;
 
 /// The keys of `[supd.http]`.
-pub const HTTP_KEYS: &[&str] = &["listen", "username", "password"];
+pub const HTTP_KEYS: &[&str] = &["listen", "username", "password", "token_file", "readonly"];
 /// The keys of a table in `[supd.http] listen`.
-pub const LISTEN_KEYS: &[&str] = &["address", "mode", "owner", "username", "password"];
+pub const LISTEN_KEYS: &[&str] = &[
+    "address",
+    "mode",
+    "owner",
+    "username",
+    "password",
+    "token_file",
+    "readonly",
+];
 
 /// supervisord's default `chmod` of its unix socket.
 const DEFAULT_UNIX_MODE: u32 = 0o700;
@@ -22,7 +32,11 @@ const DEFAULT_UNIX_MODE: u32 = 0o700;
 pub(super) fn http(w: &mut Walker, field: Field) -> Option<HttpSpec> {
     let sec = w.table(field, "a table like [supd.http]")?;
     w.check_keys(&sec, HTTP_KEYS, HTTP_HINTS);
-    let shared = credentials(w, &sec);
+    let shared = Shared {
+        auth: credentials(w, &sec),
+        token_file: sec.get("token_file").and_then(|f| w.path(&f)),
+        readonly: sec.get("readonly").and_then(|f| w.bool(&f)),
+    };
     let Some(listen) = sec.get("listen") else {
         let message = "missing key \"listen\": the addresses to serve, like \
                        listen = [\"127.0.0.1:9001\"] or [\"unix:/run/supd/http.sock\"]";
@@ -46,7 +60,7 @@ pub(super) fn http(w: &mut Walker, field: Field) -> Option<HttpSpec> {
             key: format!("{}[{i}]", listen.key),
             value: item,
         };
-        if let Some(spec) = listen_entry(w, field, shared.as_ref()) {
+        if let Some(spec) = listen_entry(w, field, &shared) {
             out.push(spec);
         }
     }
@@ -65,38 +79,63 @@ const HTTP_HINTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// What `[supd.http]` sets for every address that does not set its own.
+struct Shared {
+    auth: Option<Credentials>,
+    token_file: Option<PathBuf>,
+    readonly: Option<bool>,
+}
+
 /// One element of `listen`: a string or a table.
-fn listen_entry(w: &mut Walker, field: Field, shared: Option<&Credentials>) -> Option<ListenSpec> {
-    let (address, mode, owner, auth) = if listen::entry_is_table(w, &field, Form::Plain)? {
+fn listen_entry(w: &mut Walker, field: Field, shared: &Shared) -> Option<ListenSpec> {
+    let mut spec = if listen::entry_is_table(w, &field, Form::Plain)? {
         let sec = w.table(field.reborrow(), "a table with \"address\"")?;
         w.check_keys(&sec, LISTEN_KEYS, &[]);
         let endpoint = listen::endpoint(w, &sec, Form::Plain)?;
-        let auth = credentials(w, &sec).or_else(|| shared.cloned());
-        (endpoint.address, endpoint.mode, endpoint.owner, auth)
+        ListenSpec {
+            address: endpoint.address,
+            mode: endpoint.mode.unwrap_or(DEFAULT_UNIX_MODE),
+            owner: endpoint.owner,
+            auth: credentials(w, &sec),
+            token_file: sec.get("token_file").and_then(|f| w.path(&f)),
+            readonly: sec
+                .get("readonly")
+                .and_then(|f| w.bool(&f))
+                .or(shared.readonly)
+                .unwrap_or(false),
+        }
     } else {
-        let address = listen::address(w, &field, Form::Plain)?;
-        (address, None, None, shared.cloned())
+        ListenSpec {
+            address: listen::address(w, &field, Form::Plain)?,
+            mode: DEFAULT_UNIX_MODE,
+            owner: None,
+            auth: None,
+            token_file: None,
+            readonly: shared.readonly.unwrap_or(false),
+        }
     };
-    if let ListenAddress::Tcp(addr) = &address
-        && auth.is_none()
+    // An address with credentials of its own uses only those; the others inherit.
+    if spec.auth.is_none() && spec.token_file.is_none() {
+        spec.auth = shared.auth.clone();
+        spec.token_file = shared.token_file.clone();
+    }
+    if let ListenAddress::Tcp(addr) = &spec.address
+        && spec.auth.is_none()
+        && spec.token_file.is_none()
         && !addr.ip().is_loopback()
     {
         w.bad(
             &field,
             format!(
                 "{addr} can be reached from other machines, and the HTTP interface starts and \
-                 stops programs: set username and password, or listen on 127.0.0.1:{}",
+                 stops programs: set username and password (or token_file), or listen on \
+                 127.0.0.1:{}",
                 addr.port()
             ),
         );
         return None;
     }
-    Some(ListenSpec {
-        address,
-        mode: mode.unwrap_or(DEFAULT_UNIX_MODE),
-        owner,
-        auth,
-    })
+    Some(spec)
 }
 
 /// `username` and `password` of `sec`: both or neither.

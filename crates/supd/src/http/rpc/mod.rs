@@ -99,6 +99,31 @@ pub struct Rpc {
     next_id: Cell<u64>,
 }
 
+/// Whether `call` only reads (what a `readonly` address serves): the `get*`, `read*`,
+/// `tail*` and `system.*` methods, and a multicall made of those only.
+pub fn reads(call: &Call) -> bool {
+    fn read_method(name: &str) -> bool {
+        let Some(method) = name.strip_prefix("supervisor.") else {
+            return name.starts_with("system.") && name != "system.multicall";
+        };
+        ["get", "read", "tail"]
+            .iter()
+            .any(|p| method.starts_with(p))
+    }
+    if call.method != "system.multicall" {
+        return read_method(&call.method);
+    }
+    let [Value::Array(calls)] = call.params.as_slice() else {
+        return false;
+    };
+    calls.iter().all(|c| match c {
+        Value::Struct(fields) => fields
+            .iter()
+            .any(|(k, v)| k == "methodName" && matches!(v, Value::Str(name) if read_method(name))),
+        _ => false,
+    })
+}
+
 impl Rpc {
     pub fn new(served: Rc<Served>) -> Rc<Rpc> {
         Rc::new(Rpc {
@@ -671,5 +696,55 @@ pub(super) fn stream_of(method: &str) -> Stream {
         Stream::Stderr
     } else {
         Stream::Stdout
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(method: &str, params: Vec<Value>) -> Call {
+        Call {
+            method: method.into(),
+            params,
+        }
+    }
+
+    fn nested(methods: &[&str]) -> Vec<Value> {
+        let calls = methods
+            .iter()
+            .map(|m| Value::Struct(vec![("methodName".into(), Value::Str(m.to_string()))]))
+            .collect();
+        vec![Value::Array(calls)]
+    }
+
+    #[test]
+    fn reads_are_the_get_read_tail_and_system_methods() {
+        for m in [
+            "supervisor.getAllProcessInfo",
+            "supervisor.readProcessStdoutLog",
+            "supervisor.tailProcessStderrLog",
+            "system.listMethods",
+        ] {
+            assert!(reads(&call(m, vec![])), "{m}");
+        }
+        for m in [
+            "supervisor.stopProcess",
+            "supervisor.clearLog",
+            "supervisor.sendProcessStdin",
+            "supervisor.shutdown",
+            "system.multicall",
+        ] {
+            assert!(!reads(&call(m, vec![])), "{m}");
+        }
+        let multicall = |ms: &[&str]| call("system.multicall", nested(ms));
+        assert!(reads(&multicall(&[
+            "supervisor.getState",
+            "supervisor.getPID"
+        ])));
+        assert!(!reads(&multicall(&[
+            "supervisor.getState",
+            "supervisor.stopProcess"
+        ])));
     }
 }
