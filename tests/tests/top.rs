@@ -26,17 +26,18 @@ min_uptime = "0s"
 "#;
 
 /// A tmux server of the test's own (its socket in the test's temp dir, no config file), so
-/// tests running side by side and the developer's sessions never meet.
+/// tests running side by side, the developer's sessions and a server still exiting never
+/// meet.
 struct Tmux {
     socket: PathBuf,
 }
 
 impl Tmux {
-    /// Starts the server with a detached 120x30 session `top` running `command` in `dir`;
-    /// the pane stays after the command exits, so its end can be looked at.
-    fn start(dir: &Path, command: &str) -> Tmux {
+    /// Starts a server named `name` (its socket `dir/NAME.tmux`) with a detached 120x30
+    /// session `top` running `command` in `dir`.
+    fn start(dir: &Path, name: &str, command: &str) -> Tmux {
         let tmux = Tmux {
-            socket: dir.join("tmux.sock"),
+            socket: dir.join(format!("{name}.tmux")),
         };
         let out = tmux.run(&[
             "new-session",
@@ -50,11 +51,6 @@ impl Tmux {
             "-c",
             &dir.display().to_string(),
             command,
-            ";",
-            "set-option",
-            "-g",
-            "remain-on-exit",
-            "on",
         ]);
         assert!(out.status.success(), "tmux new-session: {out:?}");
         tmux
@@ -87,16 +83,6 @@ impl Tmux {
     fn pane(&self, format: &str) -> String {
         let out = self.run(&["display-message", "-p", "-t", "top", format]);
         String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// Waits until the pane's command has exited; its exit status.
-    fn wait_exit(&self, screen: impl Fn() -> String) -> String {
-        wait_until("the pane's command to exit", DEADLINE, || {
-            (self.pane("#{pane_dead}") == "1").then_some(())
-        });
-        let status = self.pane("#{pane_dead_status}");
-        assert!(!status.is_empty(), "no exit status:\n{}", screen());
-        status
     }
 }
 
@@ -171,14 +157,39 @@ fn start_programs() -> Supd {
     supd
 }
 
-/// `sh -c` text: records the terminal's settings, runs `supctl top`, then records its exit
-/// code and the settings again, so the test can see the terminal was restored.
+/// `sh -c` text for the pane: records the terminal's settings, runs `supctl top` (its
+/// stderr into `top.err`), records the settings again and then top's exit code (in
+/// `top.exit`, last), and keeps the shell there so the pane can be looked at.
 fn top_in_shell(supd: &Supd) -> String {
     format!(
-        "stty -g > stty.before; {} --socket {} top; echo $? > top.exit; stty -g > stty.after",
+        "stty -g > stty.before; {} --socket {} top 2> top.err; code=$?; \
+         stty -g > stty.after; echo $code > top.exit; exec sleep 1000",
         bin("supctl").display(),
         supd.socket.display()
     )
+}
+
+/// Waits until top has exited in the pane; what it left: its exit code, its stderr, and
+/// whether the terminal's settings are as before.
+fn top_ended(dir: &Path) -> (String, String, bool) {
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    let code = wait_until("supctl top to exit in the pane", DEADLINE, || {
+        let code = read("top.exit");
+        code.ends_with('\n').then(|| code.trim().to_string())
+    });
+    let before = read("stty.before");
+    assert!(!before.is_empty(), "stty -g printed nothing");
+    (code, read("top.err"), read("stty.after") == before)
+}
+
+/// The pane shows the normal screen again, with the cursor.
+fn assert_screen_restored(tmux: &Tmux) {
+    assert_eq!(
+        tmux.pane("#{alternate_on}"),
+        "0",
+        "back on the normal screen"
+    );
+    assert_eq!(tmux.pane("#{cursor_flag}"), "1", "the cursor shows again");
 }
 
 #[test]
@@ -189,7 +200,7 @@ fn top_lists_the_busiest_first_sorts_on_keys_and_q_restores_the_terminal() {
     }
     let supd = start_programs();
     let dir = supd.dir.path();
-    let tmux = Tmux::start(dir, &top_in_shell(&supd));
+    let tmux = Tmux::start(dir, "keys", &top_in_shell(&supd));
 
     let screen = wait_screen(&tmux, "busy on top with CPU in use", |rows| {
         rows.len() == 3
@@ -232,21 +243,10 @@ fn top_lists_the_busiest_first_sorts_on_keys_and_q_restores_the_terminal() {
     wait_screen(&tmux, "busy on top again", |rows| first(rows) == "busy");
 
     tmux.keys("q");
-    assert_eq!(tmux.wait_exit(|| tmux.screen()), "0");
-    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
-    assert_eq!(read("top.exit").trim(), "0");
-    assert!(!read("stty.before").is_empty());
-    assert_eq!(
-        read("stty.after"),
-        read("stty.before"),
-        "the terminal's settings are back"
-    );
-    assert_eq!(
-        tmux.pane("#{alternate_on}"),
-        "0",
-        "back on the normal screen"
-    );
-    assert_eq!(tmux.pane("#{cursor_flag}"), "1", "the cursor shows again");
+    let (code, err, settings_back) = top_ended(dir);
+    assert_eq!((code.as_str(), err.as_str()), ("0", ""));
+    assert!(settings_back, "the terminal's settings are as before");
+    assert_screen_restored(&tmux);
 }
 
 #[test]
@@ -259,38 +259,26 @@ fn top_ends_restoring_the_terminal_when_supd_goes_away_and_on_ctrl_c() {
     let dir = supd.dir.path().to_path_buf();
 
     // Ctrl-C quits like q: the terminal does not turn it into a signal while top runs.
-    let ctrl_c = Tmux::start(&dir, &top_in_shell(&supd));
+    let ctrl_c = Tmux::start(&dir, "ctrl-c", &top_in_shell(&supd));
     wait_screen(&ctrl_c, "the table", |rows| rows.len() == 3);
     ctrl_c.keys("C-c");
-    assert_eq!(ctrl_c.wait_exit(|| ctrl_c.screen()), "0");
+    let (code, err, settings_back) = top_ended(&dir);
+    assert_eq!((code.as_str(), err.as_str()), ("0", ""));
+    assert!(settings_back, "the terminal's settings are as before");
+    assert_screen_restored(&ctrl_c);
     drop(ctrl_c);
+    std::fs::remove_file(dir.join("top.exit")).unwrap();
 
-    let tmux = Tmux::start(
-        &dir,
-        &format!(
-            "{} --socket {} top 2> top.err; echo $? > top.exit",
-            bin("supctl").display(),
-            supd.socket.display()
-        ),
-    );
+    let tmux = Tmux::start(&dir, "gone", &top_in_shell(&supd));
     wait_screen(&tmux, "the table", |rows| rows.len() == 3);
     assert_eq!(supd.ctl(&["shutdown"]).code, 0);
     supd.wait_exit(DEADLINE);
-    tmux.wait_exit(|| tmux.screen());
-    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
-    assert_eq!(
-        read("top.exit").trim(),
-        "4",
-        "the exit code of 'cannot reach supd'"
-    );
-    let err = read("top.err");
+    let (code, err, settings_back) = top_ended(&dir);
+    assert_eq!(code, "4", "the exit code of 'cannot reach supd'");
     assert!(err.starts_with("supctl: supd went away: "), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert_eq!(
-        tmux.pane("#{alternate_on}"),
-        "0",
-        "back on the normal screen"
-    );
+    assert!(settings_back, "the terminal's settings are as before");
+    assert_screen_restored(&tmux);
 }
 
 #[test]
@@ -324,12 +312,13 @@ fn status_shows_cpu_and_memory_of_programs_with_a_process() {
     for name in ["busy", "hoard", "asleep"] {
         supd.wait_state(name, "running");
     }
-    let table = wait_until("busy to have used CPU", DEADLINE, || {
+    let table = wait_until("busy to use CPU and hoard its memory", DEADLINE, || {
         let out = supd.ctl(&["status"]);
         let (_, busy) = status_row(&out.stdout, "busy");
-        percent(busy[5])
-            .is_some_and(|c| c > 0.0)
-            .then_some(out.stdout)
+        let (_, hoard) = status_row(&out.stdout, "hoard");
+        let busy = percent(busy[5]).is_some_and(|c| c > 0.0);
+        let hoarded = size(hoard[6]).is_some_and(|m| m >= 30e6);
+        (busy && hoarded).then_some(out.stdout)
     });
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(
@@ -349,16 +338,18 @@ fn status_shows_cpu_and_memory_of_programs_with_a_process() {
     let (line, off) = status_row(&table, "off");
     assert_eq!(off[1..7], ["stopped", "-", "-", "0", "-", "-"], "{line}");
 
-    let hoard = supd.program("hoard");
+    // --json has the figures; the whole process group counts (sh, and its sleep once the
+    // memory is hoarded).
+    let hoard = wait_until("hoard's sleep to be counted", DEADLINE, || {
+        let hoard = supd.program("hoard");
+        (hoard["usage"]["processes"] == 2).then_some(hoard)
+    });
     let usage = &hoard["usage"];
     assert!(
         usage["rss_bytes"].as_u64().is_some_and(|m| m >= 30_000_000),
         "{hoard}"
     );
-    assert!(
-        usage["processes"].as_u64().is_some_and(|n| n >= 2),
-        "sh and its sleep: {hoard}"
-    );
+    assert!(usage["cpu_percent"].as_f64().is_some(), "{hoard}");
     assert!(supd.program("off").get("usage").is_none());
 }
 
