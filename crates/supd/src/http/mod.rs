@@ -11,6 +11,7 @@
 //! A client costs a bounded amount: headers within [`HEADER_TIMEOUT`], a body of at most
 //! [`MAX_BODY`] bytes; a log tail follows until the client hangs up or supd exits.
 
+mod metrics;
 pub(crate) mod rpc;
 mod xmlrpc;
 
@@ -186,6 +187,8 @@ enum Route {
     },
     /// `GET /mainlogtail`: supd's own messages.
     MainLogtail,
+    /// `GET /metrics`: Prometheus metrics.
+    Metrics,
     /// A path that exists with another method.
     WrongMethod(&'static str),
     NotFound,
@@ -204,12 +207,16 @@ impl Route {
             // supervisord's API mixes reads and writes behind one path.
             Route::Rpc => true,
             Route::Logtail { .. } | Route::MainLogtail => false,
+            Route::Metrics => false,
             Route::WrongMethod(_) | Route::NotFound => false,
         }
     }
 }
 
 fn route(method: &Method, path: &str) -> Route {
+    if let Some(route) = metrics::route(method, path) {
+        return route;
+    }
     match (method, path) {
         (&Method::POST, "/RPC2") => Route::Rpc,
         (_, "/RPC2") => Route::WrongMethod("POST"),
@@ -250,6 +257,7 @@ async fn handle(
         Route::Rpc => xmlrpc_call(req, rpc).await,
         Route::Logtail { name, stream } => logtail(rpc, &name, stream).await,
         Route::MainLogtail => main_logtail(rpc),
+        Route::Metrics => metrics::scrape(rpc.served()).await,
         Route::WrongMethod(allowed) => {
             let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n");
             res.headers_mut()
