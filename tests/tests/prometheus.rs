@@ -1,7 +1,7 @@
 //! `/metrics` as a real Prometheus sees it: Debian's `prometheus` (installed by the test)
 //! scrapes supd every second, and its HTTP API then has `supd_program_up` for each program,
-//! the target healthy (a format error would show there), the programs' output counted, and
-//! a restart count that went up after a `kill -9`.
+//! the target healthy (a format error would show there), a program's output, CPU time and
+//! memory, and a restart count that went up after a `kill -9`.
 //!
 //! The package's own service is never started here (no init system, and Debian's
 //! policy-rc.d refuses it in containers); the test runs `/usr/bin/prometheus` itself, on a
@@ -158,7 +158,9 @@ fn prometheus_scrapes_every_program_and_sees_a_restart() {
     }
     let port = free_port();
     let supd = Supd::start_with(
-        "[program.web]\ncommand = \"sh -c 'echo ready; exec sleep 1000'\"\n\n\
+        // web prints a line and uses some CPU (counting in the shell) before it sleeps.
+        "[program.web]\ncommand = \"sh -c 'echo ready; i=0; while [ $i -lt 100000 ]; do \
+         i=$((i+1)); done; exec sleep 1000'\"\n\n\
          [program.worker]\ncommand = \"sleep 1000\"\n",
         StartOptions {
             supd_table: format!("[supd.http]\nlisten = [\"127.0.0.1:{port}\"]\n"),
@@ -198,6 +200,13 @@ fn prometheus_scrapes_every_program_and_sees_a_restart() {
         (bytes >= 6.0)
             .then_some(())
             .ok_or(format!("web's stdout bytes are {bytes}"))
+    });
+    prometheus.eventually("web's CPU time and memory", |p| {
+        let cpu = p.value(r#"supd_program_cpu_seconds_total{program="web"}"#)?;
+        let rss = p.value(r#"supd_program_memory_rss_bytes{program="web"}"#)?;
+        (cpu > 0.0 && rss > 0.0)
+            .then_some(())
+            .ok_or(format!("web used {cpu} s of CPU, has {rss} bytes resident"))
     });
     let restarts = r#"supd_program_restarts_total{program="web"}"#;
     let before = prometheus.eventually("web's restart count", |p| p.value(restarts));
