@@ -67,6 +67,7 @@ pub fn run(config: Config) -> Result<i32, StartError> {
 }
 
 async fn run_async(config: Config) -> Result<i32, StartError> {
+    let started = std::time::Instant::now();
     supd_sys::process::cloexec_inherited_fds();
     let pid1 = std::process::id() == 1;
     if !pid1 {
@@ -152,6 +153,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         bulletin: bulletin.clone(),
         streams: streams.clone(),
         usage: crate::usage::Sampler::default(),
+        started,
     });
     let server = tokio::task::spawn_local(control::serve(
         listener,

@@ -277,6 +277,8 @@ pub struct Served {
     pub streams: Rc<Streams>,
     /// Programs' CPU and memory, read when a status asks for `resources`.
     pub usage: crate::usage::Sampler,
+    /// When supd started (`supd_uptime_seconds` of `/metrics`).
+    pub started: Instant,
 }
 
 impl Served {

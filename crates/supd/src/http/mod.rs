@@ -13,6 +13,7 @@
 //! [`MAX_BODY`] bytes; a log tail follows until the client hangs up or supd exits.
 
 pub(crate) mod gate;
+mod metrics;
 pub(crate) mod rpc;
 mod xmlrpc;
 
@@ -189,6 +190,8 @@ enum Route {
     },
     /// `GET /mainlogtail`: supd's own messages.
     MainLogtail,
+    /// `GET /metrics`: Prometheus metrics.
+    Metrics,
     /// A path that exists with another method.
     WrongMethod(&'static str),
     NotFound,
@@ -204,12 +207,16 @@ impl Route {
             // once the call is read (`rpc::reads`).
             Route::Rpc => false,
             Route::Logtail { .. } | Route::MainLogtail => false,
+            Route::Metrics => false,
             Route::WrongMethod(_) | Route::NotFound => false,
         }
     }
 }
 
 fn route(method: &Method, path: &str) -> Route {
+    if let Some(route) = metrics::route(method, path) {
+        return route;
+    }
     match (method, path) {
         (&Method::POST, "/RPC2") => Route::Rpc,
         (_, "/RPC2") => Route::WrongMethod("POST"),
@@ -240,6 +247,7 @@ async fn handle(req: Request<Incoming>, rpc: &Rc<Rpc>, gate: &Gate) -> Response<
         Route::Rpc => xmlrpc_call(req, rpc, gate).await,
         Route::Logtail { name, stream } => logtail(rpc, &name, stream).await,
         Route::MainLogtail => main_logtail(rpc),
+        Route::Metrics => metrics::scrape(rpc.served()).await,
         Route::WrongMethod(allowed) => {
             let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n");
             res.headers_mut()

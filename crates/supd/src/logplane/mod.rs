@@ -105,6 +105,8 @@ struct ProgramLog {
     ring: RefCell<Ring>,
     /// Bytes written to each stream so far (prefixes not counted).
     written: [Cell<u64>; 2],
+    /// Bytes read from each stream's pipe so far, over every run (`/metrics`).
+    read: [Cell<u64>; 2],
 }
 
 pub struct LogPlane {
@@ -209,6 +211,7 @@ impl LogPlane {
                     prefix,
                     ring: RefCell::default(),
                     written: Default::default(),
+                    read: Default::default(),
                 }),
             }
         }
@@ -432,6 +435,21 @@ impl LogPlane {
         self.programs.borrow()[prog].ring.borrow_mut().clear();
     }
 
+    /// How many bytes supd has read from `prog`'s `stream`, over all its runs: what the
+    /// program wrote, before framing and prefixes.
+    pub fn bytes_read(&self, prog: ProgId, stream: Stream) -> u64 {
+        self.programs
+            .borrow()
+            .get(prog)
+            .map_or(0, |p| p.read[stream as usize].get())
+    }
+
+    /// Counts `n` bytes read from `prog`'s `stream`.
+    fn count_read(&self, prog: ProgId, stream: Stream, n: usize) {
+        let read = &self.programs.borrow()[prog].read[stream as usize];
+        read.set(read.get() + n as u64);
+    }
+
     /// Sequence number of the newest record so far.
     pub fn last_seq(&self) -> u64 {
         self.seq.get()
@@ -497,6 +515,7 @@ async fn pump(
                 false,
             ),
             Ok(n) => {
+                plane.count_read(prog, stream, n);
                 if n >= capacity && capacity < READ_SIZE {
                     // The program fills its pipe: let it write more per wake-up.
                     capacity =
