@@ -284,6 +284,28 @@ impl Supd {
             .expect("run supctl")
     }
 
+    /// Asks `request` over the control protocol itself (hello, request, one answer), as a
+    /// client other than supctl would.
+    pub fn ask(&self, request: supd_proto::Request) -> supd_proto::ServerMessage {
+        use std::io::Write as _;
+        use supd_proto::{ClientMessage, Hello, PROTOCOL_VERSION, decode, encode};
+        let mut conn = std::os::unix::net::UnixStream::connect(&self.socket).expect("connect");
+        let mut bytes = encode(&ClientMessage::Hello(Hello {
+            protocol: PROTOCOL_VERSION,
+            software: "supd-tests".into(),
+            pid: None,
+        }));
+        bytes.extend(encode(&ClientMessage::Request { id: 1, request }));
+        conn.write_all(&bytes).expect("send the request");
+        let mut lines = std::io::BufReader::new(conn).lines();
+        let mut answer = || -> supd_proto::ServerMessage {
+            let line = lines.next().expect("an answer").expect("read the answer");
+            decode(line.as_bytes()).expect("a server message")
+        };
+        let _hello = answer();
+        answer()
+    }
+
     /// `supctl status --json`, parsed.
     pub fn status(&self) -> Vec<Value> {
         let out = self.ctl(&["status", "--json"]);

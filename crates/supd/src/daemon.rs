@@ -151,6 +151,7 @@ async fn run_async(config: Config) -> Result<i32, StartError> {
         names: names.clone(),
         bulletin: bulletin.clone(),
         streams: streams.clone(),
+        usage: crate::usage::Sampler::default(),
     });
     let server = tokio::task::spawn_local(control::serve(
         listener,

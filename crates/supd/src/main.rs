@@ -32,6 +32,7 @@ mod status;
 #[allow(dead_code)] // used by the HTTP interface and the event listeners, being added
 mod supervisor;
 mod timers;
+mod usage;
 mod watch;
 mod wording;
 

@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 use supd_config::SupdSpec;
 
 use supd_proto::{
-    ClientMessage, ErrorKind, ErrorReply, Hello, LogChunk, MAX_LINE, PROTOCOL_VERSION, Request,
-    ServerMessage, Stream, decode, encode,
+    ClientMessage, ErrorKind, ErrorReply, Hello, LogChunk, MAX_LINE, PROTOCOL_VERSION, Reply,
+    Request, ServerMessage, Stream, decode, encode,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
@@ -275,6 +275,8 @@ pub struct Served {
     pub names: Rc<Names>,
     pub bulletin: Rc<Bulletin>,
     pub streams: Rc<Streams>,
+    /// Programs' CPU and memory, read when a status asks for `resources`.
+    pub usage: crate::usage::Sampler,
 }
 
 impl Served {
@@ -288,6 +290,13 @@ impl Served {
                 message: "supd is exiting".into(),
             },
         };
+        let resources = matches!(
+            request,
+            Request::Status {
+                resources: true,
+                ..
+            }
+        );
         let (tx, rx) = oneshot::channel();
         let event = Event::Control {
             id,
@@ -298,7 +307,16 @@ impl Served {
             return exiting();
         }
         // The owner answers every request; a dropped sender means supd is exiting.
-        rx.await.unwrap_or_else(|_| exiting())
+        let mut answer = rx.await.unwrap_or_else(|_| exiting());
+        if resources
+            && let ServerMessage::Reply {
+                reply: Reply::Status { programs },
+                ..
+            } = &mut answer
+        {
+            self.usage.fill(programs);
+        }
+        answer
     }
 
     /// What a reload would change, from the owner; `None` when supd is exiting.
