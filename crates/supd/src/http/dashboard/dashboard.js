@@ -214,7 +214,7 @@
     c.pid.textContent = s.pid != null ? String(s.pid) : "–";
     c.restarts.textContent = String(s.restarts);
     c.exit.textContent = s.last_exit || "–";
-    c.exit.className = s.last_exit && !/with 0$/.test(s.last_exit) ? "exit-bad" : "muted";
+    c.exit.className = badExit(s) ? "exit-bad" : "muted";
     if (s.health) {
       const kind = s.health === "healthy" ? "healthy" : s.health.startsWith("unhealthy") ? "unhealthy" : "";
       pill(c.health, s.health, kind);
@@ -224,13 +224,27 @@
     }
     usage(row, s.usage);
     tick(row);
-    c.buttons.start.disabled = s.state === "running" || s.state === "starting";
-    c.buttons.stop.disabled = ["stopped", "exited", "fatal"].includes(s.state);
+    const pointless = {
+      start: s.state === "running" || s.state === "starting",
+      stop: ["stopped", "exited", "fatal"].includes(s.state),
+      restart: false,
+    };
+    for (const [action, b] of Object.entries(c.buttons)) {
+      b.disabled = pointless[action] || b.classList.contains("busy");
+    }
     if (previous && (previous.pid !== s.pid || previous.restarts !== s.restarts)) flash(row);
+  }
+
+  // A run that failed or crashed, rather than one that was stopped.
+  const STOP_SIGNALS = new Set(["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"]);
+  function badExit(s) {
+    if (s.exit_code != null) return s.exit_code !== 0;
+    return s.signal != null && !STOP_SIGNALS.has(s.signal);
   }
 
   function usage(row, u) {
     const c = row.cells;
+    c.cpuFill.parentNode.hidden = !u;
     if (!u) {
       c.cpuText.textContent = "–";
       c.cpuFill.style.width = "0";
