@@ -12,9 +12,12 @@
 //! A client costs a bounded amount: headers within [`HEADER_TIMEOUT`], a body of at most
 //! [`MAX_BODY`] bytes; a log tail follows until the client hangs up or supd exits.
 
+mod api;
+mod dashboard;
 pub(crate) mod gate;
 mod metrics;
 pub(crate) mod rpc;
+mod sse;
 mod xmlrpc;
 
 use std::convert::Infallible;
@@ -192,6 +195,10 @@ enum Route {
     MainLogtail,
     /// `GET /metrics`: Prometheus metrics.
     Metrics,
+    /// `/api/...`: the JSON API.
+    Api(api::Endpoint),
+    /// `GET /`: the dashboard, and what its page loads.
+    Dashboard(dashboard::Asset),
     /// A path that exists with another method.
     WrongMethod(&'static str),
     NotFound,
@@ -208,6 +215,8 @@ impl Route {
             Route::Rpc => false,
             Route::Logtail { .. } | Route::MainLogtail => false,
             Route::Metrics => false,
+            Route::Api(endpoint) => endpoint.writes(),
+            Route::Dashboard(_) => false,
             Route::WrongMethod(_) | Route::NotFound => false,
         }
     }
@@ -216,6 +225,15 @@ impl Route {
 fn route(method: &Method, path: &str) -> Route {
     if let Some(route) = metrics::route(method, path) {
         return route;
+    }
+    if let Some(endpoint) = api::route(method, path) {
+        return Route::Api(endpoint);
+    }
+    if let Some(asset) = dashboard::route(path) {
+        return match *method {
+            Method::GET | Method::HEAD => Route::Dashboard(asset),
+            _ => Route::WrongMethod("GET"),
+        };
     }
     match (method, path) {
         (&Method::POST, "/RPC2") => Route::Rpc,
@@ -248,6 +266,8 @@ async fn handle(req: Request<Incoming>, rpc: &Rc<Rpc>, gate: &Gate) -> Response<
         Route::Logtail { name, stream } => logtail(rpc, &name, stream).await,
         Route::MainLogtail => main_logtail(rpc),
         Route::Metrics => metrics::scrape(rpc.served()).await,
+        Route::Api(endpoint) => api::handle(endpoint, req.uri().query(), rpc.served()).await,
+        Route::Dashboard(asset) => dashboard::serve(asset),
         Route::WrongMethod(allowed) => {
             let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n");
             res.headers_mut()
@@ -340,7 +360,7 @@ fn skipped(n: u64) -> Bytes {
 
 /// A streamed text response: `head`, then every chunk `next` gives, until it gives `None`,
 /// the client hangs up or supd exits (`exiting`).
-fn tail_response(
+pub(super) fn tail_response(
     head: Vec<u8>,
     mut next: impl AsyncFnMut() -> Option<Bytes> + 'static,
     mut exiting: tokio::sync::watch::Receiver<bool>,
@@ -374,7 +394,7 @@ fn tail_response(
 }
 
 /// `%2F`-style escapes decoded (supervisorctl quotes nothing, browsers do).
-fn percent_decode(s: &str) -> String {
+pub(super) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -475,6 +495,26 @@ mod tests {
             }
         );
         assert_eq!(route(&Method::GET, "/logtail/"), Route::NotFound);
-        assert_eq!(route(&Method::GET, "/"), Route::NotFound);
+        assert_eq!(route(&Method::GET, "/nope"), Route::NotFound);
+        assert_eq!(
+            route(&Method::GET, "/"),
+            Route::Dashboard(dashboard::Asset::Page)
+        );
+        assert_eq!(route(&Method::POST, "/"), Route::WrongMethod("GET"));
+        assert_eq!(
+            route(&Method::GET, "/api/status"),
+            Route::Api(api::Endpoint::Status)
+        );
+    }
+
+    #[test]
+    fn only_routes_that_act_write() {
+        let writes = |m: Method, p: &str| route(&m, p).writes();
+        assert!(writes(Method::POST, "/RPC2"));
+        assert!(writes(Method::POST, "/api/programs/web/restart"));
+        assert!(!writes(Method::GET, "/api/status"));
+        assert!(!writes(Method::GET, "/"));
+        assert!(!writes(Method::GET, "/dashboard.js"));
+        assert!(!writes(Method::GET, "/logtail/web"));
     }
 }
