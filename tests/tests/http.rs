@@ -274,6 +274,9 @@ fn a_token_guards_every_request_and_a_request_without_it_changes_nothing() {
         &post("/RPC2", &stop, "Authorization: Bearer s3cret\r\n"),
     );
     assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+    // The JSON API's stop, too.
+    let api = exchange(tcp(port), &post("/api/programs/web/stop", "", ""));
+    assert!(api.starts_with("HTTP/1.1 401"), "{api}");
     let p = supd.program("web");
     assert_eq!(
         (&p["state"], &p["pid"]),
@@ -322,6 +325,8 @@ fn a_write_from_another_sites_page_is_refused_and_readonly_serves_only_reads() {
         &post("/RPC2", &stop, "Sec-Fetch-Site: cross-site\r\n"),
     );
     assert!(fetched.starts_with("HTTP/1.1 403"), "{fetched}");
+    let api = exchange(tcp(port), &post("/api/programs/web/stop", "", evil));
+    assert!(api.starts_with("HTTP/1.1 403"), "{api}");
     // A read from anywhere is not a write.
     let read = exchange(tcp(port), &post("/RPC2", GET_STATE, evil));
     assert!(read.starts_with("HTTP/1.1 200"), "{read}");
@@ -337,6 +342,8 @@ fn a_write_from_another_sites_page_is_refused_and_readonly_serves_only_reads() {
         ),
         "{refused}"
     );
+    let api = exchange(tcp(readonly), &post("/api/programs/web/stop", "", ""));
+    assert!(api.starts_with("HTTP/1.1 403"), "{api}");
     let p = supd.program("web");
     assert_eq!(
         (&p["state"], &p["pid"]),
