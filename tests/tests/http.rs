@@ -34,6 +34,16 @@ fn post(path: &str, body: &str, headers: &str) -> String {
     )
 }
 
+/// `web` is running still, as process `pid`: a refused request changed nothing.
+fn assert_still_running(supd: &Supd, pid: &serde_json::Value) {
+    let p = supd.program("web");
+    assert_eq!(
+        (&p["state"], &p["pid"]),
+        (&"running".into(), pid),
+        "nothing changed: {p}"
+    );
+}
+
 /// `supervisor.stopProcess(name)`: a call that changes something.
 fn stop_process(name: &str) -> String {
     format!(
@@ -277,12 +287,7 @@ fn a_token_guards_every_request_and_a_request_without_it_changes_nothing() {
     // The JSON API's stop, too.
     let api = exchange(tcp(port), &post("/api/programs/web/stop", "", ""));
     assert!(api.starts_with("HTTP/1.1 401"), "{api}");
-    let p = supd.program("web");
-    assert_eq!(
-        (&p["state"], &p["pid"]),
-        (&"running".into(), &pid),
-        "nothing changed: {p}"
-    );
+    assert_still_running(&supd, &pid);
 
     // The token, in the header or (as a browser's EventSource must) in the query.
     let state = exchange(
@@ -344,12 +349,7 @@ fn a_write_from_another_sites_page_is_refused_and_readonly_serves_only_reads() {
     );
     let api = exchange(tcp(readonly), &post("/api/programs/web/stop", "", ""));
     assert!(api.starts_with("HTTP/1.1 403"), "{api}");
-    let p = supd.program("web");
-    assert_eq!(
-        (&p["state"], &p["pid"]),
-        (&"running".into(), &pid),
-        "nothing changed: {p}"
-    );
+    assert_still_running(&supd, &pid);
 
     // The page of this very address may (the Host is what the browser connected to).
     let own = "Origin: http://localhost\r\n";

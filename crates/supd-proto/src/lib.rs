@@ -191,6 +191,17 @@ pub enum ProgramState {
 }
 
 impl ProgramState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [ProgramState; 7] = [
+        ProgramState::Stopped,
+        ProgramState::Starting,
+        ProgramState::Running,
+        ProgramState::Backoff,
+        ProgramState::Stopping,
+        ProgramState::Exited,
+        ProgramState::Fatal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ProgramState::Stopped => "stopped",

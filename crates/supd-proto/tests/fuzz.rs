@@ -45,17 +45,7 @@ fn stream() -> impl Strategy<Value = Stream> {
 }
 
 fn state() -> impl Strategy<Value = ProgramState> {
-    prop::sample::select(
-        &[
-            ProgramState::Stopped,
-            ProgramState::Starting,
-            ProgramState::Running,
-            ProgramState::Backoff,
-            ProgramState::Stopping,
-            ProgramState::Exited,
-            ProgramState::Fatal,
-        ][..],
-    )
+    prop::sample::select(&ProgramState::ALL[..])
 }
 
 fn hello() -> impl Strategy<Value = Hello> {

@@ -35,10 +35,7 @@ const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset
 const NO_LABELS: [(&str, &str); 0] = [];
 
 /// Every state a program can be in: `supd_program_state` has a series for each.
-const STATES: [ProgramState; 7] = {
-    use ProgramState::*;
-    [Stopped, Starting, Running, Backoff, Stopping, Exited, Fatal]
-};
+const STATES: [ProgramState; 7] = ProgramState::ALL;
 
 /// The route of `method path` when it is this module's: `GET /metrics` (a read), or the
 /// same path with another method.
